@@ -1,0 +1,129 @@
+// The catalog answers "which models exist, what do they offer, what does this
+// request cost". One table, one margin, exact prices.
+
+import { z } from "zod";
+import { invalidRequest } from "../errors.ts";
+import { BUILTIN_MODELS, type ModelEntry } from "./models.ts";
+import { formatUsd, parseDecimal, priceWithMargin } from "./money.ts";
+
+export interface Quote {
+  model: string;
+  size: string;
+  n: number;
+  /** Price of one image in USDC atomic units. */
+  unitPrice: bigint;
+  /** Price of the whole request in USDC atomic units. */
+  total: bigint;
+  /** The total as an exact decimal string in USD. */
+  amount: string;
+}
+
+export interface Catalog {
+  readonly margin: string;
+  list(): readonly ModelEntry[];
+  /** The model, or a 400 naming the known ones. */
+  resolve(id: string): ModelEntry;
+  /** Price of one image of every size the model offers. */
+  prices(model: ModelEntry): Record<string, string>;
+  quote(model: ModelEntry, size: string, n: number): Quote;
+}
+
+const decimalString = z.string().refine(
+  (text) => {
+    try {
+      parseDecimal(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "must be a non-negative decimal string like \"0.05\"" },
+);
+
+const modelOverride = z
+  .object({
+    provider: z.string().min(1),
+    upstreamModel: z.string().min(1),
+    description: z.string(),
+    sizes: z.record(z.string().regex(/^(\d+x\d+|auto)$/), decimalString),
+    defaultSize: z.string(),
+    mask: z.enum(["required", "optional", "unsupported"]),
+    maxImages: z.number().int().min(1).max(16),
+    maxN: z.number().int().min(1).max(10),
+    margin: decimalString,
+    usesPrompt: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+/** What an operator may put in the config file's "catalog" section. */
+export const catalogConfigSchema = z
+  .object({
+    margin: decimalString.optional(),
+    /** Models by id: fields override the built-in entry, or define a new model. */
+    models: z.record(z.string().regex(/^[a-z0-9-]+\/[A-Za-z0-9._-]+$/), modelOverride).optional(),
+    /** Model ids to remove from the catalog. */
+    disable: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export type CatalogConfig = z.infer<typeof catalogConfigSchema>;
+
+export function createCatalog(options: { margin: string; config?: CatalogConfig }): Catalog {
+  const margin = options.config?.margin ?? options.margin;
+  parseDecimal(margin);
+  const models = mergeModels(BUILTIN_MODELS, options.config);
+  const byId = new Map(models.map((model) => [model.id, model]));
+
+  const unitPrice = (model: ModelEntry, size: string): bigint =>
+    priceWithMargin(model.sizes[size], model.margin ?? margin);
+
+  return {
+    margin,
+    list: () => models,
+    resolve(id) {
+      const model = byId.get(id);
+      if (!model) {
+        throw invalidRequest(
+          "model",
+          `unknown model "${id}"; known models: ${models.map((m) => m.id).join(", ")}`,
+          "model_not_found",
+        );
+      }
+      return model;
+    },
+    prices: (model) =>
+      Object.fromEntries(Object.keys(model.sizes).map((size) => [size, formatUsd(unitPrice(model, size))])),
+    quote(model, size, n) {
+      const unit = unitPrice(model, size);
+      const total = unit * BigInt(n);
+      return { model: model.id, size, n, unitPrice: unit, total, amount: formatUsd(total) };
+    },
+  };
+}
+
+function mergeModels(builtins: readonly ModelEntry[], config: CatalogConfig | undefined): ModelEntry[] {
+  const disabled = new Set(config?.disable ?? []);
+  const merged = new Map(builtins.map((model) => [model.id, model]));
+  for (const [id, override] of Object.entries(config?.models ?? {})) {
+    const base = merged.get(id);
+    const entry = { ...base, ...override, id } as Partial<ModelEntry>;
+    merged.set(id, completeEntry(entry, base !== undefined));
+  }
+  const models = [...merged.values()].filter((model) => !disabled.has(model.id));
+  for (const model of models) {
+    if (!(model.defaultSize in model.sizes)) {
+      throw new Error(`catalog: model ${model.id} has defaultSize ${model.defaultSize}, which is not among its sizes`);
+    }
+  }
+  return models;
+}
+
+function completeEntry(entry: Partial<ModelEntry>, overridesBuiltin: boolean): ModelEntry {
+  const required = ["provider", "upstreamModel", "sizes", "defaultSize", "mask", "maxImages", "maxN"] as const;
+  const missing = required.filter((key) => entry[key] === undefined);
+  if (missing.length > 0 && !overridesBuiltin) {
+    throw new Error(`catalog: new model ${entry.id} needs ${missing.join(", ")}`);
+  }
+  return { description: "", usesPrompt: true, ...entry } as ModelEntry;
+}

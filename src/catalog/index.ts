@@ -1,0 +1,4 @@
+// The catalog's public face: models, sizes, prices and quotes.
+export { createCatalog, catalogConfigSchema, type Catalog, type CatalogConfig, type Quote } from "./catalog.ts";
+export { AUTO_SIZE, BUILTIN_MODELS, DEFAULT_MODEL_ID, type MaskSupport, type ModelEntry } from "./models.ts";
+export { formatUsd, parseUsd, priceWithMargin, USDC_DECIMALS } from "./money.ts";

@@ -1,0 +1,83 @@
+// The built-in model table: what each model is, which sizes it offers, what one
+// image costs upstream. Operators override or extend it from a config file.
+
+export type MaskSupport = "required" | "optional" | "unsupported";
+
+export interface ModelEntry {
+  /** Public id, "<provider>/<name>". */
+  id: string;
+  /** Which Provider runs it (see src/providers). */
+  provider: string;
+  /** The name the upstream API knows it by. */
+  upstreamModel: string;
+  description: string;
+  /** Offered sizes -> upstream cost of one image in USD (decimal string). */
+  sizes: Record<string, string>;
+  defaultSize: string;
+  mask: MaskSupport;
+  /** Source images one request may carry. */
+  maxImages: number;
+  /** Largest n (images out) per request. */
+  maxN: number;
+  /** Overrides the global margin for this model ("0" = sell at cost). */
+  margin?: string;
+  /** False when the model ignores the prompt (the embedded engine). */
+  usesPrompt: boolean;
+}
+
+/** "auto" keeps the first source image's own width and height. */
+export const AUTO_SIZE = "auto";
+
+export const DEFAULT_MODEL_ID = "openai/gpt-image-1";
+
+const LOCAL_FILL_COST = "0.001";
+
+export const BUILTIN_MODELS: readonly ModelEntry[] = [
+  {
+    id: "openai/gpt-image-1",
+    provider: "openai",
+    upstreamModel: "gpt-image-1",
+    description: "OpenAI GPT Image 1: prompt-guided edits, optional mask, up to 4 source images",
+    sizes: { "1024x1024": "0.02", "1536x1024": "0.04", "1024x1536": "0.04" },
+    defaultSize: "1024x1024",
+    mask: "optional",
+    maxImages: 4,
+    maxN: 10,
+    usesPrompt: true,
+  },
+  {
+    id: "google/nano-banana",
+    provider: "google",
+    upstreamModel: "gemini-2.5-flash-image",
+    description: "Google Gemini 2.5 Flash Image: prompt-only edits (no mask), up to 3 source images",
+    sizes: { "1024x1024": "0.05" },
+    defaultSize: "1024x1024",
+    mask: "unsupported",
+    maxImages: 3,
+    maxN: 1,
+    usesPrompt: true,
+  },
+  {
+    id: "local/content-aware-fill",
+    provider: "local",
+    upstreamModel: "patchmatch",
+    description:
+      "Embedded content-aware fill (multi-scale PatchMatch): removes what the mask covers and fills it from the " +
+      "rest of the picture. Needs a mask; does not read the prompt. Runs offline.",
+    sizes: {
+      [AUTO_SIZE]: LOCAL_FILL_COST,
+      "256x256": LOCAL_FILL_COST,
+      "512x512": LOCAL_FILL_COST,
+      "1024x1024": LOCAL_FILL_COST,
+      "1536x1024": LOCAL_FILL_COST,
+      "1024x1536": LOCAL_FILL_COST,
+      "2048x2048": LOCAL_FILL_COST,
+    },
+    defaultSize: AUTO_SIZE,
+    mask: "required",
+    maxImages: 1,
+    maxN: 1,
+    margin: "0",
+    usesPrompt: false,
+  },
+];

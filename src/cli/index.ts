@@ -1,0 +1,27 @@
+// The `retouch` command line: one sub-command per job.
+
+import { Command } from "commander";
+import { VERSION } from "../compose.ts";
+import { ConfigError } from "../config.ts";
+import { runServe } from "./serve.ts";
+
+const program = new Command("retouch")
+  .description("Self-hostable, pay-per-edit AI image editing API")
+  .version(VERSION);
+
+program
+  .command("serve")
+  .description("run the gateway (env: HOST, PORT, RETOUCH_DATA_DIR, ... see README)")
+  .option("--host <host>", "address to listen on (HOST)")
+  .option("--port <port>", "port to listen on (PORT)")
+  .action((options: { host?: string; port?: string }) => runServe(options));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`retouch: configuration error: ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+}

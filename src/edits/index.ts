@@ -1,0 +1,15 @@
+// Edit requests: decoding and validating what callers send.
+export { decodeDataUri } from "./data-uri.ts";
+export { decoder, inspectImage, MIN_IMAGE_SIDE, type SourceImage } from "./image-input.ts";
+export { normaliseMask, type EditMask } from "./mask.ts";
+export { CONTENT_TYPES, sniffImageFormat, type ImageFormat } from "./sniff.ts";
+export {
+  MAX_N,
+  MAX_PROMPT_CHARS,
+  outputSize,
+  validateEdit,
+  type EditRequest,
+  type RawEdit,
+  type RawImage,
+  type ValidateOptions,
+} from "./validate.ts";

@@ -1,0 +1,112 @@
+// Multi-scale EM completion (Wexler et al. 2007) of one work region: solve the hole at a coarse
+// scale where it is small, then carry the patch matches up level by level to full resolution.
+
+import { firstGuess } from "./guess.ts";
+import { downsample, findPatches, type Level, type Patches } from "./level.ts";
+import { identityNnf, improveMatches, randomMatches, upsampleMatches, type Nnf } from "./patchmatch.ts";
+import type { Random } from "./random.ts";
+import { copyMatches, voteAverage } from "./vote.ts";
+
+/**
+ * Where the time goes. Coarse levels are cheap (a 400 px hole is 25 px wide at the top of the
+ * pyramid), so they get the many EM iterations that settle the layout; the full-resolution level
+ * only refines the upsampled matches once and copies pixels.
+ */
+export const SCHEDULE = {
+  /** The pyramid is deep enough that the hole's longer side is at most this at the top. */
+  coarseHoleSide: 32,
+  /** Patches are 7x7; smaller only when a tiny picture has no 7x7 block of known pixels. */
+  patchRadius: 3,
+  /** A level with fewer usable source patches than this is too coarse to be the top. */
+  minCoarseSources: 64,
+  coarsest: { em: 6, pm: 3 },
+  middle: { em: 2, pm: 2, searchFraction: 0.25 },
+  /** One level below full resolution, where a level costs a quarter of the full one. */
+  half: { em: 1, pm: 2, searchFraction: 0.125 },
+  full: { pm: 1, search: 6 },
+};
+
+interface Stage {
+  level: Level;
+  patches: Patches;
+  nnf: Nnf;
+}
+
+/**
+ * Fills `region.rgb` where `region.hole` is 1, in place. Returns false (and leaves the picture
+ * alone) when the region holds no patch of known picture to copy from.
+ */
+export function completeRegion(region: Level, random: Random): boolean {
+  const stages = buildStages(region);
+  if (stages === null) return false;
+  const top = stages.length - 1;
+
+  const coarsest = stages[top];
+  firstGuess(coarsest.level);
+  randomMatches(coarsest.level, coarsest.patches, coarsest.nnf, random);
+  emIterations(coarsest, SCHEDULE.coarsest.em, SCHEDULE.coarsest.pm, Math.max(coarsest.level.width, coarsest.level.height), random);
+
+  for (let l = top - 1; l >= 0; l--) {
+    const stage = stages[l];
+    upsampleMatches(stages[l + 1], stage, random);
+    // The estimate is rebuilt from this level's own (sharp) pixels, never from the blurrier coarse picture.
+    copyMatches(stage.level, stage.patches, stage.nnf);
+    if (l > 0) {
+      const plan = l === 1 ? SCHEDULE.half : SCHEDULE.middle;
+      const radius = Math.max(4, Math.round(plan.searchFraction * Math.max(stage.level.width, stage.level.height)));
+      emIterations(stage, plan.em, plan.pm, radius, random);
+    }
+  }
+  const full = stages[0];
+  improveMatches(full.level, full.patches, full.nnf, SCHEDULE.full.pm, SCHEDULE.full.search, random);
+  copyMatches(full.level, full.patches, full.nnf);
+  return true;
+}
+
+function emIterations(stage: Stage, em: number, pm: number, searchRadius: number, random: Random): void {
+  const scratch = new Float32Array(stage.level.width * stage.level.height * 4);
+  for (let i = 0; i < em; i++) {
+    improveMatches(stage.level, stage.patches, stage.nnf, pm, searchRadius, random);
+    voteAverage(stage.level, stage.patches, stage.nnf, scratch);
+  }
+}
+
+function buildStages(region: Level): Stage[] | null {
+  let base: Patches | null = null;
+  // Tiny pictures may have no 7x7 block of known pixels; smaller patches still continue colour.
+  for (let radius = SCHEDULE.patchRadius; radius >= 1 && base === null; radius--) {
+    const patches = findPatches(region, radius);
+    if (patches.sources.length > 0) base = patches;
+  }
+  if (base === null) return null;
+  const stages: Stage[] = [{ level: region, patches: base, nnf: identityNnf(region) }];
+
+  const depth = Math.max(0, Math.ceil(Math.log2(holeSide(region) / SCHEDULE.coarseHoleSide)));
+  for (let l = 1; l <= depth; l++) {
+    const level = downsample(stages[l - 1].level);
+    const patches = findPatches(level, base.radius);
+    if (patches.sources.length < SCHEDULE.minCoarseSources) break;
+    stages.push({ level, patches, nnf: identityNnf(level) });
+  }
+  return stages;
+}
+
+/** Longer side of the hole's bounding box. */
+function holeSide(level: Level): number {
+  const { width, height, hole } = level;
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (hole[y * width + x] === 0) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  return Math.max(x1 - x0 + 1, y1 - y0 + 1, 1);
+}
+

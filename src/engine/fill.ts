@@ -1,0 +1,91 @@
+// contentAwareFill: removes what the mask covers by synthesising it from the rest of the picture.
+// Pure and synchronous; pixels outside the (slightly grown) mask are returned untouched.
+
+import { invalidRequest } from "../errors.ts";
+import { completeRegion } from "./complete.ts";
+import { firstGuess } from "./guess.ts";
+import { validateFillInput, type FillInput } from "./input.ts";
+import type { Level } from "./level.ts";
+import { binarizeMask, countHoles, dilateMask } from "./mask.ts";
+import { createRandom, type Random } from "./random.ts";
+import { expand, holeRegions, marginFor, type Rect } from "./regions.ts";
+
+/** Object edges are anti-aliased into the background; growing the mask removes that fringe too. */
+export const GROW_RADIUS = 3;
+/** Below this share of unmasked picture there is nothing sensible left to sample from. */
+export const MIN_KNOWN_SHARE = 0.01;
+const DEFAULT_SEED = 0x5eed;
+
+/**
+ * @example
+ * const rgb = contentAwareFill({ width, height, rgb: pixels, mask }); // same size, object gone
+ */
+export function contentAwareFill(input: FillInput, options: { seed?: number } = {}): Uint8Array {
+  validateFillInput(input);
+  const { width, height } = input;
+  const out = input.rgb.slice();
+  const marked = binarizeMask(input.mask);
+  if (countHoles(marked) === 0) return out;
+
+  const hole = dilateMask(marked, width, height, GROW_RADIUS);
+  assertEnoughPicture(hole, width, height);
+  const random = createRandom(options.seed ?? DEFAULT_SEED);
+  for (const box of holeRegions(hole, width, height)) fillRegion(out, hole, width, height, box, random);
+  return out;
+}
+
+function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: number, box: Rect, random: Random): void {
+  // Sample from a band around the hole; only if that band has no usable patch, from the whole picture.
+  const band = expand(box, marginFor(box), width, height);
+  let region = crop(out, hole, width, band);
+  if (completeRegion(region, random)) {
+    paste(out, hole, width, band, region);
+    return;
+  }
+  const whole = { x0: 0, y0: 0, x1: width, y1: height };
+  region = crop(out, hole, width, whole);
+  // Not even a 3x3 block of known picture (tiny images with big masks): blend in from the rim.
+  if (!completeRegion(region, random)) firstGuess(region);
+  paste(out, hole, width, whole, region);
+}
+
+function assertEnoughPicture(hole: Uint8Array, width: number, height: number): void {
+  const total = width * height;
+  const known = total - countHoles(hole);
+  if (known >= Math.max(9, MIN_KNOWN_SHARE * total)) return;
+  const share = ((100 * (total - known)) / total).toFixed(1);
+  throw invalidRequest(
+    "mask",
+    `the mask covers ${share}% of the ${width}x${height} image (after growing it by ${GROW_RADIUS} px to catch soft edges), ` +
+      `which leaves too little picture to fill from; content-aware fill needs at least ${MIN_KNOWN_SHARE * 100}% of the image unmasked. ` +
+      `Paint only the object you want removed.`,
+  );
+}
+
+function crop(rgb: Uint8Array, hole: Uint8Array, width: number, band: Rect): Level {
+  const w = band.x1 - band.x0;
+  const h = band.y1 - band.y0;
+  const level: Level = { width: w, height: h, rgb: new Uint8Array(w * h * 3), hole: new Uint8Array(w * h) };
+  for (let y = 0; y < h; y++) {
+    const from = (band.y0 + y) * width + band.x0;
+    level.rgb.set(rgb.subarray(from * 3, (from + w) * 3), y * w * 3);
+    level.hole.set(hole.subarray(from, from + w), y * w);
+  }
+  return level;
+}
+
+/** Writes back only the hole's pixels, so everything else stays byte-identical to the input. */
+function paste(rgb: Uint8Array, hole: Uint8Array, width: number, band: Rect, region: Level): void {
+  const w = region.width;
+  for (let y = 0; y < region.height; y++) {
+    for (let x = 0; x < w; x++) {
+      const q = y * w + x;
+      if (region.hole[q] === 0) continue;
+      const p = (band.y0 + y) * width + band.x0 + x;
+      if (hole[p] === 0) continue;
+      rgb[p * 3] = region.rgb[q * 3];
+      rgb[p * 3 + 1] = region.rgb[q * 3 + 1];
+      rgb[p * 3 + 2] = region.rgb[q * 3 + 2];
+    }
+  }
+}

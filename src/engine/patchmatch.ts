@@ -1,0 +1,150 @@
+// PatchMatch (Barnes et al. 2009): a nearest-neighbour field from every target patch to a known
+// source patch, improved by propagating good offsets from neighbours and by random search.
+
+import type { Level, Patches } from "./level.ts";
+import type { Random } from "./random.ts";
+
+export interface Nnf {
+  /** For each pixel: centre of its best source patch. Pixels that are not targets map to themselves. */
+  source: Int32Array;
+  /** Sum of squared RGB differences of that match (stale after the picture changes; see improve). */
+  cost: Int32Array;
+}
+
+export function identityNnf(level: Level): Nnf {
+  const source = new Int32Array(level.width * level.height);
+  for (let p = 0; p < source.length; p++) source[p] = p;
+  return { source, cost: new Int32Array(source.length) };
+}
+
+/**
+ * Sum of squared differences between the patches centred on `target` and `source`, giving up as
+ * soon as it reaches `limit` (most candidates lose within the first rows, which is where the speed is).
+ */
+export function patchCost(rgb: Uint8Array, width: number, radius: number, target: number, source: number, limit: number): number {
+  const rowBytes = (2 * radius + 1) * 3;
+  const stride = width * 3;
+  let t = (target - radius * width - radius) * 3;
+  let s = (source - radius * width - radius) * 3;
+  let sum = 0;
+  for (let row = -radius; row <= radius; row++) {
+    for (let k = 0; k < rowBytes; k++) {
+      const e = rgb[t + k] - rgb[s + k];
+      sum += e * e;
+    }
+    if (sum >= limit) return sum;
+    t += stride;
+    s += stride;
+  }
+  return sum;
+}
+
+export function randomMatches(level: Level, patches: Patches, nnf: Nnf, random: Random): void {
+  const { targets, sources, radius } = patches;
+  for (let i = 0; i < targets.length; i++) {
+    const p = targets[i];
+    const s = sources[random.below(sources.length)];
+    nnf.source[p] = s;
+    nnf.cost[p] = patchCost(level.rgb, level.width, radius, p, s, Infinity);
+  }
+}
+
+/**
+ * Starts a finer level's field from the coarser one: each target keeps its parent's offset,
+ * doubled. Where that lands on an unusable source, a random one is drawn for search to improve.
+ */
+export function upsampleMatches(
+  coarse: { level: Level; patches: Patches; nnf: Nnf },
+  fine: { level: Level; patches: Patches; nnf: Nnf },
+  random: Random,
+): void {
+  const cw = coarse.level.width;
+  const cr = coarse.patches.radius;
+  const cxMax = cw - 1 - cr;
+  const cyMax = coarse.level.height - 1 - cr;
+  const { width, height, rgb } = fine.level;
+  const { radius, valid, sources, targets } = fine.patches;
+  const xMax = width - 1 - radius;
+  const yMax = height - 1 - radius;
+  for (let i = 0; i < targets.length; i++) {
+    const p = targets[i];
+    const y = (p / width) | 0;
+    const x = p - y * width;
+    const cx = clamp(x >> 1, cr, cxMax);
+    const cy = clamp(y >> 1, cr, cyMax);
+    const c = cy * cw + cx;
+    const cs = coarse.nnf.source[c];
+    const csy = (cs / cw) | 0;
+    const csx = cs - csy * cw;
+    const sx = clamp(x + 2 * (csx - cx), radius, xMax);
+    const sy = clamp(y + 2 * (csy - cy), radius, yMax);
+    let s = sy * width + sx;
+    if (!valid[s]) s = sources[random.below(sources.length)];
+    fine.nnf.source[p] = s;
+    fine.nnf.cost[p] = patchCost(rgb, width, radius, p, s, Infinity);
+  }
+}
+
+/**
+ * `iterations` PatchMatch sweeps over the targets, alternating scan direction. Each target tries
+ * its scan-predecessors' offsets, then random sources in a window around its match whose radius
+ * halves from `searchRadius` down to 1.
+ */
+export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterations: number, searchRadius: number, random: Random): void {
+  const { width, height, rgb } = level;
+  const { radius, valid, targets } = patches;
+  const { source, cost } = nnf;
+  const xMax = width - 1 - radius;
+  const yMax = height - 1 - radius;
+  // The picture under the hole changed since these costs were computed.
+  for (let i = 0; i < targets.length; i++) {
+    const p = targets[i];
+    cost[p] = patchCost(rgb, width, radius, p, source[p], Infinity);
+  }
+  for (let it = 0; it < iterations; it++) {
+    const forward = it % 2 === 0;
+    const step = forward ? 1 : -1;
+    const rowStep = forward ? width : -width;
+    for (let n = 0; n < targets.length; n++) {
+      const p = targets[forward ? n : targets.length - 1 - n];
+      let best = source[p];
+      let bestCost = cost[p];
+      // Non-targets map to themselves, so their "propagated" candidate is p itself: never valid.
+      let cand = source[p - step] + step;
+      if (cand !== best && valid[cand] === 1) {
+        const c = patchCost(rgb, width, radius, p, cand, bestCost);
+        if (c < bestCost) {
+          best = cand;
+          bestCost = c;
+        }
+      }
+      cand = source[p - rowStep] + rowStep;
+      if (cand !== best && valid[cand] === 1) {
+        const c = patchCost(rgb, width, radius, p, cand, bestCost);
+        if (c < bestCost) {
+          best = cand;
+          bestCost = c;
+        }
+      }
+      const by = (best / width) | 0;
+      const bx = best - by * width;
+      for (let r = searchRadius; r >= 1; r >>= 1) {
+        const sx = clamp(bx + Math.floor((2 * random.next() - 1) * r + 0.5), radius, xMax);
+        const sy = clamp(by + Math.floor((2 * random.next() - 1) * r + 0.5), radius, yMax);
+        cand = sy * width + sx;
+        if (cand === best || valid[cand] !== 1) continue;
+        const c = patchCost(rgb, width, radius, p, cand, bestCost);
+        if (c < bestCost) {
+          best = cand;
+          bestCost = c;
+        }
+      }
+      source[p] = best;
+      cost[p] = bestCost;
+    }
+  }
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}

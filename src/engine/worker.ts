@@ -1,0 +1,21 @@
+// Worker-thread entry of the engine pool: runs one fill per message and sends the result back,
+// transferring the output buffer instead of copying it.
+
+import { parentPort } from "node:worker_threads";
+import { contentAwareFill } from "./fill.ts";
+import { toWireError, type FillReply, type FillRequest } from "./protocol.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("src/engine/worker.ts must be started as a worker thread");
+
+port.on("message", (request: FillRequest) => {
+  let reply: FillReply;
+  try {
+    const rgb = contentAwareFill(request);
+    reply = { id: request.id, ok: true, rgb };
+    port.postMessage(reply, [rgb.buffer as ArrayBuffer]);
+  } catch (error) {
+    reply = { id: request.id, ok: false, error: toWireError(error) };
+    port.postMessage(reply);
+  }
+});

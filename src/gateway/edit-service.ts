@@ -1,0 +1,79 @@
+// The use case of the gateway: validate an edit, run it on its provider within
+// the time budget, store the results, answer with URLs. (Payments wrap run()
+// in the next layer: quote before, settle after success.)
+
+import type { Catalog, ModelEntry } from "../catalog/index.ts";
+import { validateEdit, type EditRequest, type RawEdit } from "../edits/index.ts";
+import { editTimedOut, RetouchError } from "../errors.ts";
+import type { ProviderRegistry } from "../providers/index.ts";
+import type { BlobStore } from "../storage/index.ts";
+
+export interface EditResult {
+  created: number;
+  data: { url: string; revised_prompt?: string }[];
+  price: { amount: string; currency: "USD" };
+}
+
+export interface EditService {
+  /** Why a model cannot run here, or undefined when it can. */
+  unavailableReason(model: ModelEntry): string | undefined;
+  /** Validates everything that can be validated before any money or work. */
+  prepare(raw: RawEdit): Promise<EditRequest>;
+  run(request: EditRequest): Promise<EditResult>;
+}
+
+export interface EditServiceOptions {
+  catalog: Catalog;
+  providers: ProviderRegistry;
+  blobs: BlobStore;
+  publicUrl: string;
+  timeoutMs: number;
+  maxImageSide: number;
+}
+
+export function createEditService(options: EditServiceOptions): EditService {
+  const { catalog, providers, blobs, publicUrl, timeoutMs, maxImageSide } = options;
+
+  const unavailableReason = (model: ModelEntry): string | undefined => {
+    const provider = providers.get(model.provider);
+    if (!provider) return `${model.id} names provider "${model.provider}", which this server does not have`;
+    return provider.unavailableReason();
+  };
+
+  return {
+    unavailableReason,
+    async prepare(raw) {
+      const request = await validateEdit(raw, { catalog, maxImageSide, unavailableReason });
+      providers.get(request.model.provider)!.precheck?.(request);
+      return request;
+    },
+
+    async run(request) {
+      const provider = providers.get(request.model.provider)!;
+      const signal = AbortSignal.timeout(timeoutMs);
+      let output;
+      try {
+        output = await untilAborted(provider.edit(request, signal), signal);
+      } catch (error) {
+        if (signal.aborted && !(error instanceof RetouchError)) throw editTimedOut(timeoutMs);
+        throw error;
+      }
+      const keys = await Promise.all(output.images.map((image) => blobs.put(image.bytes, image.format)));
+      return {
+        created: Math.floor(Date.now() / 1000),
+        data: keys.map((key) => ({ url: `${publicUrl}/api/v1/files/${key}`, revised_prompt: output.revisedPrompt })),
+        price: { amount: request.quote.amount, currency: "USD" },
+      };
+    },
+  };
+}
+
+/** Rejects as soon as the signal aborts, even if the work ignores it. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

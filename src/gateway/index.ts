@@ -1,0 +1,2 @@
+// The gateway's use cases.
+export { createEditService, type EditResult, type EditService, type EditServiceOptions } from "./edit-service.ts";

@@ -1,0 +1,3 @@
+// Providers: the adapters that run edits (embedded engine, upstream APIs).
+export { createProviderRegistry, type ProviderRegistry } from "./registry.ts";
+export type { EditedImage, EditOutput, Provider } from "./types.ts";

@@ -1,0 +1,54 @@
+// The embedded engine as a Provider: model local/content-aware-fill. Brings the
+// image and mask to the output size (scale to cover, centre-crop), fills the
+// masked area in a worker thread, encodes PNG.
+
+import sharp from "sharp";
+import type { EnginePool } from "../../engine/index.ts";
+import { decoder, outputSize, type EditRequest } from "../../edits/index.ts";
+import { invalidRequest } from "../../errors.ts";
+import type { EditOutput, Provider } from "../types.ts";
+
+export const PROMPT_NOTE =
+  "local/content-aware-fill does not read the prompt: the masked area was filled from the rest of the picture";
+
+/** Above this share of masked pixels there is too little picture left to copy from. */
+const MAX_MASKED_SHARE = 0.95;
+
+export function localProvider(pool: EnginePool): Provider {
+  return {
+    name: "local",
+    unavailableReason: () => undefined,
+    precheck(request: EditRequest): void {
+      const grey = request.mask!.grey;
+      let masked = 0;
+      for (let i = 0; i < grey.length; i++) if (grey[i] >= 128) masked++;
+      if (masked > grey.length * MAX_MASKED_SHARE) {
+        throw invalidRequest(
+          "mask",
+          `the mask covers ${((100 * masked) / grey.length).toFixed(1)}% of the image; content-aware fill needs ` +
+            "part of the picture to fill from. Paint only the object you want removed (white) and leave the rest black.",
+        );
+      }
+    },
+    async edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
+      const { width, height } = outputSize(request);
+      const cover = { width, height, fit: "cover", position: "centre" } as const;
+      const rgb = await decoder(request.images[0]).toColourspace("srgb").removeAlpha().resize(cover).raw().toBuffer();
+      const mask = request.mask!;
+      const grey = await sharp(mask.grey, { raw: { width: mask.width, height: mask.height, channels: 1 } })
+        .resize(cover)
+        .extractChannel(0)
+        .raw()
+        .toBuffer();
+      signal.throwIfAborted();
+      const filled = await pool.fill({ width, height, rgb: bytes(rgb), mask: bytes(grey) }, { signal });
+      const png = await sharp(filled, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 4 }).toBuffer();
+      return { images: [{ bytes: png, format: "png" }], revisedPrompt: PROMPT_NOTE };
+    },
+    close: () => pool.close(),
+  };
+}
+
+function bytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}

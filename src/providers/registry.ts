@@ -1,0 +1,38 @@
+// The one place where providers are chosen: which adapter runs each provider
+// name, given this server's configuration.
+
+import type { Config } from "../config.ts";
+import type { EnginePool } from "../engine/index.ts";
+import { localProvider } from "./local/index.ts";
+import type { Provider } from "./types.ts";
+import { unconfiguredProvider } from "./unconfigured.ts";
+
+export interface ProviderRegistry {
+  get(name: string): Provider | undefined;
+  close(): Promise<void>;
+}
+
+export function createProviderRegistry(config: Config, engine: EnginePool): ProviderRegistry {
+  const providers: Provider[] = [
+    localProvider(engine),
+    unconfiguredProvider(
+      "openai",
+      config.credentials.openaiApiKey
+        ? "the OpenAI adapter is not part of this build yet"
+        : "OpenAI models are not enabled on this server: set OPENAI_API_KEY to enable them",
+    ),
+    unconfiguredProvider(
+      "google",
+      config.credentials.geminiApiKey
+        ? "the Google Gemini adapter is not part of this build yet"
+        : "Google models are not enabled on this server: set GEMINI_API_KEY to enable them",
+    ),
+  ];
+  const byName = new Map(providers.map((provider) => [provider.name, provider]));
+  return {
+    get: (name) => byName.get(name),
+    close: async () => {
+      await Promise.all(providers.map((provider) => provider.close?.()));
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// The Provider port: one upstream (or the embedded engine) that can run an
+// edit. Adding an upstream is a folder implementing this plus one line in
+// registry.ts.
+
+import type { EditRequest, ImageFormat } from "../edits/index.ts";
+
+export interface EditedImage {
+  bytes: Uint8Array;
+  format: ImageFormat;
+}
+
+export interface EditOutput {
+  images: EditedImage[];
+  /** What the model made of the prompt, or a note that it did not read it. */
+  revisedPrompt?: string;
+}
+
+export interface Provider {
+  readonly name: string;
+  /** Why it cannot run on this server (e.g. missing credentials), or undefined. */
+  unavailableReason(): string | undefined;
+  /** Refuses (with a 400) a valid request this provider cannot serve, before any money moves. */
+  precheck?(request: EditRequest): void;
+  /** Runs the edit; must stop work and reject when `signal` aborts. */
+  edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput>;
+  close?(): Promise<void>;
+}

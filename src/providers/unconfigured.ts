@@ -1,0 +1,14 @@
+// Stands for an upstream whose adapter needs credentials this server lacks (or
+// that this build does not ship yet), so the catalog can list it as
+// unavailable and requests for it get a 400 saying how to enable it.
+
+import { RetouchError } from "../errors.ts";
+import type { Provider } from "./types.ts";
+
+export function unconfiguredProvider(name: string, reason: string): Provider {
+  return {
+    name,
+    unavailableReason: () => reason,
+    edit: () => Promise.reject(new RetouchError(reason, { status: 400, type: "invalid_request_error", code: "model_not_available", param: "model" })),
+  };
+}

@@ -1,0 +1,24 @@
+// Builds the Hono application: middleware, routes, the error envelope.
+
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "hono/request-id";
+import type { App, ServerDeps } from "./context.ts";
+import { errorResponse, notFound } from "./errors.ts";
+import { observeRequests } from "./observability.ts";
+import { registerFiles } from "./routes/files.ts";
+import { registerImageToImage } from "./routes/image2image.ts";
+import { registerModels } from "./routes/models.ts";
+import { registerOperations } from "./routes/operations.ts";
+
+export function createApp(deps: ServerDeps): App {
+  const app: App = new OpenAPIHono();
+  app.use(requestId({ limitLength: 64 }));
+  app.use(observeRequests(deps.logger, deps.metrics));
+  registerImageToImage(app, deps);
+  registerFiles(app, deps);
+  registerModels(app, deps);
+  registerOperations(app, deps);
+  app.notFound(notFound);
+  app.onError((error, c) => errorResponse(error, c, deps.logger));
+  return app;
+}

@@ -1,0 +1,4 @@
+// The HTTP layer.
+export { createApp } from "./app.ts";
+export type { App, ServerDeps } from "./context.ts";
+export { createLogger, createMetrics, type Logger, type Metrics } from "./observability.ts";

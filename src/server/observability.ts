@@ -1,0 +1,54 @@
+// Logs and metrics: one JSON log line per request (with its id, never bodies,
+// images or keys) and Prometheus counters/histograms on their own registry.
+
+import type { MiddlewareHandler } from "hono";
+import { pino, type Logger } from "pino";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type { Logger };
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { service: "retouch" }, redact: ["*.authorization", "*.apiKey", "*.privateKey"] });
+}
+
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<"method" | "route" | "status">;
+  editSeconds: Histogram<"model" | "outcome">;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "retouch_" });
+  return {
+    registry,
+    requests: new Counter({
+      name: "retouch_http_requests_total",
+      help: "HTTP requests by route and status",
+      labelNames: ["method", "route", "status"],
+      registers: [registry],
+    }),
+    editSeconds: new Histogram({
+      name: "retouch_edit_duration_seconds",
+      help: "Time to run an edit (provider + storage), by model and outcome",
+      labelNames: ["model", "outcome"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Counts and logs every request once it has been answered. */
+export function observeRequests(logger: Logger, metrics: Metrics): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath === "/*" ? "unmatched" : c.req.routePath;
+    const status = c.res.status;
+    metrics.requests.inc({ method: c.req.method, route, status: String(status) });
+    logger.info(
+      { req_id: c.get("requestId"), method: c.req.method, route, status, ms: Math.round(performance.now() - started) },
+      "request",
+    );
+  };
+}

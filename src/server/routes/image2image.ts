@@ -1,0 +1,57 @@
+// POST /api/v1/images/image2image and its OpenAI-compatible alias
+// POST /v1/images/edits: validate, run, answer with URLs.
+
+import { bodyLimit } from "hono/body-limit";
+import type { App, ServerDeps } from "../context.ts";
+import { readEditBody } from "../edit-body.ts";
+import { payloadTooLarge } from "../errors.ts";
+import { ErrorBody, ImageEditMultipart, ImageToImageJson, ImageToImageResult } from "../schemas.ts";
+
+export const EDIT_PATHS = ["/api/v1/images/image2image", "/v1/images/edits"] as const;
+
+export function registerImageToImage(app: App, deps: ServerDeps): void {
+  const limit = bodyLimit({
+    maxSize: deps.config.maxBodyBytes,
+    onError: () => {
+      throw payloadTooLarge(deps.config.maxBodyBytes);
+    },
+  });
+
+  for (const path of EDIT_PATHS) {
+    app.openAPIRegistry.registerPath({
+      method: "post",
+      path,
+      summary: path === EDIT_PATHS[0] ? "Edit an image (the seed's endpoint)" : "Edit an image (OpenAI-compatible)",
+      request: {
+        body: {
+          required: true,
+          content: {
+            "application/json": { schema: ImageToImageJson },
+            "multipart/form-data": { schema: ImageEditMultipart },
+          },
+        },
+      },
+      responses: {
+        200: { description: "The edited images", content: { "application/json": { schema: ImageToImageResult } } },
+        400: { description: "Invalid request; message names the field", content: { "application/json": { schema: ErrorBody } } },
+        413: { description: "Body over the size limit", content: { "application/json": { schema: ErrorBody } } },
+        415: { description: "Content-Type is not JSON or multipart", content: { "application/json": { schema: ErrorBody } } },
+        500: { description: "Server error (with a request id)", content: { "application/json": { schema: ErrorBody } } },
+        504: { description: "The edit ran past its time budget; not charged", content: { "application/json": { schema: ErrorBody } } },
+      },
+    });
+
+    app.post(path, limit, async (c) => {
+      const request = await deps.edits.prepare(await readEditBody(c.req.raw));
+      const timer = deps.metrics.editSeconds.startTimer({ model: request.model.id });
+      try {
+        const result = await deps.edits.run(request);
+        timer({ outcome: "ok" });
+        return c.json(result, 200);
+      } catch (error) {
+        timer({ outcome: "error" });
+        throw error;
+      }
+    });
+  }
+}

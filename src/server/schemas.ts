@@ -1,0 +1,106 @@
+// The HTTP shapes of the API as zod schemas. The same objects validate the
+// requests and generate /openapi.json, so the document cannot drift.
+
+import { z } from "@hono/zod-openapi";
+import { MAX_N } from "../edits/index.ts";
+
+const required = (field: string, what: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? `${field} is required: ${what}` : `${field} must be ${what}`;
+
+const dataUri = z.string().openapi({
+  description: "A base64 data URI of a PNG, JPEG or WebP picture",
+  example: "data:image/png;base64,iVBORw0KGgo...",
+});
+
+export const ImageToImageJson = z
+  .object({
+    model: z
+      .string({ error: "model must be a string such as \"openai/gpt-image-1\"" })
+      .optional()
+      .openapi({ description: "Model id (see GET /api/v1/models)", example: "local/content-aware-fill" }),
+    prompt: z
+      .string({ error: required("prompt", "a text describing the edit") })
+      .openapi({ description: "What to change (up to 32,000 characters)", example: "remove the red ball" }),
+    image: z
+      .union([dataUri, z.array(dataUri).min(1).max(16)], {
+        error: required("image", "a data URI string, or an array of data URIs"),
+      })
+      .openapi({ description: "The picture to edit, or several where the model takes several" }),
+    mask: dataUri
+      .optional()
+      .openapi({ description: "White = area to edit, black = keep; same aspect ratio as the image" }),
+    size: z
+      .string({ error: "size must be a string such as \"1024x1024\"" })
+      .optional()
+      .openapi({ description: "Output size; one of the model's sizes", example: "1024x1024" }),
+    n: z
+      .number({ error: `n must be a whole number from 1 to ${MAX_N}` })
+      .int({ error: `n must be a whole number from 1 to ${MAX_N}` })
+      .min(1, { error: `n must be a whole number from 1 to ${MAX_N}` })
+      .max(MAX_N, { error: `n must be a whole number from 1 to ${MAX_N}` })
+      .optional()
+      .openapi({ description: "How many images to make", example: 1 }),
+  })
+  .openapi("ImageToImageRequest");
+
+const binary = z.string().openapi({ type: "string", format: "binary" });
+
+/** OpenAI's multipart form (POST /v1/images/edits); text fields arrive as strings. */
+export const ImageEditMultipart = z
+  .object({
+    prompt: z.string({ error: required("prompt", "a text describing the edit") }),
+    model: z.string().optional(),
+    size: z.string().optional(),
+    n: z
+      .string()
+      .regex(/^\d{1,2}$/, { error: `n must be a whole number from 1 to ${MAX_N}` })
+      .optional()
+      .openapi({ type: "integer" }),
+    image: binary.optional().openapi({ description: "The picture to edit" }),
+    "image[]": z.array(binary).optional().openapi({ description: "Several pictures, where the model takes several" }),
+    mask: binary.optional().openapi({ description: "White = area to edit, black = keep" }),
+  })
+  .openapi("ImageEditMultipartRequest");
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string(),
+      param: z.string().nullable(),
+      code: z.string(),
+    }),
+  })
+  .openapi("Error");
+
+export const Price = z.object({ amount: z.string().openapi({ example: "0.021" }), currency: z.literal("USD") });
+
+export const ImageToImageResult = z
+  .object({
+    created: z.number().int().openapi({ example: 1764000000 }),
+    data: z.array(z.object({ url: z.string().url(), revised_prompt: z.string().optional() })),
+    price: Price,
+  })
+  .openapi("ImageToImageResult");
+
+export const ModelInfo = z
+  .object({
+    id: z.string(),
+    object: z.literal("model"),
+    provider: z.string(),
+    description: z.string(),
+    sizes: z.array(z.string()),
+    default_size: z.string(),
+    mask: z.enum(["required", "optional", "unsupported"]),
+    max_images: z.number().int(),
+    max_n: z.number().int(),
+    uses_prompt: z.boolean(),
+    prices: z.record(z.string(), z.string()).openapi({ description: "USD per image, by size" }),
+    available: z.boolean(),
+    unavailable_reason: z.string().optional(),
+  })
+  .openapi("Model");
+
+export const ModelList = z.object({ object: z.literal("list"), data: z.array(ModelInfo) }).openapi("ModelList");
+
+export const Health = z.object({ status: z.literal("ok"), version: z.string(), uptime_seconds: z.number() });
