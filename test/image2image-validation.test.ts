@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import { dataUri, solidImage, startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { dataUri, solidImage, squareMaskPng, startTestGateway, type TestGateway } from "./support/gateway.ts";
+
+const centreMask = async (side: number) => dataUri(await squareMaskPng(side, side, side / 2, side / 2, side / 4));
 
 let gw: TestGateway;
 let png: string;
@@ -188,4 +190,27 @@ test("no bad request left a file behind", async () => {
 test("a mask that covers the whole picture is refused before any work", async () => {
   const response = await gw.postJson({ model: LOCAL, prompt: "p", image: png, mask });
   await expectError(response, 400, "mask", /covers 100.0% of the image/);
+});
+
+test("a truncated image whose header is fine is a 400, not a crash", async () => {
+  const whole = await solidImage(256, 256, "png", "#123456");
+  const noisy = await sharp(Buffer.from(Array.from({ length: 256 * 256 * 3 }, (_, i) => (i * 7919) % 251)), {
+    raw: { width: 256, height: 256, channels: 3 },
+  })
+    .png()
+    .toBuffer();
+  assert.ok(whole.length > 0);
+  const truncated = noisy.subarray(0, Math.floor(noisy.length / 2));
+  const response = await gw.postJson({ model: LOCAL, prompt: "p", image: dataUri(truncated), mask: await centreMask(256) });
+  await expectError(response, 400, "image", /truncated or corrupt/);
+});
+
+test("an all-black mask (nothing to fill) is refused", async () => {
+  const black = dataUri(await solidImage(64, 64, "png", "#000"));
+  await expectError(await gw.postJson({ model: LOCAL, prompt: "p", image: png, mask: black }), 400, "mask", /no white pixels/);
+});
+
+test("a model name is bounded in length", async () => {
+  const response = await gw.postJson({ model: "x".repeat(5000), prompt: "p", image: png, mask });
+  await expectError(response, 400, "model", /at most 200 characters/);
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp, { type OutputInfo } from "sharp";
-import { dataUri, solidImage, startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { dataUri, solidImage, squareMaskPng, startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { makeScene, redPixelCount, squareMask } from "./support/scene.ts";
 
 const LOCAL = "local/content-aware-fill";
@@ -235,7 +235,7 @@ test("a small solid picture with a small mask is filled too (no crash on flat in
     model: LOCAL,
     prompt: "p",
     image: dataUri(await solidImage(32, 32, "webp")),
-    mask: dataUri(await solidImage(16, 16, "png", "#000")),
+    mask: dataUri(await squareMaskPng(16, 16, 8, 8, 4)),
   });
   assert.equal(response.status, 200, await response.clone().text());
 });

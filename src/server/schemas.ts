@@ -16,6 +16,7 @@ export const ImageToImageJson = z
   .object({
     model: z
       .string({ error: "model must be a string such as \"openai/gpt-image-1\"" })
+      .max(200, { error: "model must be at most 200 characters" })
       .optional()
       .openapi({ description: "Model id (see GET /api/v1/models)", example: "local/content-aware-fill" }),
     prompt: z
@@ -31,6 +32,7 @@ export const ImageToImageJson = z
       .openapi({ description: "White = area to edit, black = keep; same aspect ratio as the image" }),
     size: z
       .string({ error: "size must be a string such as \"1024x1024\"" })
+      .max(20, { error: "size must look like \"1024x1024\"" })
       .optional()
       .openapi({ description: "Output size; one of the model's sizes", example: "1024x1024" }),
     n: z
@@ -49,8 +51,8 @@ const binary = z.string().openapi({ type: "string", format: "binary" });
 export const ImageEditMultipart = z
   .object({
     prompt: z.string({ error: required("prompt", "a text describing the edit") }),
-    model: z.string().optional(),
-    size: z.string().optional(),
+    model: z.string().max(200, { error: "model must be at most 200 characters" }).optional(),
+    size: z.string().max(20, { error: "size must look like \"1024x1024\"" }).optional(),
     n: z
       .string()
       .regex(/^\d{1,2}$/, { error: `n must be a whole number from 1 to ${MAX_N}` })

@@ -22,6 +22,9 @@ export function localProvider(pool: EnginePool): Provider {
       const grey = request.mask!.grey;
       let masked = 0;
       for (let i = 0; i < grey.length; i++) if (grey[i] >= 128) masked++;
+      if (masked === 0) {
+        throw invalidRequest("mask", "the mask has no white pixels, so there is nothing to fill; paint the area to remove white");
+      }
       if (masked > grey.length * MAX_MASKED_SHARE) {
         throw invalidRequest(
           "mask",
@@ -33,7 +36,15 @@ export function localProvider(pool: EnginePool): Provider {
     async edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
       const { width, height } = outputSize(request);
       const cover = { width, height, fit: "cover", position: "centre" } as const;
-      const rgb = await decoder(request.images[0]).toColourspace("srgb").removeAlpha().resize(cover).raw().toBuffer();
+      const rgb = await decoder(request.images[0])
+        .toColourspace("srgb")
+        .removeAlpha()
+        .resize(cover)
+        .raw()
+        .toBuffer()
+        .catch(() => {
+          throw invalidRequest("image", "image could not be decoded: the file is truncated or corrupt", "invalid_image");
+        });
       const mask = request.mask!;
       const grey = await sharp(mask.grey, { raw: { width: mask.width, height: mask.height, channels: 1 } })
         .resize(cover)
