@@ -1,0 +1,6 @@
+// Public face of chains/: network definitions, and the devchain (local Base + Solana).
+// Other folders import from here, never from the files behind it.
+
+export * from "./networks.ts";
+export { startDevchain } from "./devchain/index.ts";
+export type { Devchain, DevchainOptions, DevNetwork } from "./devchain/index.ts";
