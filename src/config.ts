@@ -23,7 +23,7 @@ export interface Config {
   engineThreads: number | undefined;
   logLevel: string;
   catalog: CatalogConfig | undefined;
-  credentials: { openaiApiKey?: string; openaiBaseUrl?: string; geminiApiKey?: string };
+  credentials: { openaiApiKey?: string; openaiBaseUrl?: string; geminiApiKey?: string; geminiBaseUrl?: string };
 }
 
 export class ConfigError extends Error {
@@ -67,6 +67,7 @@ export function loadConfig(env: Env = process.env): Config {
       openaiApiKey: env.OPENAI_API_KEY || undefined,
       openaiBaseUrl: env.OPENAI_BASE_URL || undefined,
       geminiApiKey: env.GEMINI_API_KEY || undefined,
+      geminiBaseUrl: env.GEMINI_BASE_URL || undefined,
     },
   };
 }

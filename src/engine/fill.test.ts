@@ -90,6 +90,13 @@ describe("contentAwareFill", () => {
     assert.deepEqual(contentAwareFill(input), contentAwareFill(input));
   });
 
+  test("a Node Buffer input (as sharp returns) is never written to", () => {
+    const buffer = Buffer.from(scene.rgb);
+    const filled = contentAwareFill({ width: 320, height: 320, rgb: buffer, mask: Buffer.from(mask) });
+    assert.deepEqual(new Uint8Array(buffer), scene.rgb);
+    assert.deepEqual(filled, out);
+  });
+
   test("an empty mask returns an identical copy", () => {
     const empty = new Uint8Array(320 * 320).fill(127);
     const copy = contentAwareFill({ width: 320, height: 320, rgb: scene.rgb, mask: empty });

@@ -23,7 +23,8 @@ const DEFAULT_SEED = 0x5eed;
 export function contentAwareFill(input: FillInput, options: { seed?: number } = {}): Uint8Array {
   validateFillInput(input);
   const { width, height } = input;
-  const out = input.rgb.slice();
+  // Not rgb.slice(): on a Node Buffer (what sharp hands out) that is a view, and we would write into the caller's pixels.
+  const out = new Uint8Array(input.rgb);
   const marked = binarizeMask(input.mask);
   if (countHoles(marked) === 0) return out;
 

@@ -21,6 +21,8 @@ export interface Patches {
   sources: Int32Array;
   /** Centres (scanline order) of every patch that overlaps the hole: the ones that get matched. */
   targets: Int32Array;
+  /** 1 at targets whose patch also covers known pixels: the hole's rim, where matches are weighted. */
+  rim: Uint8Array;
 }
 
 /** Half-resolution level: 2x2 box average; a coarse pixel is unknown if any of its four is. */
@@ -53,7 +55,11 @@ export function findPatches(level: Level, radius: number): Patches {
   const { width, height, hole } = level;
   // A centre whose patch touches the hole is exactly a pixel of the hole grown by the radius.
   const touched = dilateMask(hole, width, height, radius);
+  const known = new Uint8Array(width * height);
+  for (let p = 0; p < known.length; p++) known[p] = hole[p] ^ 1;
+  const nearKnown = dilateMask(known, width, height, radius);
   const valid = new Uint8Array(width * height);
+  const rim = new Uint8Array(width * height);
   let sourceCount = 0;
   let targetCount = 0;
   for (let y = radius; y < height - radius; y++) {
@@ -74,8 +80,11 @@ export function findPatches(level: Level, radius: number): Patches {
     for (let x = radius; x < width - radius; x++) {
       const p = y * width + x;
       if (valid[p]) sources[s++] = p;
-      else if (touched[p]) targets[t++] = p;
+      else if (touched[p]) {
+        targets[t++] = p;
+        rim[p] = nearKnown[p];
+      }
     }
   }
-  return { radius, valid, sources, targets };
+  return { radius, valid, sources, targets, rim };
 }

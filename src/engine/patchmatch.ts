@@ -39,13 +39,50 @@ export function patchCost(rgb: Uint8Array, width: number, radius: number, target
   return sum;
 }
 
+/**
+ * Where a target patch covers known picture, those pixels count KNOWN_WEIGHT times as much as the
+ * current estimate of the hole: the estimate may be wrong, the known rim is not, and honouring it
+ * is what keeps structures (a post, a horizon) aligned where they enter the hole.
+ */
+export const KNOWN_WEIGHT = 8;
+
+/** patchCost with known pixels of the target weighted by KNOWN_WEIGHT; for rim targets. */
+export function rimCost(rgb: Uint8Array, hole: Uint8Array, width: number, radius: number, target: number, source: number, limit: number): number {
+  const side = 2 * radius + 1;
+  let t = target - radius * width - radius;
+  let s = source - radius * width - radius;
+  let sum = 0;
+  for (let row = 0; row < side; row++) {
+    for (let col = 0; col < side; col++) {
+      const a = (t + col) * 3;
+      const b = (s + col) * 3;
+      const e0 = rgb[a] - rgb[b];
+      const e1 = rgb[a + 1] - rgb[b + 1];
+      const e2 = rgb[a + 2] - rgb[b + 2];
+      const e = e0 * e0 + e1 * e1 + e2 * e2;
+      sum += hole[t + col] === 1 ? e : KNOWN_WEIGHT * e;
+    }
+    if (sum >= limit) return sum;
+    t += width;
+    s += width;
+  }
+  return sum;
+}
+
+/** The cost PatchMatch minimises for target `p`: weighted on the rim, plain SSD inside the hole. */
+export function matchCost(level: Level, patches: Patches, p: number, s: number, limit: number): number {
+  return patches.rim[p] === 1
+    ? rimCost(level.rgb, level.hole, level.width, patches.radius, p, s, limit)
+    : patchCost(level.rgb, level.width, patches.radius, p, s, limit);
+}
+
 export function randomMatches(level: Level, patches: Patches, nnf: Nnf, random: Random): void {
-  const { targets, sources, radius } = patches;
+  const { targets, sources } = patches;
   for (let i = 0; i < targets.length; i++) {
     const p = targets[i];
     const s = sources[random.below(sources.length)];
     nnf.source[p] = s;
-    nnf.cost[p] = patchCost(level.rgb, level.width, radius, p, s, Infinity);
+    nnf.cost[p] = matchCost(level, patches, p, s, Infinity);
   }
 }
 
@@ -62,7 +99,7 @@ export function upsampleMatches(
   const cr = coarse.patches.radius;
   const cxMax = cw - 1 - cr;
   const cyMax = coarse.level.height - 1 - cr;
-  const { width, height, rgb } = fine.level;
+  const { width, height } = fine.level;
   const { radius, valid, sources, targets } = fine.patches;
   const xMax = width - 1 - radius;
   const yMax = height - 1 - radius;
@@ -81,7 +118,7 @@ export function upsampleMatches(
     let s = sy * width + sx;
     if (!valid[s]) s = sources[random.below(sources.length)];
     fine.nnf.source[p] = s;
-    fine.nnf.cost[p] = patchCost(rgb, width, radius, p, s, Infinity);
+    fine.nnf.cost[p] = matchCost(fine.level, fine.patches, p, s, Infinity);
   }
 }
 
@@ -91,7 +128,7 @@ export function upsampleMatches(
  * halves from `searchRadius` down to 1.
  */
 export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterations: number, searchRadius: number, random: Random): void {
-  const { width, height, rgb } = level;
+  const { width, height } = level;
   const { radius, valid, targets } = patches;
   const { source, cost } = nnf;
   const xMax = width - 1 - radius;
@@ -99,7 +136,7 @@ export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterati
   // The picture under the hole changed since these costs were computed.
   for (let i = 0; i < targets.length; i++) {
     const p = targets[i];
-    cost[p] = patchCost(rgb, width, radius, p, source[p], Infinity);
+    cost[p] = matchCost(level, patches, p, source[p], Infinity);
   }
   for (let it = 0; it < iterations; it++) {
     const forward = it % 2 === 0;
@@ -112,7 +149,7 @@ export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterati
       // Non-targets map to themselves, so their "propagated" candidate is p itself: never valid.
       let cand = source[p - step] + step;
       if (cand !== best && valid[cand] === 1) {
-        const c = patchCost(rgb, width, radius, p, cand, bestCost);
+        const c = matchCost(level, patches, p, cand, bestCost);
         if (c < bestCost) {
           best = cand;
           bestCost = c;
@@ -120,7 +157,7 @@ export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterati
       }
       cand = source[p - rowStep] + rowStep;
       if (cand !== best && valid[cand] === 1) {
-        const c = patchCost(rgb, width, radius, p, cand, bestCost);
+        const c = matchCost(level, patches, p, cand, bestCost);
         if (c < bestCost) {
           best = cand;
           bestCost = c;
@@ -133,7 +170,7 @@ export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterati
         const sy = clamp(by + Math.floor((2 * random.next() - 1) * r + 0.5), radius, yMax);
         cand = sy * width + sx;
         if (cand === best || valid[cand] !== 1) continue;
-        const c = patchCost(rgb, width, radius, p, cand, bestCost);
+        const c = matchCost(level, patches, p, cand, bestCost);
         if (c < bestCost) {
           best = cand;
           bestCost = c;
