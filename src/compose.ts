@@ -4,25 +4,43 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
+import { loadOrCreateWallet, startDevchain, type Devchain } from "./chains/index.ts";
 import type { Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
-import { createEditService } from "./gateway/index.ts";
+import { createEditService, createPaidEdits, type PaidEdits } from "./gateway/index.ts";
+import {
+  createPaymentRail,
+  inProcessFacilitator,
+  openLedger,
+  remoteFacilitator,
+  type Ledger,
+  type PaymentRail,
+} from "./payments/index.ts";
 import { createProviderRegistry } from "./providers/index.ts";
 import { createApp, createLogger, createMetrics, type App, type Logger } from "./server/index.ts";
-import { createFilesystemBlobStore } from "./storage/index.ts";
+import { createFilesystemBlobStore, openPglite, openPostgres } from "./storage/index.ts";
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL("../package.json", import.meta.url), "utf8"),
 ).version;
 
+/** The seller's own devchain wallet: where devchain payments go unless RETOUCH_PAY_TO_* say otherwise. */
+export const DEV_SELLER_WALLET_FILE = "dev-seller.json";
+
 export interface Gateway {
   app: App;
   logger: Logger;
+  config: Config;
+  /** Present in RETOUCH_PAYMENTS=devchain mode. */
+  devchain?: Devchain;
+  rail?: PaymentRail;
+  ledger?: Ledger;
   close(): Promise<void>;
 }
 
 export async function createGateway(config: Config, options: { logger?: Logger } = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
   const catalog = createCatalog({ margin: config.margin, config: config.catalog });
   const blobs = await createFilesystemBlobStore(join(config.dataDir, "files"));
   const engine = createEnginePool({ threads: config.engineThreads });
@@ -34,7 +52,81 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     publicUrl: config.publicUrl,
     timeoutMs: config.upstreamTimeoutMs,
     maxImageSide: config.maxImageSide,
+    onFinished: (model, seconds, outcome) => metrics.editSeconds.observe({ model, outcome }, seconds),
   });
-  const app = createApp({ config, catalog, edits, blobs, logger, metrics: createMetrics(), version: VERSION });
-  return { app, logger, close: () => providers.close() };
+  const closers: (() => Promise<void>)[] = [() => providers.close()];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+
+  let payments: { paidEdits: PaidEdits; rail: PaymentRail; ledger: Ledger; devchain?: Devchain } | undefined;
+  try {
+    if (config.payments.mode !== "off") payments = await setUpPayments(config, logger, edits, closers);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  const app = createApp({
+    config,
+    catalog,
+    edits,
+    paidEdits: payments?.paidEdits,
+    blobs,
+    logger,
+    metrics,
+    version: VERSION,
+  });
+  return { app, logger, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, close };
+}
+
+async function setUpPayments(
+  config: Config,
+  logger: Logger,
+  edits: ReturnType<typeof createEditService>,
+  closers: (() => Promise<void>)[],
+) {
+  const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "db"));
+  closers.push(() => db.close());
+  const ledger = await openLedger(db);
+  // Embedded: one process, so anything left running died with the last one.
+  const abandoned = await ledger.failAbandoned(config.databaseUrl ? config.upstreamTimeoutMs + 60_000 : 0);
+  if (abandoned > 0) logger.warn({ abandoned }, "edits interrupted by a restart were marked failed (not charged)");
+
+  let devchain: Devchain | undefined;
+  let facilitator;
+  let payTo = config.payments.payTo;
+  if (config.payments.mode === "devchain") {
+    devchain = await startDevchain({
+      dataDir: config.dataDir,
+      evmPort: config.payments.devchain.evmPort,
+      solanaPort: config.payments.devchain.solanaPort,
+    });
+    const chain = devchain;
+    closers.push(() => chain.close());
+    facilitator = inProcessFacilitator(devchain);
+    const seller = await loadOrCreateWallet(config.dataDir, DEV_SELLER_WALLET_FILE);
+    payTo = { evm: payTo.evm ?? seller.evm.address, solana: payTo.solana ?? seller.solana.address };
+    // A Solana payee needs its USDC account to exist, as on mainnet.
+    await devchain.fundUsdc("solana", payTo.solana!, 0n);
+  } else {
+    facilitator = remoteFacilitator({ url: config.payments.facilitatorUrl!, headers: config.payments.facilitatorHeaders });
+  }
+
+  const rail = await createPaymentRail({
+    facilitator,
+    networks: config.payments.networks,
+    payTo,
+    // Long enough for the slowest edit plus the polls that settle it.
+    maxTimeoutSeconds: Math.max(300, Math.ceil(config.upstreamTimeoutMs / 1000) + 120),
+  });
+  const paidEdits = createPaidEdits({
+    edits,
+    ledger,
+    rail,
+    publicUrl: config.publicUrl,
+    inlineWindowMs: config.payments.inlineWindowMs,
+    onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "paid edit failed unexpectedly"),
+  });
+  return { paidEdits, rail, ledger, devchain };
 }

@@ -6,15 +6,31 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { catalogConfigSchema, type CatalogConfig } from "./catalog/index.ts";
 import { parseDecimal } from "./catalog/money.ts";
+import { NETWORKS, type NetworkName } from "./chains/index.ts";
 
 export type PaymentsMode = "devchain" | "remote" | "off";
+
+export interface PaymentsConfig {
+  mode: PaymentsMode;
+  /** Networks a payment is accepted on, in the order they are offered. */
+  networks: NetworkName[];
+  payTo: { evm?: string; solana?: string };
+  /** remote mode: the facilitator's base URL and extra headers (auth). */
+  facilitatorUrl?: string;
+  facilitatorHeaders: Record<string, string>;
+  /** Edits that finish within this window answer 200; slower ones 202 + poll_url. */
+  inlineWindowMs: number;
+  devchain: { evmPort: number; solanaPort: number };
+}
 
 export interface Config {
   host: string;
   port: number;
   dataDir: string;
   publicUrl: string;
-  payments: PaymentsMode;
+  payments: PaymentsConfig;
+  /** PostgreSQL URL for the ledger (scale-out); unset = PGlite in dataDir/db. */
+  databaseUrl: string | undefined;
   margin: string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
@@ -37,12 +53,7 @@ const fileSchema = z.object({ catalog: catalogConfigSchema.optional() }).strict(
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || "127.0.0.1";
   const port = integer(env, "PORT", 4021, 0, 65535);
-  const payments = oneOf(env, "RETOUCH_PAYMENTS", ["off", "devchain", "remote"] as const, "off");
-  if (payments !== "off") {
-    throw new ConfigError(
-      `RETOUCH_PAYMENTS=${payments} is not available in this version yet; use RETOUCH_PAYMENTS=off (free edits)`,
-    );
-  }
+  const payments = loadPayments(env);
   const margin = env.RETOUCH_MARGIN || "0.05";
   try {
     parseDecimal(margin);
@@ -56,6 +67,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.RETOUCH_DATA_DIR || ".retouch"),
     publicUrl: (env.RETOUCH_PUBLIC_URL || `http://${publicHost}:${port}`).replace(/\/+$/, ""),
     payments,
+    databaseUrl: env.DATABASE_URL || undefined,
     margin,
     upstreamTimeoutMs: integer(env, "RETOUCH_UPSTREAM_TIMEOUT_MS", 120_000, 100, 3_600_000),
     maxBodyBytes: integer(env, "RETOUCH_MAX_BODY_BYTES", 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -68,6 +80,63 @@ export function loadConfig(env: Env = process.env): Config {
       openaiBaseUrl: env.OPENAI_BASE_URL || undefined,
       geminiApiKey: env.GEMINI_API_KEY || undefined,
       geminiBaseUrl: env.GEMINI_BASE_URL || undefined,
+    },
+  };
+}
+
+const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const SOLANA_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
+
+function loadPayments(env: Env): PaymentsConfig {
+  const mode = oneOf(env, "RETOUCH_PAYMENTS", ["devchain", "remote", "off"] as const, "devchain");
+  const defaultNetworks = mode === "remote" ? "" : "base,solana";
+  const networks = (env.RETOUCH_NETWORKS ?? defaultNetworks)
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of networks) {
+    if (!Object.hasOwn(NETWORKS, name)) {
+      throw new ConfigError(`RETOUCH_NETWORKS: unknown network "${name}"; known: ${Object.keys(NETWORKS).join(", ")}`);
+    }
+  }
+  if (mode === "devchain" && networks.some((name) => NETWORKS[name as NetworkName].testnet)) {
+    throw new ConfigError("RETOUCH_PAYMENTS=devchain stands in for base and solana only; testnets need RETOUCH_PAYMENTS=remote");
+  }
+  const payTo = { evm: env.RETOUCH_PAY_TO_EVM || undefined, solana: env.RETOUCH_PAY_TO_SOLANA || undefined };
+  if (payTo.evm && !EVM_ADDRESS.test(payTo.evm)) throw new ConfigError(`RETOUCH_PAY_TO_EVM must be a 0x address, got "${payTo.evm}"`);
+  if (payTo.solana && !SOLANA_ADDRESS.test(payTo.solana)) {
+    throw new ConfigError(`RETOUCH_PAY_TO_SOLANA must be a base58 Solana address, got "${payTo.solana}"`);
+  }
+  let facilitatorHeaders: Record<string, string> = {};
+  if (mode === "remote") {
+    if (!env.FACILITATOR_URL) throw new ConfigError("RETOUCH_PAYMENTS=remote needs FACILITATOR_URL (the x402 facilitator's base URL)");
+    if (!/^https?:\/\//.test(env.FACILITATOR_URL)) throw new ConfigError(`FACILITATOR_URL must be an http(s) URL, got "${env.FACILITATOR_URL}"`);
+    if (networks.length === 0) {
+      throw new ConfigError("RETOUCH_PAYMENTS=remote needs RETOUCH_NETWORKS, e.g. base,solana or base-sepolia,solana-devnet");
+    }
+    for (const name of networks) {
+      const family = NETWORKS[name as NetworkName].family;
+      if (family === "evm" && !payTo.evm) throw new ConfigError(`network ${name} needs RETOUCH_PAY_TO_EVM (the address that receives USDC)`);
+      if (family === "svm" && !payTo.solana) throw new ConfigError(`network ${name} needs RETOUCH_PAY_TO_SOLANA (the address that receives USDC)`);
+    }
+    if (env.FACILITATOR_HEADERS) {
+      try {
+        facilitatorHeaders = z.record(z.string(), z.string()).parse(JSON.parse(env.FACILITATOR_HEADERS));
+      } catch {
+        throw new ConfigError('FACILITATOR_HEADERS must be a JSON object of header names to values, e.g. {"Authorization":"Bearer ..."}');
+      }
+    }
+  }
+  return {
+    mode,
+    networks: networks as NetworkName[],
+    payTo,
+    facilitatorUrl: mode === "remote" ? env.FACILITATOR_URL!.replace(/\/+$/, "") : undefined,
+    facilitatorHeaders,
+    inlineWindowMs: integer(env, "RETOUCH_INLINE_WINDOW_MS", 30_000, 0, 600_000),
+    devchain: {
+      evmPort: integer(env, "RETOUCH_DEVCHAIN_EVM_PORT", 8545, 0, 65535),
+      solanaPort: integer(env, "RETOUCH_DEVCHAIN_SOLANA_PORT", 8899, 0, 65535),
     },
   };
 }

@@ -17,6 +17,8 @@ export interface RetouchErrorOptions {
   cause?: unknown;
   /** Extra response headers (Retry-After, ...). */
   headers?: Record<string, string>;
+  /** A body other than the error envelope (x402's 402 body). */
+  body?: unknown;
 }
 
 export class RetouchError extends Error {
@@ -25,6 +27,7 @@ export class RetouchError extends Error {
   readonly code: string;
   readonly param: string | null;
   readonly headers: Record<string, string>;
+  readonly body: unknown;
 
   constructor(message: string, options: RetouchErrorOptions) {
     super(message, { cause: options.cause });
@@ -34,10 +37,12 @@ export class RetouchError extends Error {
     this.code = options.code;
     this.param = options.param ?? null;
     this.headers = options.headers ?? {};
+    this.body = options.body;
   }
 
-  toJSON(): { error: { message: string; type: string; param: string | null; code: string } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  /** The response body: the OpenAI error envelope unless a body was given. */
+  toJSON(): unknown {
+    return this.body ?? { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 }
 

@@ -4,3 +4,5 @@
 export * from "./networks.ts";
 export { startDevchain } from "./devchain/index.ts";
 export type { Devchain, DevchainOptions, DevNetwork } from "./devchain/index.ts";
+export { loadOrCreateWallet } from "./devchain/wallets.ts";
+export type { DevWallet } from "./devchain/wallets.ts";

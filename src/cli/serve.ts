@@ -9,7 +9,7 @@ export async function runServe(overrides: { host?: string; port?: string }): Pro
   const gateway = await createGateway(config);
   const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port }, (info) => {
     gateway.logger.info(
-      { address: `http://${info.address}:${info.port}`, public_url: config.publicUrl, payments: config.payments, data_dir: config.dataDir },
+      { address: `http://${info.address}:${info.port}`, public_url: config.publicUrl, payments: config.payments.mode, networks: config.payments.networks, data_dir: config.dataDir },
       `retouch listening on http://${config.host}:${info.port} (docs: ${config.publicUrl}/docs)`,
     );
   });

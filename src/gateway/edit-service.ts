@@ -29,6 +29,8 @@ export interface EditServiceOptions {
   publicUrl: string;
   timeoutMs: number;
   maxImageSide: number;
+  /** Called after every run, for metrics. */
+  onFinished?(model: string, seconds: number, outcome: "ok" | "error"): void;
 }
 
 export function createEditService(options: EditServiceOptions): EditService {
@@ -40,6 +42,24 @@ export function createEditService(options: EditServiceOptions): EditService {
     return provider.unavailableReason();
   };
 
+  async function runOnProvider(request: EditRequest): Promise<EditResult> {
+    const provider = providers.get(request.model.provider)!;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let output;
+    try {
+      output = await untilAborted(provider.edit(request, signal), signal);
+    } catch (error) {
+      if (signal.aborted && !(error instanceof RetouchError)) throw editTimedOut(timeoutMs);
+      throw error;
+    }
+    const keys = await Promise.all(output.images.map((image) => blobs.put(image.bytes, image.format)));
+    return {
+      created: Math.floor(Date.now() / 1000),
+      data: keys.map((key) => ({ url: `${publicUrl}/api/v1/files/${key}`, revised_prompt: output.revisedPrompt })),
+      price: { amount: request.quote.amount, currency: "USD" },
+    };
+  }
+
   return {
     unavailableReason,
     async prepare(raw) {
@@ -49,21 +69,17 @@ export function createEditService(options: EditServiceOptions): EditService {
     },
 
     async run(request) {
-      const provider = providers.get(request.model.provider)!;
-      const signal = AbortSignal.timeout(timeoutMs);
-      let output;
+      const started = performance.now();
+      const finished = (outcome: "ok" | "error") =>
+        options.onFinished?.(request.model.id, (performance.now() - started) / 1000, outcome);
       try {
-        output = await untilAborted(provider.edit(request, signal), signal);
+        const result = await runOnProvider(request);
+        finished("ok");
+        return result;
       } catch (error) {
-        if (signal.aborted && !(error instanceof RetouchError)) throw editTimedOut(timeoutMs);
+        finished("error");
         throw error;
       }
-      const keys = await Promise.all(output.images.map((image) => blobs.put(image.bytes, image.format)));
-      return {
-        created: Math.floor(Date.now() / 1000),
-        data: keys.map((key) => ({ url: `${publicUrl}/api/v1/files/${key}`, revised_prompt: output.revisedPrompt })),
-        price: { amount: request.quote.amount, currency: "USD" },
-      };
     },
   };
 }

@@ -7,6 +7,7 @@ import { errorResponse, notFound } from "./errors.ts";
 import { observeRequests } from "./observability.ts";
 import { registerFiles } from "./routes/files.ts";
 import { registerImageToImage } from "./routes/image2image.ts";
+import { registerJobs } from "./routes/jobs.ts";
 import { registerModels } from "./routes/models.ts";
 import { registerOperations } from "./routes/operations.ts";
 
@@ -15,6 +16,7 @@ export function createApp(deps: ServerDeps): App {
   app.use(requestId({ limitLength: 64 }));
   app.use(observeRequests(deps.logger, deps.metrics));
   registerImageToImage(app, deps);
+  registerJobs(app, deps);
   registerFiles(app, deps);
   registerModels(app, deps);
   registerOperations(app, deps);

@@ -82,8 +82,40 @@ export const ImageToImageResult = z
     created: z.number().int().openapi({ example: 1764000000 }),
     data: z.array(z.object({ url: z.string().url(), revised_prompt: z.string().optional() })),
     price: Price,
+    payment: z
+      .object({
+        status: z.enum(["settled", "already_settled"]),
+        tx_hash: z.string(),
+        network: z.string().openapi({ example: "eip155:8453" }),
+      })
+      .optional()
+      .openapi({ description: "Present when payments are on; the tx hash is also in X-Payment-Receipt" }),
   })
   .openapi("ImageToImageResult");
+
+export const JobEnvelope = z
+  .object({
+    id: z.string(),
+    object: z.literal("image.edit.job"),
+    status: z.enum(["queued", "in_progress", "failed"]),
+    model: z.string().optional(),
+    size: z.string().optional(),
+    n: z.number().int().optional(),
+    price: Price.optional(),
+    payment_status: z.enum(["verified", "not_charged"]),
+    created: z.number().int().optional(),
+    poll_url: z.string().url().optional(),
+    error: z.unknown().optional(),
+  })
+  .openapi("ImageEditJob");
+
+export const PaymentRequiredBody = z
+  .object({
+    x402Version: z.literal(1),
+    error: z.string().openapi({ description: "Why payment is required or was refused" }),
+    accepts: z.array(z.record(z.string(), z.unknown())).openapi({ description: "x402 v1 payment requirements, one per network" }),
+  })
+  .openapi("PaymentRequired");
 
 export const ModelInfo = z
   .object({

@@ -1,3 +1,6 @@
-// Storage ports and their adapters (embedded: filesystem).
+// Storage ports and their adapters (embedded: filesystem, PGlite; scale-out: PostgreSQL).
 export { createFilesystemBlobStore } from "./blobs/filesystem.ts";
 export { BLOB_KEY, type BlobStore, type StoredBlob } from "./blobs/types.ts";
+export { openPglite } from "./db/pglite.ts";
+export { openPostgres } from "./db/postgres.ts";
+export type { Db } from "./db/types.ts";

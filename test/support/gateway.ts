@@ -19,9 +19,21 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const dataDir = await mkdtemp(join(tmpdir(), "retouch-test-"));
-  const config = loadConfig({ RETOUCH_DATA_DIR: dataDir, RETOUCH_ENGINE_THREADS: "1", ...env });
+/**
+ * Payments are off unless `env` turns them on; a devchain gets random ports.
+ * `dataDir` reuses a folder (a restart); otherwise a fresh temp folder is made and removed on close.
+ */
+export async function startTestGateway(env: Record<string, string> = {}, dataDir?: string): Promise<TestGateway> {
+  const ownDir = dataDir === undefined;
+  dataDir ??= await mkdtemp(join(tmpdir(), "retouch-test-"));
+  const config = loadConfig({
+    RETOUCH_DATA_DIR: dataDir,
+    RETOUCH_ENGINE_THREADS: "1",
+    RETOUCH_PAYMENTS: "off",
+    RETOUCH_DEVCHAIN_EVM_PORT: "0",
+    RETOUCH_DEVCHAIN_SOLANA_PORT: "0",
+    ...env,
+  });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -41,7 +53,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
       request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
     async close() {
       await gateway.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownDir) await rm(config.dataDir, { recursive: true, force: true });
     },
   };
 }

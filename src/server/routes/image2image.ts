@@ -5,7 +5,14 @@ import { bodyLimit } from "hono/body-limit";
 import type { App, ServerDeps } from "../context.ts";
 import { readEditBody } from "../edit-body.ts";
 import { payloadTooLarge } from "../errors.ts";
-import { ErrorBody, ImageEditMultipart, ImageToImageJson, ImageToImageResult } from "../schemas.ts";
+import {
+  ErrorBody,
+  ImageEditMultipart,
+  ImageToImageJson,
+  ImageToImageResult,
+  JobEnvelope,
+  PaymentRequiredBody,
+} from "../schemas.ts";
 
 export const EDIT_PATHS = ["/api/v1/images/image2image", "/v1/images/edits"] as const;
 
@@ -33,7 +40,9 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
       },
       responses: {
         200: { description: "The edited images", content: { "application/json": { schema: ImageToImageResult } } },
+        202: { description: "Paid and running: poll poll_url (slow edits)", content: { "application/json": { schema: JobEnvelope } } },
         400: { description: "Invalid request; message names the field", content: { "application/json": { schema: ErrorBody } } },
+        402: { description: "Payment required or refused (x402: PAYMENT-REQUIRED header, v1 body)", content: { "application/json": { schema: PaymentRequiredBody } } },
         413: { description: "Body over the size limit", content: { "application/json": { schema: ErrorBody } } },
         415: { description: "Content-Type is not JSON or multipart", content: { "application/json": { schema: ErrorBody } } },
         500: { description: "Server error (with a request id)", content: { "application/json": { schema: ErrorBody } } },
@@ -43,15 +52,9 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
 
     app.post(path, limit, async (c) => {
       const request = await deps.edits.prepare(await readEditBody(c.req.raw));
-      const timer = deps.metrics.editSeconds.startTimer({ model: request.model.id });
-      try {
-        const result = await deps.edits.run(request);
-        timer({ outcome: "ok" });
-        return c.json(result, 200);
-      } catch (error) {
-        timer({ outcome: "error" });
-        throw error;
-      }
+      if (!deps.paidEdits) return c.json(await deps.edits.run(request), 200);
+      const reply = await deps.paidEdits.handle(request, c.req.raw.headers, `${deps.config.publicUrl}${path}`);
+      return c.json(reply.body, reply.status, reply.headers);
     });
   }
 }

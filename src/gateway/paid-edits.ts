@@ -1,0 +1,256 @@
+// Paid edits, x402 style: quote (402), verify, claim the payment once in the
+// ledger, run the edit, and settle only after it succeeded. Slow edits answer
+// 202 and are settled by the first poll that sees them complete. Concurrent
+// requests carrying one payment share one edit and one settlement: every
+// decision is a conditional update of the ledger row, so processes agree too.
+
+import { randomBytes } from "node:crypto";
+import type { EditRequest } from "../edits/index.ts";
+import { RetouchError } from "../errors.ts";
+import {
+  encodeHeader,
+  explainReason,
+  HEADERS,
+  MalformedPaymentError,
+  paymentIdentity,
+  readPaymentHeader,
+  type ClientPayment,
+  type Ledger,
+  type PaidEdit,
+  type PaymentRail,
+  type PaymentTerms,
+  type StoredError,
+} from "../payments/index.ts";
+import type { EditResult, EditService } from "./edit-service.ts";
+import { requestFingerprint } from "./fingerprint.ts";
+
+export interface Reply {
+  status: 200 | 202;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export interface PaidEdits {
+  /** An edit request with (or without: 402) a payment header. */
+  handle(request: EditRequest, headers: Headers, resourceUrl: string): Promise<Reply>;
+  /** GET poll_url: the job's state, settled on the first poll that sees it complete. */
+  poll(jobId: string, headers: Headers, resourceUrl: string): Promise<Reply>;
+}
+
+export interface PaidEditsOptions {
+  edits: EditService;
+  ledger: Ledger;
+  rail: PaymentRail;
+  publicUrl: string;
+  inlineWindowMs: number;
+  onError(error: unknown, jobId: string): void;
+}
+
+const WAIT_STEP_MS = 40;
+const DESCRIPTION = "image edit";
+
+export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
+  const { edits, ledger, rail, publicUrl, inlineWindowMs } = options;
+  /** Edits running in this process, so waiters here wake the moment they end. */
+  const running = new Map<string, Promise<void>>();
+
+  const pollUrl = (jobId: string) => `${publicUrl}/api/v1/images/jobs/${jobId}`;
+
+  function readPayment(headers: Headers, terms: PaymentTerms): ClientPayment | undefined {
+    try {
+      return readPaymentHeader(headers);
+    } catch (error) {
+      if (error instanceof MalformedPaymentError) throw rail.refuse(terms, error.message, "malformed_payment");
+      throw error;
+    }
+  }
+
+  async function execute(jobId: string, request: EditRequest): Promise<void> {
+    await ledger.transition(jobId, "verified", "running");
+    try {
+      const result = await edits.run(request);
+      await ledger.transition(jobId, "running", "completed", { result });
+    } catch (error) {
+      if (!(error instanceof RetouchError)) options.onError(error, jobId);
+      await ledger.transition(jobId, "running", "failed", { error: storedError(error, jobId) });
+    }
+  }
+
+  async function settle(row: PaidEdit, version: number): Promise<Reply | undefined> {
+    if (!(await ledger.transition(row.jobId, "completed", "settling"))) return undefined;
+    let settled;
+    try {
+      settled = await rail.settle(row.payload, row.requirements);
+    } catch (error) {
+      settled = { success: false, errorReason: "settle_error", errorMessage: (error as Error).message, transaction: "", network: row.network };
+    }
+    if (!settled.success) {
+      const reason = `settlement failed, nothing was charged and the result is withheld: ${explainReason(settled.errorReason, settled.errorMessage)}`;
+      await ledger.transition(row.jobId, "settling", "failed", {
+        error: { status: 402, message: reason, type: "payment_required", code: "settlement_failed", param: null },
+      });
+      throw rail.refuse(termsFor(row), reason, "settlement_failed");
+    }
+    await ledger.transition(row.jobId, "settling", "settled", { txHash: settled.transaction });
+    return success({ ...row, status: "settled", txHash: settled.transaction }, "settled", version, settled.payer ?? row.payer);
+  }
+
+  function termsFor(row: PaidEdit, resourceUrl = pollUrl(row.jobId)): PaymentTerms {
+    return rail.terms(BigInt(row.amount), resourceUrl, DESCRIPTION);
+  }
+
+  function success(row: PaidEdit, status: "settled" | "already_settled", version: number, payer: string): Reply {
+    const network = version === 1 ? (rail.networks.find((n) => n.network.caip2 === row.network)?.network.name ?? row.network) : row.network;
+    const response = { success: true, transaction: row.txHash, network, payer };
+    return {
+      status: 200,
+      body: { ...(row.result as EditResult), payment: { status, tx_hash: row.txHash, network } },
+      headers: {
+        [version === 1 ? HEADERS.responseV1 : HEADERS.responseV2]: encodeHeader(response),
+        [HEADERS.receipt]: row.txHash ?? "",
+      },
+    };
+  }
+
+  function restoreError(row: PaidEdit): RetouchError {
+    const stored = row.error!;
+    if (stored.status === 402) return rail.refuse(termsFor(row), stored.message, stored.code);
+    return new RetouchError(stored.message, {
+      status: stored.status,
+      type: stored.type as RetouchError["type"],
+      code: stored.code,
+      param: stored.param,
+    });
+  }
+
+  function envelope(row: PaidEdit): Reply {
+    return {
+      status: 202,
+      body: {
+        id: row.jobId,
+        object: "image.edit.job",
+        status: row.status === "verified" ? "queued" : "in_progress",
+        model: row.model,
+        size: row.size,
+        n: row.n,
+        price: { amount: row.priceUsd, currency: "USD" },
+        payment_status: "verified",
+        created: Math.floor(row.createdAt.getTime() / 1000),
+        poll_url: pollUrl(row.jobId),
+      },
+      headers: { "Retry-After": "2" },
+    };
+  }
+
+  /** Waits for the job to finish (up to the deadline), settling it if this caller is first to see it done. */
+  async function outcome(jobId: string, deadline: number, version: number): Promise<Reply> {
+    for (;;) {
+      const row = (await ledger.byJob(jobId))!;
+      if (row.status === "completed") {
+        const reply = await settle(row, version);
+        if (reply) return reply;
+        continue;
+      }
+      if (row.status === "settled") return success(row, "already_settled", version, row.payer);
+      if (row.status === "failed") throw restoreError(row);
+      if (Date.now() >= deadline) return envelope(row);
+      const local = running.get(jobId);
+      const pause = new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
+      await (local ? Promise.race([local, pause]) : pause);
+    }
+  }
+
+  return {
+    async handle(request, headers, resourceUrl) {
+      const terms = rail.terms(request.quote.total, resourceUrl, DESCRIPTION);
+      const payment = readPayment(headers, terms);
+      if (!payment) throw rail.refuse(terms, `payment required: ${request.quote.amount} USD in USDC for ${request.model.id}`);
+      let identity;
+      try {
+        identity = paymentIdentity(payment);
+      } catch (error) {
+        if (error instanceof MalformedPaymentError) throw rail.refuse(terms, error.message, "malformed_payment");
+        throw error;
+      }
+      const fingerprint = requestFingerprint(request);
+      const deadline = Date.now() + inlineWindowMs;
+
+      const replay = async (row: PaidEdit): Promise<Reply> => {
+        if (row.fingerprint !== fingerprint) {
+          throw rail.refuse(
+            terms,
+            `this payment was already used for job ${row.jobId} (${pollUrl(row.jobId)}); sign a new payment for a new edit`,
+            "payment_already_used",
+          );
+        }
+        return outcome(row.jobId, deadline, payment.version);
+      };
+
+      const existing = await ledger.byPayment(identity.id);
+      if (existing) return replay(existing);
+
+      const requirements = rail.select(payment, terms);
+      const payer = await rail.verify(payment, requirements, terms);
+      const jobId = `job_${randomBytes(16).toString("base64url")}`;
+      const claimed = await ledger.claim({
+        paymentId: identity.id,
+        jobId,
+        x402Version: payment.version,
+        network: identity.network,
+        payer,
+        amount: request.quote.total.toString(),
+        priceUsd: request.quote.amount,
+        model: request.model.id,
+        size: request.size,
+        n: request.n,
+        fingerprint,
+        payload: payment.payload,
+        requirements,
+      });
+      if (!claimed) return replay((await ledger.byPayment(identity.id))!);
+
+      const job = execute(jobId, request).finally(() => running.delete(jobId));
+      running.set(jobId, job);
+      return outcome(jobId, deadline, payment.version);
+    },
+
+    async poll(jobId, headers, resourceUrl) {
+      const row = await ledger.byJob(jobId);
+      if (!row) {
+        throw new RetouchError(`no job ${jobId}`, { status: 404, type: "invalid_request_error", code: "job_not_found", param: "id" });
+      }
+      const terms = termsFor(row, resourceUrl);
+      const payment = readPayment(headers, terms);
+      if (!payment) throw rail.refuse(terms, `payment header required: poll with a payment signed by the wallet that paid for ${jobId}`);
+      const payer = await rail.verify(payment, rail.select(payment, terms), terms);
+      if (payer.toLowerCase() !== row.payer.toLowerCase()) {
+        throw new RetouchError(`job ${jobId} was paid for by another wallet`, {
+          status: 403,
+          type: "invalid_request_error",
+          code: "wrong_wallet",
+        });
+      }
+      if (row.status === "failed") {
+        return {
+          status: 200,
+          body: { id: jobId, object: "image.edit.job", status: "failed", error: row.error, payment_status: "not_charged" },
+          headers: {},
+        };
+      }
+      return outcome(jobId, Date.now(), payment.version);
+    },
+  };
+}
+
+function storedError(error: unknown, jobId: string): StoredError {
+  if (error instanceof RetouchError) {
+    return { status: error.status, message: error.message, type: error.type, code: error.code, param: error.param };
+  }
+  return {
+    status: 500,
+    message: `internal server error; quote job ${jobId} when reporting it. Nothing was charged.`,
+    type: "server_error",
+    code: "internal_error",
+    param: null,
+  };
+}

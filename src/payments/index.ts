@@ -1,0 +1,11 @@
+// x402 payments: protocol codecs, requirements, payment identity, the
+// facilitator adapters, the rail and the ledger.
+export { inProcessFacilitator, devchainX402Facilitator } from "./facilitator/in-process.ts";
+export { remoteFacilitator } from "./facilitator/remote.ts";
+export type { Facilitator, SettleResponse } from "./facilitator/types.ts";
+export { paymentIdentity, type PaymentIdentity } from "./identity.ts";
+export { openLedger, type Ledger, type PaidEdit, type PaidEditStatus, type StoredError } from "./ledger/ledger.ts";
+export { encodeHeader, HEADERS, MalformedPaymentError, readPaymentHeader, type ClientPayment } from "./protocol.ts";
+export { createPaymentRail, type PaymentRail } from "./rail.ts";
+export { explainReason } from "./reasons.ts";
+export type { PaymentTerms } from "./requirements.ts";

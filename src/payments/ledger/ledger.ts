@@ -1,0 +1,179 @@
+// The payment ledger: claims a payment identity exactly once, moves a paid
+// edit through its states with conditional updates (so that concurrent
+// requests and processes agree on who runs and who settles), and keeps the
+// result for replays.
+
+import type { Db } from "../../storage/index.ts";
+import { LEDGER_SCHEMA } from "./schema.ts";
+
+export type PaidEditStatus = "verified" | "running" | "completed" | "settling" | "settled" | "failed";
+
+export interface StoredError {
+  status: number;
+  message: string;
+  type: string;
+  code: string;
+  param: string | null;
+}
+
+export interface PaidEdit {
+  paymentId: string;
+  jobId: string;
+  status: PaidEditStatus;
+  x402Version: number;
+  network: string;
+  payer: string;
+  amount: string;
+  priceUsd: string;
+  model: string;
+  size: string;
+  n: number;
+  fingerprint: string;
+  payload: unknown;
+  requirements: unknown;
+  result: unknown;
+  error: StoredError | null;
+  usage: unknown;
+  txHash: string | null;
+  createdAt: Date;
+}
+
+export type NewPaidEdit = Omit<PaidEdit, "status" | "result" | "error" | "usage" | "txHash" | "createdAt">;
+
+interface Row {
+  payment_id: string;
+  job_id: string;
+  status: PaidEditStatus;
+  x402_version: number;
+  network: string;
+  payer: string;
+  amount: string;
+  price_usd: string;
+  model: string;
+  size: string;
+  n: number;
+  fingerprint: string;
+  payload: unknown;
+  requirements: unknown;
+  result: unknown;
+  error: StoredError | null;
+  usage: unknown;
+  tx_hash: string | null;
+  created_at: Date | string;
+}
+
+const fromRow = (row: Row): PaidEdit => ({
+  paymentId: row.payment_id,
+  jobId: row.job_id,
+  status: row.status,
+  x402Version: row.x402_version,
+  network: row.network,
+  payer: row.payer,
+  amount: row.amount,
+  priceUsd: row.price_usd,
+  model: row.model,
+  size: row.size,
+  n: row.n,
+  fingerprint: row.fingerprint,
+  payload: row.payload,
+  requirements: row.requirements,
+  result: row.result,
+  error: row.error,
+  usage: row.usage,
+  txHash: row.tx_hash,
+  createdAt: new Date(row.created_at),
+});
+
+export interface Ledger {
+  /** Records a verified payment; false when its identity is already in the ledger. */
+  claim(edit: NewPaidEdit): Promise<boolean>;
+  byPayment(paymentId: string): Promise<PaidEdit | undefined>;
+  byJob(jobId: string): Promise<PaidEdit | undefined>;
+  /** Moves `from` -> `to` only if the row is still in `from`; true when this caller made the move. */
+  transition(jobId: string, from: PaidEditStatus, to: PaidEditStatus, fields?: TransitionFields): Promise<boolean>;
+  /** Marks edits left running by a process that stopped as failed (never charged). */
+  failAbandoned(olderThanMs: number): Promise<number>;
+  db: Db;
+}
+
+export interface TransitionFields {
+  result?: unknown;
+  error?: StoredError;
+  usage?: unknown;
+  txHash?: string;
+}
+
+export async function openLedger(db: Db): Promise<Ledger> {
+  await db.exec(LEDGER_SCHEMA);
+  const select = "SELECT * FROM paid_edits";
+  return {
+    db,
+    async claim(edit) {
+      const rows = await db.query(
+        `INSERT INTO paid_edits (payment_id, job_id, status, x402_version, network, payer, amount, price_usd, model, size, n,
+           fingerprint, payload, requirements)
+         VALUES ($1, $2, 'verified', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (payment_id) DO NOTHING RETURNING job_id`,
+        [
+          edit.paymentId,
+          edit.jobId,
+          edit.x402Version,
+          edit.network,
+          edit.payer,
+          edit.amount,
+          edit.priceUsd,
+          edit.model,
+          edit.size,
+          edit.n,
+          edit.fingerprint,
+          JSON.stringify(edit.payload),
+          JSON.stringify(edit.requirements),
+        ],
+      );
+      return rows.length === 1;
+    },
+    async byPayment(paymentId) {
+      const [row] = await db.query<Row>(`${select} WHERE payment_id = $1`, [paymentId]);
+      return row && fromRow(row);
+    },
+    async byJob(jobId) {
+      const [row] = await db.query<Row>(`${select} WHERE job_id = $1`, [jobId]);
+      return row && fromRow(row);
+    },
+    async transition(jobId, from, to, fields = {}) {
+      const rows = await db.query(
+        `UPDATE paid_edits SET status = $3, updated_at = now(),
+           result = COALESCE($4::jsonb, result), error = COALESCE($5::jsonb, error),
+           usage = COALESCE($6::jsonb, usage), tx_hash = COALESCE($7, tx_hash),
+           settled_at = CASE WHEN $3 = 'settled' THEN now() ELSE settled_at END
+         WHERE job_id = $1 AND status = $2 RETURNING job_id`,
+        [
+          jobId,
+          from,
+          to,
+          fields.result === undefined ? null : JSON.stringify(fields.result),
+          fields.error === undefined ? null : JSON.stringify(fields.error),
+          fields.usage === undefined ? null : JSON.stringify(fields.usage),
+          fields.txHash ?? null,
+        ],
+      );
+      return rows.length === 1;
+    },
+    async failAbandoned(olderThanMs) {
+      const error: StoredError = {
+        status: 500,
+        message: "the edit was interrupted by a server restart; nothing was charged",
+        type: "server_error",
+        code: "edit_interrupted",
+        param: null,
+      };
+      const rows = await db.query(
+        `UPDATE paid_edits SET status = 'failed', error = $1::jsonb, updated_at = now()
+         WHERE status IN ('verified', 'running') AND updated_at < now() - ($2::text || ' milliseconds')::interval
+         RETURNING job_id`,
+        [JSON.stringify(error), String(olderThanMs)],
+      );
+      return rows.length;
+    },
+  };
+}

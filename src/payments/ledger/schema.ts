@@ -1,0 +1,29 @@
+// The ledger's table. One row per payment identity: the edit it paid for, its
+// state, the price, who paid, and the settlement. Same SQL on PGlite and PostgreSQL.
+
+export const LEDGER_SCHEMA = `
+CREATE TABLE IF NOT EXISTS paid_edits (
+  payment_id    TEXT PRIMARY KEY,
+  job_id        TEXT NOT NULL UNIQUE,
+  status        TEXT NOT NULL CHECK (status IN ('verified', 'running', 'completed', 'settling', 'settled', 'failed')),
+  x402_version  INTEGER NOT NULL,
+  network       TEXT NOT NULL,
+  payer         TEXT NOT NULL,
+  amount        TEXT NOT NULL,
+  price_usd     TEXT NOT NULL,
+  model         TEXT NOT NULL,
+  size          TEXT NOT NULL,
+  n             INTEGER NOT NULL,
+  fingerprint   TEXT NOT NULL,
+  payload       JSONB NOT NULL,
+  requirements  JSONB NOT NULL,
+  result        JSONB,
+  error         JSONB,
+  usage         JSONB,
+  tx_hash       TEXT,
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  settled_at    TIMESTAMPTZ
+);
+CREATE INDEX IF NOT EXISTS paid_edits_status ON paid_edits (status, updated_at);
+`;

@@ -1,0 +1,18 @@
+// The scale-out database: PostgreSQL through a `pg` connection pool.
+
+import pg from "pg";
+import type { Db } from "./types.ts";
+
+export async function openPostgres(url: string): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  await pool.query("SELECT 1");
+  return {
+    async query<Row>(sql: string, params: unknown[] = []) {
+      return (await pool.query(sql, params)).rows as Row[];
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    close: () => pool.end(),
+  };
+}
