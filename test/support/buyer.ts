@@ -23,10 +23,15 @@ export function x402ClientFor(devchain: Devchain, network: TestNetwork, wallet: 
 }
 
 /** fetch that answers from the gateway in-process and pays 402s like @x402/fetch does for any app. */
-export function payingFetch(gw: TestGateway, network: TestNetwork, wallet?: DevWallet): typeof fetch {
+export function payingFetch(
+  gw: TestGateway,
+  network: TestNetwork,
+  wallet?: DevWallet,
+  devchain: Devchain = gw.gateway.devchain!,
+): typeof fetch {
   const inProcess = ((input: string | URL | Request, init?: RequestInit) =>
     Promise.resolve(gw.gateway.app.fetch(new Request(input, init)))) as typeof fetch;
-  return wrapFetchWithPayment(inProcess, x402ClientFor(gw.gateway.devchain!, network, wallet));
+  return wrapFetchWithPayment(inProcess, x402ClientFor(devchain, network, wallet));
 }
 
 /** A v2 PAYMENT-SIGNATURE header value for the 402 this request gets. */

@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "./config.ts";
+
+const EVM = "0x1111111111111111111111111111111111111111";
+const SOL = "4BwWF1GtFh1iD8LvQr1hw3hmMg3o7L9gAkBZzHTWS3m5";
+
+test("defaults: 127.0.0.1:4021, devchain payments on base and solana, 5% margin", () => {
+  const config = loadConfig({});
+  assert.equal(config.publicUrl, "http://127.0.0.1:4021");
+  assert.equal(config.payments.mode, "devchain");
+  assert.deepEqual(config.payments.networks, ["base", "solana"]);
+  assert.equal(config.payments.inlineWindowMs, 30_000);
+  assert.equal(config.margin, "0.05");
+});
+
+test("remote mode reads the facilitator, networks and payTo addresses", () => {
+  const config = loadConfig({
+    RETOUCH_PAYMENTS: "remote",
+    FACILITATOR_URL: "https://facilitator.example/",
+    FACILITATOR_HEADERS: '{"Authorization":"Bearer k"}',
+    RETOUCH_NETWORKS: "base-sepolia,solana-devnet",
+    RETOUCH_PAY_TO_EVM: EVM,
+    RETOUCH_PAY_TO_SOLANA: SOL,
+  });
+  assert.equal(config.payments.facilitatorUrl, "https://facilitator.example");
+  assert.deepEqual(config.payments.facilitatorHeaders, { Authorization: "Bearer k" });
+  assert.deepEqual(config.payments.networks, ["base-sepolia", "solana-devnet"]);
+});
+
+test("start-up fails with a clear message when something required is missing or wrong", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ RETOUCH_PAYMENTS: "remote", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /needs FACILITATOR_URL/],
+    [{ RETOUCH_PAYMENTS: "remote", FACILITATOR_URL: "http://f" }, /needs RETOUCH_NETWORKS/],
+    [{ RETOUCH_PAYMENTS: "remote", FACILITATOR_URL: "http://f", RETOUCH_NETWORKS: "base" }, /base needs RETOUCH_PAY_TO_EVM/],
+    [{ RETOUCH_PAYMENTS: "remote", FACILITATOR_URL: "http://f", RETOUCH_NETWORKS: "solana", RETOUCH_PAY_TO_EVM: EVM }, /solana needs RETOUCH_PAY_TO_SOLANA/],
+    [{ RETOUCH_PAYMENTS: "remote", FACILITATOR_URL: "ftp://f", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /http\(s\) URL/],
+    [{ RETOUCH_PAYMENTS: "remote", FACILITATOR_URL: "http://f", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM, FACILITATOR_HEADERS: "Bearer x" }, /JSON object/],
+    [{ RETOUCH_NETWORKS: "base,polygon" }, /unknown network "polygon"/],
+    [{ RETOUCH_NETWORKS: "base-sepolia" }, /testnets need RETOUCH_PAYMENTS=remote/],
+    [{ RETOUCH_PAY_TO_EVM: "0x12" }, /RETOUCH_PAY_TO_EVM must be a 0x address/],
+    [{ RETOUCH_PAYMENTS: "free" }, /RETOUCH_PAYMENTS must be one of devchain, remote, off/],
+    [{ PORT: "http" }, /PORT must be a whole number/],
+    [{ RETOUCH_MARGIN: "5%" }, /RETOUCH_MARGIN must be a decimal/],
+    [{ RETOUCH_CONFIG: "/nonexistent/retouch.json" }, /could not be read/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
+  }
+});
