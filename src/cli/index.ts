@@ -2,7 +2,8 @@
 
 import { Command } from "commander";
 import { VERSION } from "../compose.ts";
-import { ConfigError } from "../config.ts";
+import { ConfigError, loadConfig } from "../config.ts";
+import { runDevchainCommand } from "./devchain.ts";
 import { runServe } from "./serve.ts";
 
 const program = new Command("retouch")
@@ -15,6 +16,18 @@ program
   .option("--host <host>", "address to listen on (HOST)")
   .option("--port <port>", "port to listen on (PORT)")
   .action((options: { host?: string; port?: string }) => runServe(options));
+
+program
+  .command("devchain")
+  .description("run the local Base + Solana alone (RPC on 127.0.0.1:8545 and :8899) and print the funded wallets")
+  .action(async () => {
+    const config = loadConfig();
+    await runDevchainCommand({
+      dataDir: config.dataDir,
+      evmPort: config.payments.devchain.evmPort,
+      solanaPort: config.payments.devchain.solanaPort,
+    });
+  });
 
 try {
   await program.parseAsync(process.argv);

@@ -3,10 +3,20 @@
 import { serve } from "@hono/node-server";
 import { createGateway } from "../compose.ts";
 import { loadConfig } from "../config.ts";
+import { describeDevchain } from "./devchain.ts";
 
 export async function runServe(overrides: { host?: string; port?: string }): Promise<void> {
   const config = loadConfig({ ...process.env, ...definedOnly({ HOST: overrides.host, PORT: overrides.port }) });
   const gateway = await createGateway(config);
+  if (gateway.devchain) {
+    const { evm, solana, wallets } = gateway.devchain;
+    gateway.logger.info(
+      { evm_rpc: evm.rpcUrl, solana_rpc: solana.rpcUrl, buyer_wallet: wallets.buyer.file, pay_to: gateway.rail?.networks.map((n) => n.payTo) },
+      "devchain up: local Base and Solana with real USDC addresses; the buyer wallet holds 1,000 USDC on each",
+    );
+    // A human-readable summary for the terminal; the log line above carries the same facts.
+    for (const line of describeDevchain(gateway.devchain).slice(0, -1)) process.stderr.write(`${line}\n`);
+  }
   const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port }, (info) => {
     gateway.logger.info(
       { address: `http://${info.address}:${info.port}`, public_url: config.publicUrl, payments: config.payments.mode, networks: config.payments.networks, data_dir: config.dataDir },
