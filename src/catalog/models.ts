@@ -32,6 +32,18 @@ export const DEFAULT_MODEL_ID = "openai/gpt-image-1";
 
 const LOCAL_FILL_COST = "0.001";
 
+// Upstream costs are USD per output image at OpenAI's and Google's published
+// per-image prices (OpenAI's pricing page as quoted by llmreference.com, runware.ai
+// and docs.apiyi.com in 2025-2026; OpenAI's own page was not at hand when this was
+// written). They leave out the input-image tokens an edit also pays, and OpenAI
+// bills the quality tier the model picks (we send no `quality`, so "auto"):
+// reconcile against the `usage` each adapter returns.
+// - gpt-image-1: 0.02 / 0.04, BlockRun's resale price ($0.021 / $0.042 with the 5%
+//   margin); OpenAI lists $0.011 low, $0.042 medium, $0.167 high at 1024x1024.
+// - gpt-image-1-mini: OpenAI's medium tier, $0.011 square, $0.015 landscape/portrait.
+// - gpt-image-1.5: OpenAI's medium tier, $0.034 square, $0.05 landscape, $0.051 portrait.
+// - nano-banana (gemini-2.5-flash-image): 1290 output tokens at $30/M = $0.039 per
+//   1024x1024 image, plus the input tokens; 0.05 covers both.
 export const BUILTIN_MODELS: readonly ModelEntry[] = [
   {
     id: "openai/gpt-image-1",
@@ -39,6 +51,30 @@ export const BUILTIN_MODELS: readonly ModelEntry[] = [
     upstreamModel: "gpt-image-1",
     description: "OpenAI GPT Image 1: prompt-guided edits, optional mask, up to 4 source images",
     sizes: { "1024x1024": "0.02", "1536x1024": "0.04", "1024x1536": "0.04" },
+    defaultSize: "1024x1024",
+    mask: "optional",
+    maxImages: 4,
+    maxN: 10,
+    usesPrompt: true,
+  },
+  {
+    id: "openai/gpt-image-1-mini",
+    provider: "openai",
+    upstreamModel: "gpt-image-1-mini",
+    description: "OpenAI GPT Image 1 Mini: the low-cost GPT Image model; optional mask, up to 4 source images",
+    sizes: { "1024x1024": "0.011", "1536x1024": "0.015", "1024x1536": "0.015" },
+    defaultSize: "1024x1024",
+    mask: "optional",
+    maxImages: 4,
+    maxN: 10,
+    usesPrompt: true,
+  },
+  {
+    id: "openai/gpt-image-1.5",
+    provider: "openai",
+    upstreamModel: "gpt-image-1.5",
+    description: "OpenAI GPT Image 1.5: faster, more faithful edits than GPT Image 1; optional mask, up to 4 source images",
+    sizes: { "1024x1024": "0.034", "1536x1024": "0.05", "1024x1536": "0.051" },
     defaultSize: "1024x1024",
     mask: "optional",
     maxImages: 4,

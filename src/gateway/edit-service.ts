@@ -14,12 +14,18 @@ export interface EditResult {
   price: { amount: string; currency: "USD" };
 }
 
+/** A finished edit: the answer for the caller, and the upstream's usage for the ledger. */
+export interface EditRun {
+  result: EditResult;
+  usage?: Record<string, unknown>;
+}
+
 export interface EditService {
   /** Why a model cannot run here, or undefined when it can. */
   unavailableReason(model: ModelEntry): string | undefined;
   /** Validates everything that can be validated before any money or work. */
   prepare(raw: RawEdit): Promise<EditRequest>;
-  run(request: EditRequest): Promise<EditResult>;
+  run(request: EditRequest): Promise<EditRun>;
 }
 
 export interface EditServiceOptions {
@@ -42,7 +48,7 @@ export function createEditService(options: EditServiceOptions): EditService {
     return provider.unavailableReason();
   };
 
-  async function runOnProvider(request: EditRequest): Promise<EditResult> {
+  async function runOnProvider(request: EditRequest): Promise<EditRun> {
     const provider = providers.get(request.model.provider)!;
     const signal = AbortSignal.timeout(timeoutMs);
     let output;
@@ -52,12 +58,21 @@ export function createEditService(options: EditServiceOptions): EditService {
       if (signal.aborted && !(error instanceof RetouchError)) throw editTimedOut(timeoutMs);
       throw error;
     }
-    const keys = await Promise.all(output.images.map((image) => blobs.put(image.bytes, image.format)));
-    return {
+    if (output.images.length < request.n) {
+      // The quote was for n images; delivering fewer is a failed edit, not a cheaper one.
+      throw new RetouchError(`the model returned ${output.images.length} of the ${request.n} images asked for; nothing was charged`, {
+        status: 502,
+        type: "upstream_error",
+        code: "upstream_error",
+      });
+    }
+    const keys = await Promise.all(output.images.slice(0, request.n).map((image) => blobs.put(image.bytes, image.format)));
+    const result: EditResult = {
       created: Math.floor(Date.now() / 1000),
       data: keys.map((key) => ({ url: `${publicUrl}/api/v1/files/${key}`, revised_prompt: output.revisedPrompt })),
       price: { amount: request.quote.amount, currency: "USD" },
     };
+    return { result, usage: output.usage };
   }
 
   return {

@@ -68,8 +68,8 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   async function execute(jobId: string, request: EditRequest): Promise<void> {
     await ledger.transition(jobId, "verified", "running");
     try {
-      const result = await edits.run(request);
-      await ledger.transition(jobId, "running", "completed", { result });
+      const { result, usage } = await edits.run(request);
+      await ledger.transition(jobId, "running", "completed", { result, usage });
     } catch (error) {
       if (!(error instanceof RetouchError)) options.onError(error, jobId);
       await ledger.transition(jobId, "running", "failed", { error: storedError(error, jobId) });

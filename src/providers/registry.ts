@@ -3,7 +3,9 @@
 
 import type { Config } from "../config.ts";
 import type { EnginePool } from "../engine/index.ts";
+import { googleProvider } from "./google/index.ts";
 import { localProvider } from "./local/index.ts";
+import { openAiProvider } from "./openai/index.ts";
 import type { Provider } from "./types.ts";
 import { unconfiguredProvider } from "./unconfigured.ts";
 
@@ -13,20 +15,15 @@ export interface ProviderRegistry {
 }
 
 export function createProviderRegistry(config: Config, engine: EnginePool): ProviderRegistry {
+  const { openaiApiKey, openaiBaseUrl, geminiApiKey, geminiBaseUrl } = config.credentials;
   const providers: Provider[] = [
     localProvider(engine),
-    unconfiguredProvider(
-      "openai",
-      config.credentials.openaiApiKey
-        ? "the OpenAI adapter is not part of this build yet"
-        : "OpenAI models are not enabled on this server: set OPENAI_API_KEY to enable them",
-    ),
-    unconfiguredProvider(
-      "google",
-      config.credentials.geminiApiKey
-        ? "the Google Gemini adapter is not part of this build yet"
-        : "Google models are not enabled on this server: set GEMINI_API_KEY to enable them",
-    ),
+    openaiApiKey
+      ? openAiProvider({ apiKey: openaiApiKey, baseUrl: openaiBaseUrl, timeoutMs: config.upstreamTimeoutMs })
+      : unconfiguredProvider("openai", "OpenAI models are not enabled on this server: set OPENAI_API_KEY to enable them"),
+    geminiApiKey
+      ? googleProvider({ apiKey: geminiApiKey, baseUrl: geminiBaseUrl, timeoutMs: config.upstreamTimeoutMs })
+      : unconfiguredProvider("google", "Google models are not enabled on this server: set GEMINI_API_KEY to enable them"),
   ];
   const byName = new Map(providers.map((provider) => [provider.name, provider]));
   return {

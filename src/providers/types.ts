@@ -13,6 +13,8 @@ export interface EditOutput {
   images: EditedImage[];
   /** What the model made of the prompt, or a note that it did not read it. */
   revisedPrompt?: string;
+  /** The upstream's billing data (tokens), recorded in the ledger beside the price. */
+  usage?: Record<string, unknown>;
 }
 
 export interface Provider {

@@ -52,7 +52,7 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
 
     app.post(path, limit, async (c) => {
       const request = await deps.edits.prepare(await readEditBody(c.req.raw));
-      if (!deps.paidEdits) return c.json(await deps.edits.run(request), 200);
+      if (!deps.paidEdits) return c.json((await deps.edits.run(request)).result, 200);
       const reply = await deps.paidEdits.handle(request, c.req.raw.headers, `${deps.config.publicUrl}${path}`);
       return c.json(reply.body, reply.status, reply.headers);
     });

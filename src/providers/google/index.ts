@@ -1,0 +1,106 @@
+// Google's Gemini image models (google/nano-banana = gemini-2.5-flash-image) as
+// a Provider, through @google/genai's models.generateContent: the images go as
+// inlineData parts, the prompt as text, the edited image comes back inline.
+
+import { GoogleGenAI, type GenerateContentResponse, type Part } from "@google/genai";
+import { CONTENT_TYPES, outputSize, type EditRequest } from "../../edits/index.ts";
+import type { EditOutput, Provider } from "../types.ts";
+import { decodeImage, DEFAULT_RETRY, withRetries, type RetryPolicy } from "../upstream.ts";
+import { googleError, isTransientGoogleError, noImageError } from "./errors.ts";
+
+export interface GoogleProviderOptions {
+  apiKey: string;
+  /** https://generativelanguage.googleapis.com (the SDK's default) or a stand-in. */
+  baseUrl?: string;
+  /** The gateway's budget for one edit; its AbortSignal ends the call, the SDK's timeout is only a backstop. */
+  timeoutMs: number;
+  retry?: RetryPolicy;
+}
+
+/** How much longer than the budget the SDK may wait on its own, should a signal ever be missed. */
+const BACKSTOP_MS = 5_000;
+
+/**
+ * @example
+ * googleProvider({ apiKey: process.env.GEMINI_API_KEY, timeoutMs: 120_000 })
+ */
+export function googleProvider(options: GoogleProviderOptions): Provider {
+  // vertexai: false so that GOOGLE_GENAI_USE_VERTEXAI in the environment cannot
+  // send the key elsewhere. No retryOptions: the SDK does not retry then.
+  const ai = new GoogleGenAI({
+    apiKey: options.apiKey,
+    vertexai: false,
+    httpOptions: { baseUrl: options.baseUrl, timeout: options.timeoutMs + BACKSTOP_MS },
+  });
+  const policy = options.retry ?? DEFAULT_RETRY;
+
+  return {
+    name: "google",
+    unavailableReason: () => undefined,
+    async edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
+      // The SDK's ApiError has no headers: keep the last response's to read Retry-After.
+      let lastHeaders: Headers | undefined;
+      const recordingFetch: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        lastHeaders = response.headers;
+        return response;
+      };
+      let response: GenerateContentResponse;
+      try {
+        response = await withRetries(
+          () =>
+            ai.models.generateContent({
+              model: request.model.upstreamModel,
+              contents: [{ role: "user", parts: requestParts(request) }],
+              config: {
+                abortSignal: signal,
+                responseModalities: ["IMAGE", "TEXT"],
+                ...imageConfig(request),
+                httpOptions: { fetch: recordingFetch },
+              },
+            }),
+          { signal, isTransient: isTransientGoogleError, policy },
+        );
+      } catch (error) {
+        // A timeout stays a timeout: the gateway answers it with a 504.
+        if (signal.aborted) throw signal.reason;
+        throw googleError(error, options.apiKey, lastHeaders);
+      }
+      const parts = response.candidates?.[0]?.content?.parts ?? [];
+      const images = parts
+        .filter((part) => part.inlineData?.data && !part.thought)
+        .map((part) => decodeImage("Google Gemini", part.inlineData!.data));
+      if (images.length === 0) throw noImageError(response);
+      return { images, usage: response.usageMetadata ? { ...response.usageMetadata } : undefined };
+    },
+  };
+}
+
+/** The source images as inlineData (type sniffed from their bytes), then the prompt. */
+function requestParts(request: EditRequest): Part[] {
+  return [
+    ...request.images.map((image) => ({
+      inlineData: { mimeType: CONTENT_TYPES[image.format], data: base64(image.bytes) },
+    })),
+    { text: request.prompt },
+  ];
+}
+
+/** Aspect ratios Gemini image models accept in imageConfig. */
+const ASPECT_RATIOS = new Set(["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]);
+
+/** Asks for the requested size's aspect ratio ("1024x1024" -> "1:1") when Gemini offers it. */
+function imageConfig(request: EditRequest): { imageConfig?: { aspectRatio: string } } {
+  const { width, height } = outputSize(request);
+  const divisor = gcd(width, height);
+  const ratio = `${width / divisor}:${height / divisor}`;
+  return ASPECT_RATIOS.has(ratio) ? { imageConfig: { aspectRatio: ratio } } : {};
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}

@@ -1,0 +1,85 @@
+// OpenAI's image models (gpt-image-*) as a Provider, through the official SDK's
+// images.edit: multipart upload, white mask turned into OpenAI's alpha mask,
+// base64 results checked to be images, failures mapped in errors.ts.
+
+import OpenAI, { toFile } from "openai";
+import type { ImageEditParamsNonStreaming } from "openai/resources/images";
+import { CONTENT_TYPES, type EditRequest, type ImageFormat } from "../../edits/index.ts";
+import type { EditOutput, Provider } from "../types.ts";
+import { isTransientOpenAiError, openAiError } from "./errors.ts";
+import { toOpenAiMask } from "./mask.ts";
+import { decodeImage, DEFAULT_RETRY, upstreamFailed, withRetries, type RetryPolicy } from "../upstream.ts";
+
+export interface OpenAiProviderOptions {
+  apiKey: string;
+  /** e.g. https://api.openai.com/v1 (the SDK's default) or a compatible server. */
+  baseUrl?: string;
+  /** The gateway's budget for one edit; its AbortSignal ends the call, the SDK's timeout is only a backstop. */
+  timeoutMs: number;
+  retry?: RetryPolicy;
+}
+
+/** How much longer than the budget the SDK may wait on its own, should a signal ever be missed. */
+const BACKSTOP_MS = 5_000;
+
+const EXTENSIONS: Record<ImageFormat, string> = { png: "png", jpeg: "jpg", webp: "webp" };
+
+/**
+ * @example
+ * openAiProvider({ apiKey: process.env.OPENAI_API_KEY, timeoutMs: 120_000 })
+ */
+export function openAiProvider(options: OpenAiProviderOptions): Provider {
+  // The SDK's own retries are off: it would also retry 429s for up to a minute,
+  // past the caller's budget. withRetries retries only 5xx and lost connections.
+  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, maxRetries: 0, timeout: options.timeoutMs + BACKSTOP_MS });
+  const policy = options.retry ?? DEFAULT_RETRY;
+
+  return {
+    name: "openai",
+    unavailableReason: () => undefined,
+    async edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
+      const params = await editParams(request);
+      let response;
+      try {
+        response = await withRetries(() => client.images.edit(params, { signal }), {
+          signal,
+          isTransient: isTransientOpenAiError,
+          policy,
+        });
+      } catch (error) {
+        // A timeout stays a timeout: the gateway answers it with a 504.
+        if (signal.aborted) throw signal.reason;
+        throw openAiError(error, options.apiKey);
+      }
+      const data = response.data ?? [];
+      if (data.length === 0) throw upstreamFailed("OpenAI", "the answer carried no images");
+      return {
+        images: data.map((image) => decodeImage("OpenAI", image.b64_json)),
+        revisedPrompt: data.find((image) => image.revised_prompt)?.revised_prompt,
+        usage: response.usage ? { ...response.usage } : undefined,
+      };
+    },
+  };
+}
+
+/**
+ * The multipart fields of POST /images/edits. Only what every gpt-image model
+ * accepts: never response_format (they always answer base64), moderation
+ * (generations only) or input_fidelity (refused by gpt-image-1-mini).
+ */
+async function editParams(request: EditRequest): Promise<ImageEditParamsNonStreaming> {
+  const files = await Promise.all(
+    request.images.map((image, i) =>
+      toFile(image.bytes, `image-${i}.${EXTENSIONS[image.format]}`, { type: CONTENT_TYPES[image.format] }),
+    ),
+  );
+  return {
+    model: request.model.upstreamModel,
+    prompt: request.prompt,
+    // One file goes as `image`; an array goes as `image[]` parts.
+    image: files.length === 1 ? files[0] : files,
+    ...(request.mask ? { mask: await toFile(await toOpenAiMask(request.mask), "mask.png", { type: "image/png" }) } : {}),
+    size: request.size as ImageEditParamsNonStreaming["size"],
+    n: request.n,
+  };
+}

@@ -1,0 +1,126 @@
+// A stand-in for OpenAI's POST /v1/images/edits that speaks its wire format:
+// multipart/form-data in, `{created, data:[{b64_json}], usage}` or the
+// `{error:{message,type,param,code}}` envelope out. Like the real API it refuses
+// a missing key, unknown parameters, files typed application/octet-stream and
+// masks without alpha or of the wrong size, so a test fails if the adapter sends them.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import sharp from "sharp";
+import { json, startFakeServer, type FakeServer, type Reply } from "./fake-server.ts";
+
+export interface UploadedFile {
+  field: string;
+  name: string;
+  type: string;
+  bytes: Buffer;
+}
+
+export interface EditForm {
+  /** Every field name in the order sent (files included). */
+  fieldNames: string[];
+  fields: Record<string, string>;
+  files: UploadedFile[];
+}
+
+export type FakeOpenAi = FakeServer<EditForm> & { baseUrl: string };
+
+/** The fields POST /images/edits documents for GPT image models. */
+const KNOWN_FIELDS = new Set([
+  "image",
+  "image[]",
+  "prompt",
+  "mask",
+  "model",
+  "n",
+  "size",
+  "quality",
+  "background",
+  "input_fidelity",
+  "output_format",
+  "output_compression",
+  "partial_images",
+  "stream",
+  "user",
+]);
+
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/webp"]);
+
+export const USAGE = {
+  input_tokens: 1_050,
+  input_tokens_details: { image_tokens: 1_036, text_tokens: 14 },
+  output_tokens: 4_160,
+  total_tokens: 5_210,
+};
+
+export async function startFakeOpenAi(apiKey: string, result: Buffer): Promise<FakeOpenAi> {
+  const fake = await startFakeServer<EditForm>({ accept: (req, body, res) => accept(req, body, res, apiKey), fallback: success([result]) });
+  return Object.assign(fake, { baseUrl: `${fake.origin}/v1` });
+}
+
+/** 200 with the given images, one per requested n (cycling), as base64. */
+export function success(images: Buffer[], usage: object = USAGE): Reply<EditForm> {
+  return (res, received) => {
+    const n = Number(received.body.fields.n ?? 1);
+    const data = Array.from({ length: n }, (_, i) => ({ b64_json: images[i % images.length].toString("base64") }));
+    const { size } = received.body.fields;
+    json(res, 200, { created: 1_760_000_000, background: "opaque", output_format: "png", quality: "medium", size, data, usage });
+  };
+}
+
+/** An error in OpenAI's envelope. */
+export function failure(
+  status: number,
+  error: { message: string; type: string; code: string | null; param?: string | null },
+  headers: Record<string, string> = {},
+): Reply<EditForm> {
+  return (res) => json(res, status, { error: { param: null, ...error } }, { "x-request-id": "req_fake", ...headers });
+}
+
+async function accept(req: IncomingMessage, body: Buffer, res: ServerResponse, apiKey: string): Promise<EditForm | undefined> {
+  const refuse = (status: number, message: string, code: string | null, type = "invalid_request_error") => {
+    json(res, status, { error: { message, type, param: null, code } });
+    return undefined;
+  };
+  if (req.method !== "POST" || req.url !== "/v1/images/edits") return refuse(404, `Invalid URL (${req.method} ${req.url})`, null);
+  if (req.headers.authorization !== `Bearer ${apiKey}`) {
+    return refuse(401, `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, "")}.`, "invalid_api_key");
+  }
+  const contentType = req.headers["content-type"] ?? "";
+  if (!contentType.startsWith("multipart/form-data")) return refuse(400, `Unsupported content type: ${contentType}`, null);
+  const form = await new Request("http://fake/", { method: "POST", headers: { "content-type": contentType }, body }).formData();
+
+  const parsed: EditForm = { fieldNames: [], fields: {}, files: [] };
+  for (const [field, value] of form.entries()) {
+    parsed.fieldNames.push(field);
+    if (typeof value === "string") parsed.fields[field] = value;
+    else parsed.files.push({ field, name: value.name, type: value.type, bytes: Buffer.from(await value.arrayBuffer()) });
+  }
+  for (const field of parsed.fieldNames) {
+    if (!KNOWN_FIELDS.has(field)) return refuse(400, `Unknown parameter: '${field}'.`, "unknown_parameter");
+  }
+  if (parsed.fields.model === "gpt-image-1-mini" && "input_fidelity" in parsed.fields) {
+    return refuse(400, "input_fidelity is not supported for gpt-image-1-mini.", "unsupported_parameter");
+  }
+  if (!parsed.fields.prompt) return refuse(400, "Missing required parameter: 'prompt'.", "missing_required_parameter");
+  const images = parsed.files.filter((file) => file.field === "image" || file.field === "image[]");
+  if (images.length === 0) return refuse(400, "Missing required parameter: 'image'.", "missing_required_parameter");
+  for (const file of [...parsed.files]) {
+    if (!IMAGE_TYPES.has(file.type)) {
+      const message =
+        `Invalid file '${file.field}': unsupported mimetype ('${file.type}'). ` +
+        "Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.";
+      return refuse(400, message, "invalid_image_file");
+    }
+  }
+  const mask = parsed.files.find((file) => file.field === "mask");
+  if (mask) {
+    const [maskInfo, imageInfo] = await Promise.all([sharp(mask.bytes).metadata(), sharp(images[0].bytes).metadata()]);
+    if (maskInfo.format !== "png" || !maskInfo.hasAlpha) {
+      return refuse(400, "Invalid mask image format - mask image missing alpha channel", "invalid_mask_image_format");
+    }
+    if (maskInfo.width !== imageInfo.width || maskInfo.height !== imageInfo.height) {
+      return refuse(400, "Invalid mask image format - mask size does not match image size", "invalid_mask_image_format");
+    }
+  }
+  return parsed;
+}
