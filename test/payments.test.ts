@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
-import { BASE } from "../src/chains/index.ts";
+import { BASE, type DevWallet } from "../src/chains/index.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { decodeHeader, payingFetch, signV1, signV2, type TestNetwork } from "./support/buyer.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
@@ -233,6 +233,34 @@ describe("refusals move no money", () => {
     assert.equal(response.status, 402);
     assert.match(((await response.json()) as { error: string }).error, /signature/);
     await expectMoved("base", start, 0n);
+  });
+
+  for (const [field, value, reason] of [
+    ["payTo", "0x000000000000000000000000000000000000dEaD", /payment payto is 0x0+dEaD but this edit requires 0x/i],
+    ["asset", "0x036CbD53842c5426634e7929541eC2318f3dCF7e", /payment asset is 0x036C.* but this edit requires 0x8335/i],
+    ["network", "eip155:84532", /network "eip155:84532", which this server does not accept; accepted: base, solana/],
+  ] as const) {
+    test(`a payment with another ${field} is a 402 that says so`, async () => {
+      const { payload } = await signV2(gw, "base", EDIT, jsonInit(edit));
+      const changed = structuredClone(payload) as unknown as { accepted: Record<string, string> };
+      changed.accepted[field] = value;
+      const start = await balances("base");
+      const response = await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": Buffer.from(JSON.stringify(changed)).toString("base64") }));
+      assert.equal(response.status, 402);
+      assert.match(((await response.json()) as { error: string }).error, reason);
+      await expectMoved("base", start, 0n);
+    });
+  }
+
+  test("a wallet without enough USDC is refused", async () => {
+    const devchain = gw.gateway.devchain!;
+    const poor = { evm: privateKeyToAccount(generatePrivateKey()), solana: devchain.wallets.buyer.solana } as unknown as DevWallet;
+    await devchain.fundUsdc("base", poor.evm.address, PRICE - 1n);
+    const { header } = await signV2(gw, "base", EDIT, jsonInit(edit), poor);
+    const response = await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
+    assert.equal(response.status, 402);
+    assert.match(((await response.json()) as { error: string }).error, /balance is too low|insufficient/);
+    assert.equal(await devchain.usdcBalance("base", poor.evm.address), PRICE - 1n);
   });
 
   test("a payment that claims another price than the quote is refused before the facilitator", async () => {
