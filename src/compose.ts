@@ -53,6 +53,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     timeoutMs: config.upstreamTimeoutMs,
     maxImageSide: config.maxImageSide,
     onFinished: (model, seconds, outcome) => metrics.editSeconds.observe({ model, outcome }, seconds),
+    onFallback: (from, to, error) => logger.warn({ from, to, status: error.status, code: error.code }, "model failed; trying its fallback"),
   });
   const closers: (() => Promise<void>)[] = [() => providers.close()];
   const close = async () => {

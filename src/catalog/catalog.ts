@@ -26,6 +26,8 @@ export interface Catalog {
   /** Price of one image of every size the model offers. */
   prices(model: ModelEntry): Record<string, string>;
   quote(model: ModelEntry, size: string, n: number): Quote;
+  /** The configured fallbacks of `model` that can serve this size, n, image count and mask. */
+  fallbacksFor(model: ModelEntry, request: { size: string; n: number; images: number; mask: boolean }): ModelEntry[];
 }
 
 const decimalString = z.string().refine(
@@ -52,6 +54,7 @@ const modelOverride = z
     maxN: z.number().int().min(1).max(10),
     margin: decimalString,
     usesPrompt: z.boolean(),
+    fallbacks: z.array(z.string()).max(4),
   })
   .partial()
   .strict();
@@ -94,6 +97,17 @@ export function createCatalog(options: { margin: string; config?: CatalogConfig 
     },
     prices: (model) =>
       Object.fromEntries(Object.keys(model.sizes).map((size) => [size, formatUsd(unitPrice(model, size))])),
+    fallbacksFor(model, request) {
+      return (model.fallbacks ?? [])
+        .map((id) => byId.get(id)!)
+        .filter(
+          (fallback) =>
+            request.size in fallback.sizes &&
+            request.n <= fallback.maxN &&
+            request.images <= fallback.maxImages &&
+            (request.mask ? fallback.mask !== "unsupported" : fallback.mask !== "required"),
+        );
+    },
     quote(model, size, n) {
       const unit = unitPrice(model, size);
       const total = unit * BigInt(n);
@@ -111,7 +125,10 @@ function mergeModels(builtins: readonly ModelEntry[], config: CatalogConfig | un
     merged.set(id, completeEntry(entry, base !== undefined));
   }
   const models = [...merged.values()].filter((model) => !disabled.has(model.id));
+  const ids = new Set(models.map((model) => model.id));
   for (const model of models) {
+    const unknown = (model.fallbacks ?? []).filter((id) => !ids.has(id) || id === model.id);
+    if (unknown.length > 0) throw new Error(`catalog: model ${model.id} falls back to ${unknown.join(", ")}, which is not another model in the catalog`);
     if (!(model.defaultSize in model.sizes)) {
       throw new Error(`catalog: model ${model.id} has defaultSize ${model.defaultSize}, which is not among its sizes`);
     }

@@ -23,6 +23,11 @@ export interface ModelEntry {
   margin?: string;
   /** False when the model ignores the prompt (the embedded engine). */
   usesPrompt: boolean;
+  /**
+   * Models to try, in order, when this one answers 429 or 5xx (off unless
+   * configured). The caller still pays this model's quote, never more.
+   */
+  fallbacks?: string[];
 }
 
 /** "auto" keeps the first source image's own width and height. */

@@ -37,6 +37,8 @@ export interface EditServiceOptions {
   maxImageSide: number;
   /** Called after every run, for metrics. */
   onFinished?(model: string, seconds: number, outcome: "ok" | "error"): void;
+  /** Called when a model failed and its fallback is tried, for logs. */
+  onFallback?(from: string, to: string, error: RetouchError): void;
 }
 
 export function createEditService(options: EditServiceOptions): EditService {
@@ -48,16 +50,29 @@ export function createEditService(options: EditServiceOptions): EditService {
     return provider.unavailableReason();
   };
 
+  /** The requested model, then its configured fallbacks that can serve this request here. */
+  function candidates(request: EditRequest): ModelEntry[] {
+    const shape = { size: request.size, n: request.n, images: request.images.length, mask: request.mask !== undefined };
+    const fallbacks = catalog.fallbacksFor(request.model, shape).filter((model) => unavailableReason(model) === undefined);
+    return [request.model, ...fallbacks];
+  }
+
   async function runOnProvider(request: EditRequest): Promise<EditRun> {
-    const provider = providers.get(request.model.provider)!;
     const signal = AbortSignal.timeout(timeoutMs);
+    const models = candidates(request);
     let output;
-    try {
-      output = await untilAborted(provider.edit(request, signal), signal);
-    } catch (error) {
-      if (signal.aborted && !(error instanceof RetouchError)) throw editTimedOut(timeoutMs);
-      throw error;
+    for (const [i, model] of models.entries()) {
+      try {
+        // A fallback runs the same request (and the same quote) on another model, within the same time budget.
+        output = await untilAborted(providers.get(model.provider)!.edit({ ...request, model }, signal), signal);
+        break;
+      } catch (error) {
+        if (signal.aborted && !(error instanceof RetouchError)) throw editTimedOut(timeoutMs);
+        if (i === models.length - 1 || !worthFallingBack(error)) throw error;
+        options.onFallback?.(model.id, models[i + 1].id, error as RetouchError);
+      }
     }
+    if (!output) throw new Error("no model ran");
     if (output.images.length < request.n) {
       // The quote was for n images; delivering fewer is a failed edit, not a cheaper one.
       throw new RetouchError(`the model returned ${output.images.length} of the ${request.n} images asked for; nothing was charged`, {
@@ -97,6 +112,11 @@ export function createEditService(options: EditServiceOptions): EditService {
       }
     },
   };
+}
+
+/** Upstream overload or outage: another model may do. Bad input or a timeout would fail there too. */
+function worthFallingBack(error: unknown): boolean {
+  return error instanceof RetouchError && (error.status === 429 || error.status === 500 || error.status === 502 || error.status === 503);
 }
 
 /** Rejects as soon as the signal aborts, even if the work ignores it. */
