@@ -4,7 +4,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
-import { BASE, type DevWallet } from "../src/chains/index.ts";
+import type { DevWallet } from "../src/chains/index.ts";
+import { signTransferAuthorization } from "../src/chains/devchain/testing.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { decodeHeader, payingFetch, signV1, signV2, type TestNetwork } from "./support/buyer.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
@@ -183,21 +184,7 @@ describe("refusals move no money", () => {
       validBefore: overrides.validBefore ?? now + 300n,
       nonce: generatePrivateKey(),
     };
-    const signature = await account.signTypedData({
-      domain: { name: "USD Coin", version: "2", chainId: 8453, verifyingContract: BASE.usdc.address },
-      types: {
-        TransferWithAuthorization: [
-          { name: "from", type: "address" },
-          { name: "to", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "validAfter", type: "uint256" },
-          { name: "validBefore", type: "uint256" },
-          { name: "nonce", type: "bytes32" },
-        ],
-      },
-      primaryType: "TransferWithAuthorization",
-      message: authorization,
-    });
+    const signature = await signTransferAuthorization(account, authorization);
     const body = {
       ...payload,
       payload: {

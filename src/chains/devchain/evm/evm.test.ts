@@ -12,7 +12,7 @@ import { createPublicClient, createWalletClient, http, parseSignature, toHex, ty
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { BASE } from "../../networks.ts";
 import { USDC_ABI } from "./contracts.ts";
-import { startTestDevchain, type TestDevchain } from "../testing.ts";
+import { signTransferAuthorization, startTestDevchain, type TestDevchain } from "../testing.ts";
 
 let t: TestDevchain;
 before(async () => {
@@ -43,21 +43,7 @@ describe("EIP-3009 transferWithAuthorization", () => {
   async function authorize(from: PrivateKeyAccount, to: Address, value: bigint) {
     const now = BigInt(Math.floor(Date.now() / 1000));
     const message = { from: from.address, to, value, validAfter: now - 600n, validBefore: now + 600n, nonce: toHex(crypto.getRandomValues(new Uint8Array(32))) };
-    const signature = await from.signTypedData({
-      domain: { name: "USD Coin", version: "2", chainId: 8453, verifyingContract: BASE.usdc.address },
-      types: {
-        TransferWithAuthorization: [
-          { name: "from", type: "address" },
-          { name: "to", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "validAfter", type: "uint256" },
-          { name: "validBefore", type: "uint256" },
-          { name: "nonce", type: "bytes32" },
-        ],
-      },
-      primaryType: "TransferWithAuthorization",
-      message,
-    });
+    const signature = await signTransferAuthorization(from, message);
     return { message, signature };
   }
   // Submitted over HTTP by the facilitator wallet, as a relayer would.
