@@ -1,7 +1,6 @@
 // The composition root: the one place that picks adapters for this
 // configuration and wires the gateway together.
 
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
 import { loadOrCreateWallet, startDevchain, type Devchain } from "./chains/index.ts";
@@ -20,9 +19,9 @@ import { createProviderRegistry } from "./providers/index.ts";
 import { createApp, createLogger, createMetrics, type App, type Logger } from "./server/index.ts";
 import { createFilesystemBlobStore, openPglite, openPostgres } from "./storage/index.ts";
 
-export const VERSION: string = JSON.parse(
-  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
-).version;
+import { VERSION } from "./version.ts";
+
+export { VERSION };
 
 /** The seller's own devchain wallet: where devchain payments go unless RETOUCH_PAY_TO_* say otherwise. */
 export const DEV_SELLER_WALLET_FILE = "dev-seller.json";

@@ -2,7 +2,14 @@
 // Other folders import from here, never from the files behind it.
 
 export * from "./networks.ts";
-export { startDevchain } from "./devchain/index.ts";
+import type { Devchain, DevchainOptions } from "./devchain/index.ts";
+
+/** Starts the devchain; loaded on first use, so importing chains/ for network facts stays cheap (no EVM bundle). */
+export async function startDevchain(options?: DevchainOptions): Promise<Devchain> {
+  const devchain = await import("./devchain/index.ts");
+  return devchain.startDevchain(options);
+}
 export type { Devchain, DevchainOptions, DevNetwork } from "./devchain/index.ts";
 export { loadOrCreateWallet } from "./devchain/wallets.ts";
 export type { DevWallet } from "./devchain/wallets.ts";
+export { generateWalletKeys, parseWalletKeys, WALLET_FORMAT, walletFromKeys, type Wallet, type WalletKeys } from "./wallet-keys.ts";

@@ -1,0 +1,47 @@
+// Saves an edit's result images into the output folder under names that say what
+// they are (`retouch-content-aware-fill-20261124-052400-1.png`), never overwriting.
+
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { sniffImageFormat } from "../edits/index.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { reach } from "./gateway.ts";
+
+export interface SavedImage {
+  path: string;
+  url: string;
+}
+
+export function resultName(model: string | undefined, when: Date, index: number, ext: string): string {
+  const name = (model?.split("/").pop() ?? "edit").replace(/[^a-zA-Z0-9._-]+/g, "-") || "edit";
+  const stamp = when.toISOString().replace(/\.\d+Z$/, "").replace(/[-:]/g, "").replace("T", "-");
+  return `retouch-${name}-${stamp}-${index}.${ext}`;
+}
+
+export async function saveResults(params: { urls: string[]; outDir: string; model?: string; when?: Date }): Promise<SavedImage[]> {
+  const when = params.when ?? new Date();
+  await mkdir(params.outDir, { recursive: true });
+  const saved: SavedImage[] = [];
+  for (const [i, url] of params.urls.entries()) {
+    const response = await reach(url, {});
+    if (!response.ok) throw new CliError(`the edit was paid but its result ${url} answered HTTP ${response.status}; fetch it again later`, EXIT.editFailed);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const ext = sniffImageFormat(bytes) ?? "bin";
+    saved.push({ path: await writeNew(params.outDir, resultName(params.model, when, i + 1, ext), bytes), url });
+  }
+  return saved;
+}
+
+/** Writes without replacing an existing file: `-2`, `-3`... are added before the extension if needed. */
+async function writeNew(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+  const dot = name.lastIndexOf(".");
+  for (let attempt = 1; ; attempt++) {
+    const path = join(dir, attempt === 1 ? name : `${name.slice(0, dot)}-${attempt}${name.slice(dot)}`);
+    try {
+      await writeFile(path, bytes, { flag: "wx" });
+      return path;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 100) throw error;
+    }
+  }
+}
