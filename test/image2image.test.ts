@@ -207,7 +207,19 @@ describe("catalog and operations", () => {
     assert.ok(openapi.paths["/v1/images/edits"]);
     assert.ok(openapi.paths["/api/v1/models"]);
     const request = openapi.components.schemas.ImageToImageRequest;
-    assert.deepEqual(Object.keys(request.properties).sort(), ["image", "mask", "model", "n", "prompt", "size"]);
+    assert.deepEqual(Object.keys(request.properties).sort(), [
+      "background",
+      "image",
+      "input_fidelity",
+      "mask",
+      "model",
+      "n",
+      "output_compression",
+      "output_format",
+      "prompt",
+      "quality",
+      "size",
+    ]);
     assert.deepEqual(request.required.sort(), ["image", "prompt"]);
 
     const docs = await gw.request("/docs");

@@ -3,13 +3,14 @@
 
 import { z } from "zod";
 import { invalidRequest } from "../errors.ts";
-import { BUILTIN_MODELS, type ModelEntry } from "./models.ts";
+import { BUILTIN_MODELS, EDIT_OPTIONS, type ModelEntry, type Quality } from "./models.ts";
 import { formatUsd, parseDecimal, priceWithMargin } from "./money.ts";
 
 export interface Quote {
   model: string;
   size: string;
   n: number;
+  quality?: Quality;
   /** Price of one image in USDC atomic units. */
   unitPrice: bigint;
   /** Price of the whole request in USDC atomic units. */
@@ -25,7 +26,9 @@ export interface Catalog {
   resolve(id: string): ModelEntry;
   /** Price of one image of every size the model offers. */
   prices(model: ModelEntry): Record<string, string>;
-  quote(model: ModelEntry, size: string, n: number): Quote;
+  /** Price of one image of every size, for each quality the model prices. */
+  qualityPrices(model: ModelEntry): Partial<Record<Quality, Record<string, string>>>;
+  quote(model: ModelEntry, size: string, n: number, quality?: Quality): Quote;
   /** The configured fallbacks of `model` that can serve this size, n, image count and mask. */
   fallbacksFor(model: ModelEntry, request: { size: string; n: number; images: number; mask: boolean }): ModelEntry[];
 }
@@ -55,6 +58,8 @@ const modelOverride = z
     margin: decimalString,
     usesPrompt: z.boolean(),
     fallbacks: z.array(z.string()).max(4),
+    options: z.array(z.enum(EDIT_OPTIONS)),
+    qualityCosts: z.record(z.enum(["low", "medium", "high"]), z.record(z.string(), decimalString)),
   })
   .partial()
   .strict();
@@ -78,8 +83,11 @@ export function createCatalog(options: { margin: string; config?: CatalogConfig 
   const models = mergeModels(BUILTIN_MODELS, options.config);
   const byId = new Map(models.map((model) => [model.id, model]));
 
-  const unitPrice = (model: ModelEntry, size: string): bigint =>
-    priceWithMargin(model.sizes[size], model.margin ?? margin);
+  const unitPrice = (model: ModelEntry, size: string, quality?: Quality): bigint => {
+    const cost = quality ? model.qualityCosts?.[quality]?.[size] : model.sizes[size];
+    if (cost === undefined) throw new Error(`catalog: ${model.id} has no ${quality} price for ${size}`);
+    return priceWithMargin(cost, model.margin ?? margin);
+  };
 
   return {
     margin,
@@ -108,10 +116,17 @@ export function createCatalog(options: { margin: string; config?: CatalogConfig 
             (request.mask ? fallback.mask !== "unsupported" : fallback.mask !== "required"),
         );
     },
-    quote(model, size, n) {
-      const unit = unitPrice(model, size);
+    qualityPrices: (model) =>
+      Object.fromEntries(
+        Object.entries(model.qualityCosts ?? {}).map(([quality, sizes]) => [
+          quality,
+          Object.fromEntries(Object.keys(sizes).map((size) => [size, formatUsd(unitPrice(model, size, quality as Quality))])),
+        ]),
+      ),
+    quote(model, size, n, quality) {
+      const unit = unitPrice(model, size, quality);
       const total = unit * BigInt(n);
-      return { model: model.id, size, n, unitPrice: unit, total, amount: formatUsd(total) };
+      return { model: model.id, size, n, quality, unitPrice: unit, total, amount: formatUsd(total) };
     },
   };
 }

@@ -3,6 +3,11 @@
 
 export type MaskSupport = "required" | "optional" | "unsupported";
 
+/** Optional request fields passed through to upstreams that take them. */
+export const EDIT_OPTIONS = ["quality", "background", "output_format", "output_compression", "input_fidelity"] as const;
+export type EditOptionName = (typeof EDIT_OPTIONS)[number];
+export type Quality = "low" | "medium" | "high";
+
 export interface ModelEntry {
   /** Public id, "<provider>/<name>". */
   id: string;
@@ -28,6 +33,13 @@ export interface ModelEntry {
    * configured). The caller still pays this model's quote, never more.
    */
   fallbacks?: string[];
+  /** The optional fields (EDIT_OPTIONS) this model takes; others are a 400. */
+  options?: EditOptionName[];
+  /**
+   * Upstream cost per size when the caller picks a quality. Without `quality`
+   * the `sizes` costs apply and none is sent (the upstream's default).
+   */
+  qualityCosts?: Partial<Record<Quality, Record<string, string>>>;
 }
 
 /** "auto" keeps the first source image's own width and height. */
@@ -56,6 +68,13 @@ export const BUILTIN_MODELS: readonly ModelEntry[] = [
     upstreamModel: "gpt-image-1",
     description: "OpenAI GPT Image 1: prompt-guided edits, optional mask, up to 4 source images",
     sizes: { "1024x1024": "0.02", "1536x1024": "0.04", "1024x1536": "0.04" },
+    // Per-image output cost by quality (community.openai.com threads quoting OpenAI's price page).
+    qualityCosts: {
+      low: { "1024x1024": "0.011", "1536x1024": "0.016", "1024x1536": "0.016" },
+      medium: { "1024x1024": "0.042", "1536x1024": "0.063", "1024x1536": "0.063" },
+      high: { "1024x1024": "0.167", "1536x1024": "0.25", "1024x1536": "0.25" },
+    },
+    options: ["quality", "background", "output_format", "output_compression", "input_fidelity"],
     defaultSize: "1024x1024",
     mask: "optional",
     maxImages: 4,
@@ -68,6 +87,7 @@ export const BUILTIN_MODELS: readonly ModelEntry[] = [
     upstreamModel: "gpt-image-1-mini",
     description: "OpenAI GPT Image 1 Mini: the low-cost GPT Image model; optional mask, up to 4 source images",
     sizes: { "1024x1024": "0.011", "1536x1024": "0.015", "1024x1536": "0.015" },
+    options: ["background", "output_format", "output_compression"],
     defaultSize: "1024x1024",
     mask: "optional",
     maxImages: 4,
@@ -80,6 +100,7 @@ export const BUILTIN_MODELS: readonly ModelEntry[] = [
     upstreamModel: "gpt-image-1.5",
     description: "OpenAI GPT Image 1.5: faster, more faithful edits than GPT Image 1; optional mask, up to 4 source images",
     sizes: { "1024x1024": "0.034", "1536x1024": "0.05", "1024x1536": "0.051" },
+    options: ["background", "output_format", "output_compression", "input_fidelity"],
     defaultSize: "1024x1024",
     mask: "optional",
     maxImages: 4,

@@ -13,3 +13,4 @@ export {
   type RawImage,
   type ValidateOptions,
 } from "./validate.ts";
+export { BACKGROUNDS, checkOptions, INPUT_FIDELITIES, OUTPUT_FORMATS, QUALITIES, type EditOptions } from "./options.ts";

@@ -6,6 +6,7 @@ import { AUTO_SIZE, type Catalog, type ModelEntry, type Quote } from "../catalog
 import { invalidRequest } from "../errors.ts";
 import { inspectImage, type SourceImage } from "./image-input.ts";
 import { normaliseMask, type EditMask } from "./mask.ts";
+import { checkOptions, type EditOptions } from "./options.ts";
 
 export const MAX_PROMPT_CHARS = 32_000;
 export const MAX_N = 10;
@@ -24,6 +25,7 @@ export interface RawEdit {
   mask?: RawImage;
   size?: string;
   n: number;
+  options?: EditOptions;
 }
 
 export interface EditRequest {
@@ -35,6 +37,8 @@ export interface EditRequest {
   /** A size the model offers; "auto" keeps the first image's size. */
   size: string;
   n: number;
+  /** Optional upstream fields, already checked against the model. */
+  options: EditOptions;
   quote: Quote;
 }
 
@@ -54,6 +58,8 @@ export async function validateEdit(raw: RawEdit, options: ValidateOptions): Prom
   const model = options.catalog.resolve(raw.model);
   const size = raw.size ?? model.defaultSize;
   checkShape(raw, model, size);
+  const editOptions = raw.options ?? {};
+  checkOptions(editOptions, model);
 
   const unavailable = options.unavailableReason(model);
   if (unavailable) throw invalidRequest("model", unavailable, "model_not_available");
@@ -64,7 +70,8 @@ export async function validateEdit(raw: RawEdit, options: ValidateOptions): Prom
     ? await normaliseMask(await inspectImage(raw.mask.bytes, raw.mask.param, options.maxImageSide), images[0])
     : undefined;
 
-  return { model, prompt, images, mask, size, n: raw.n, quote: options.catalog.quote(model, size, raw.n) };
+  const quote = options.catalog.quote(model, size, raw.n, editOptions.quality);
+  return { model, prompt, images, mask, size, n: raw.n, options: editOptions, quote };
 }
 
 function checkShape(raw: RawEdit, model: ModelEntry, size: string): void {

@@ -49,6 +49,13 @@ function fromJson(json: unknown): RawEdit {
     mask: body.mask === undefined ? undefined : { param: "mask", bytes: decodeDataUri(body.mask, "mask").bytes },
     size: body.size,
     n: body.n ?? 1,
+    options: {
+      quality: body.quality,
+      background: body.background,
+      output_format: body.output_format,
+      output_compression: body.output_compression,
+      input_fidelity: body.input_fidelity,
+    },
   };
 }
 
@@ -62,6 +69,11 @@ async function fromMultipart(form: FormData): Promise<RawEdit> {
     model: text("model"),
     size: text("size"),
     n: text("n"),
+    quality: text("quality") || undefined,
+    background: text("background") || undefined,
+    output_format: text("output_format") || undefined,
+    output_compression: text("output_compression") || undefined,
+    input_fidelity: text("input_fidelity") || undefined,
   });
   const parts = [...form.getAll("image"), ...form.getAll("image[]")];
   const images: RawImage[] = [];
@@ -76,6 +88,13 @@ async function fromMultipart(form: FormData): Promise<RawEdit> {
     mask: mask === null ? undefined : await partBytes(mask, "mask"),
     size: body.size || undefined,
     n: body.n === undefined ? 1 : Number(body.n),
+    options: {
+      quality: body.quality,
+      background: body.background,
+      output_format: body.output_format,
+      output_compression: body.output_compression === undefined ? undefined : Number(body.output_compression),
+      input_fidelity: body.input_fidelity,
+    },
   };
 }
 

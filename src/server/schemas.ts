@@ -2,10 +2,22 @@
 // requests and generate /openapi.json, so the document cannot drift.
 
 import { z } from "@hono/zod-openapi";
-import { MAX_N } from "../edits/index.ts";
+import { BACKGROUNDS, INPUT_FIDELITIES, MAX_N, OUTPUT_FORMATS, QUALITIES } from "../edits/index.ts";
 
 const required = (field: string, what: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? `${field} is required: ${what}` : `${field} must be ${what}`;
+
+const oneOf = <T extends readonly [string, ...string[]]>(field: string, values: T) =>
+  z.enum(values, { error: `${field} must be one of ${values.join(", ")}` });
+
+/** The optional fields passed through to upstream models that take them (see each model's `options`). */
+const optionFields = {
+  quality: oneOf("quality", QUALITIES).optional().openapi({ description: "Priced per quality where the model lists it" }),
+  background: oneOf("background", BACKGROUNDS).optional(),
+  output_format: oneOf("output_format", OUTPUT_FORMATS).optional(),
+  input_fidelity: oneOf("input_fidelity", INPUT_FIDELITIES).optional(),
+};
+const compressionError = "output_compression must be a whole number from 0 to 100";
 
 const dataUri = z.string().openapi({
   description: "A base64 data URI of a PNG, JPEG or WebP picture",
@@ -42,6 +54,13 @@ export const ImageToImageJson = z
       .max(MAX_N, { error: `n must be a whole number from 1 to ${MAX_N}` })
       .optional()
       .openapi({ description: "How many images to make", example: 1 }),
+    ...optionFields,
+    output_compression: z
+      .number({ error: compressionError })
+      .int({ error: compressionError })
+      .min(0, { error: compressionError })
+      .max(100, { error: compressionError })
+      .optional(),
   })
   .openapi("ImageToImageRequest");
 
@@ -56,6 +75,12 @@ export const ImageEditMultipart = z
     n: z
       .string()
       .regex(/^\d{1,2}$/, { error: `n must be a whole number from 1 to ${MAX_N}` })
+      .optional()
+      .openapi({ type: "integer" }),
+    ...optionFields,
+    output_compression: z
+      .string()
+      .regex(/^(100|\d{1,2})$/, { error: compressionError })
       .optional()
       .openapi({ type: "integer" }),
     image: binary.optional().openapi({ description: "The picture to edit" }),
@@ -130,6 +155,11 @@ export const ModelInfo = z
     max_n: z.number().int(),
     uses_prompt: z.boolean(),
     prices: z.record(z.string(), z.string()).openapi({ description: "USD per image, by size" }),
+    prices_by_quality: z
+      .record(z.string(), z.record(z.string(), z.string()))
+      .optional()
+      .openapi({ description: "USD per image by quality and size, when the caller sets quality" }),
+    options: z.array(z.string()).openapi({ description: "Optional fields this model takes" }),
     available: z.boolean(),
     unavailable_reason: z.string().optional(),
   })

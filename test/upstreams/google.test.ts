@@ -95,7 +95,7 @@ test("the adapter hands Gemini's usageMetadata to the gateway for the ledger", a
   const model = catalog.resolve(MODEL);
   const provider = googleProvider({ apiKey: KEY, baseUrl: fake.origin, timeoutMs: 5_000 });
   const output = await provider.edit(
-    { model, prompt: "p", images: [await inspectImage(png, "image", 4096)], size: "1024x1024", n: 1, quote: catalog.quote(model, "1024x1024", 1) },
+    { model, prompt: "p", images: [await inspectImage(png, "image", 4096)], size: "1024x1024", n: 1, options: {}, quote: catalog.quote(model, "1024x1024", 1) },
     AbortSignal.timeout(5_000),
   );
   assert.deepEqual(output.usage, USAGE_METADATA);

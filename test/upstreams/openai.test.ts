@@ -155,7 +155,7 @@ test("the adapter hands OpenAI's usage (tokens) to the gateway for the ledger", 
   const model = catalog.resolve(MODEL);
   const provider = openAiProvider({ apiKey: KEY, baseUrl: fake.baseUrl, timeoutMs: 5_000 });
   const output = await provider.edit(
-    { model, prompt: "p", images: [await inspectImage(png, "image", 4096)], size: "1024x1024", n: 1, quote: catalog.quote(model, "1024x1024", 1) },
+    { model, prompt: "p", images: [await inspectImage(png, "image", 4096)], size: "1024x1024", n: 1, options: {}, quote: catalog.quote(model, "1024x1024", 1) },
     AbortSignal.timeout(5_000),
   );
   assert.deepEqual(output.usage, USAGE);

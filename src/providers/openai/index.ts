@@ -62,6 +62,10 @@ export function openAiProvider(options: OpenAiProviderOptions): Provider {
   };
 }
 
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 /**
  * The multipart fields of POST /images/edits. Only what every gpt-image model
  * accepts: never response_format (they always answer base64), moderation
@@ -81,5 +85,7 @@ async function editParams(request: EditRequest): Promise<ImageEditParamsNonStrea
     ...(request.mask ? { mask: await toFile(await toOpenAiMask(request.mask), "mask.png", { type: "image/png" }) } : {}),
     size: request.size as ImageEditParamsNonStreaming["size"],
     n: request.n,
+    // Only what the caller set; the catalog has already refused options this model does not take.
+    ...definedOnly(request.options),
   };
 }

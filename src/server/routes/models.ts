@@ -27,6 +27,8 @@ export function registerModels(app: App, deps: ServerDeps): void {
         max_n: model.maxN,
         uses_prompt: model.usesPrompt,
         prices: deps.catalog.prices(model),
+        ...(model.qualityCosts ? { prices_by_quality: deps.catalog.qualityPrices(model) } : {}),
+        options: model.options ?? [],
         available: reason === undefined,
         ...(reason === undefined ? {} : { unavailable_reason: reason }),
       };
