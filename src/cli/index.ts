@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config.ts";
 import { VERSION } from "../version.ts";
 import { registerEditCommand } from "./edit.ts";
+import { registerProxyCommands } from "./proxy.ts";
 import { registerWalletCommand } from "./wallet.ts";
 
 const program = new Command("retouch")
@@ -35,6 +36,7 @@ program
 
 registerWalletCommand(program);
 registerEditCommand(program);
+registerProxyCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,20 +2,17 @@
 // above --max-price, pays on one network, waits for a slow edit, saves the results.
 // Every refusal before the payment is signed leaves the wallet untouched.
 
-import { encodePaymentSignatureHeader } from "@x402/core/http";
-import type { x402Client } from "@x402/core/client";
-import { wrapFetchWithPayment } from "@x402/fetch";
 import { parseUnits } from "viem";
 import { NETWORKS } from "../chains/index.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { EDIT_PATH, gatewayUrl, offersIn, paymentRequired, reach, rpcUrlFor, type Offer, type RpcFlags } from "./gateway.ts";
+import { EDIT_PATH, gatewayUrl, type Offer, type RpcFlags } from "./gateway.ts";
 import { loadInputImage } from "./inputs.ts";
-import { chooseOffer, clientFor, quoteOf, usd } from "./paying.ts";
+import { networkName, paidRequest } from "./pay.ts";
+import { quoteOf, usd } from "./paying.ts";
 import { saveResults, type SavedImage } from "./results.ts";
 import { startSpinner } from "./spinner.ts";
 import { expandHome, loadWalletFile, walletPath } from "./wallet-file.ts";
 
-export const POLL_INTERVAL_MS = 2000;
 const POLL_LIMIT_MS = 30 * 60_000;
 
 export interface EditOptions extends RpcFlags {
@@ -75,13 +72,19 @@ export async function runEdit(options: EditOptions): Promise<EditOutcome> {
     body,
   });
 
-  const challenge = await reach(`${gateway}${EDIT_PATH}`, init());
-  let result: EditResultBody;
-  if (challenge.status === 402) {
-    result = await pay({ challenge, gateway, wallet, init, maxPrice: request.maxPrice, options, env });
-  } else {
-    result = await finished(challenge);
-  }
+  const { response } = await paidRequest({
+    url: `${gateway}${EDIT_PATH}`,
+    init,
+    gateway,
+    wallet,
+    network: options.network,
+    rpc: options,
+    env,
+    accept: (offers) => underMaxPrice(offers, request.maxPrice),
+    onPaying: (offer) => startSpinner(`editing (${usd(quoteOf(offer))} on ${offer.network.name})`).stop,
+    pollLimitMs: POLL_LIMIT_MS,
+  });
+  const result = await finished(response);
 
   const saved: SavedImage[] = await saveResults({
     urls: (result.data ?? []).map((d) => d.url),
@@ -123,66 +126,6 @@ function checkUsage(options: EditOptions): { prompt: string; n?: number; maxPric
   return { prompt, n, maxPrice };
 }
 
-async function pay(params: {
-  challenge: Response;
-  gateway: string;
-  wallet: Awaited<ReturnType<typeof loadWalletFile>>;
-  init: (headers?: Record<string, string>) => RequestInit;
-  maxPrice: bigint;
-  options: EditOptions;
-  env: NodeJS.ProcessEnv;
-}): Promise<EditResultBody> {
-  const { challenge, gateway, wallet, maxPrice, options, env } = params;
-  const required = paymentRequired(challenge);
-  await challenge.arrayBuffer();
-  const offers = offersIn(required).filter((o) => !options.network || o.network.name === options.network);
-  if (offers.length === 0) {
-    const named = options.network ? ` on ${options.network}` : " on a network retouch knows";
-    throw new CliError(`the gateway does not take payment${named} (it offers ${required.accepts.map((a) => a.network).join(", ")})`, EXIT.usage);
-  }
-  const affordable = offers.filter((o) => quoteOf(o) <= maxPrice);
-  if (affordable.length === 0) {
-    const cheapest = offers.reduce((a, b) => (quoteOf(a) <= quoteOf(b) ? a : b));
-    throw new CliError(
-      `the gateway quotes ${usd(quoteOf(cheapest))}, above --max-price ${usd(maxPrice)}; nothing was paid (raise it with --max-price ${formatUsdPlain(quoteOf(cheapest))})`,
-      EXIT.payment,
-    );
-  }
-  const rpcUrl = (offer: Offer) => rpcUrlFor(offer.network, gateway, options, env);
-  const offer = await chooseOffer({ offers: affordable, wallet, network: options.network, rpcUrl });
-  const client = clientFor(offer, wallet, rpcUrl(offer));
-  let header: string;
-  try {
-    header = encodePaymentSignatureHeader(await client.createPaymentPayload({ ...required, accepts: [offer.requirements] }));
-  } catch (error) {
-    throw new CliError(`could not sign the payment on ${offer.network.name}: ${(error as Error).message}`, EXIT.payment, { cause: error });
-  }
-  const spinner = startSpinner(`editing (${usd(quoteOf(offer))} on ${offer.network.name})`);
-  try {
-    const paid = await reach(`${gateway}${EDIT_PATH}`, params.init({ "PAYMENT-SIGNATURE": header }));
-    if (paid.status === 202) return await poll(await paid.json() as EditResultBody, client);
-    return await finished(paid);
-  } finally {
-    spinner.stop();
-  }
-}
-
-/** Polls a slow edit's poll_url; each GET carries a fresh payment header proving the same wallet. */
-async function poll(job: EditResultBody, client: x402Client): Promise<EditResultBody> {
-  if (!job.poll_url) throw new CliError("the gateway answered 202 without a poll_url", EXIT.editFailed);
-  const payingFetch = wrapFetchWithPayment(fetch, client);
-  const started = Date.now();
-  for (;;) {
-    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-    const response = await reach(job.poll_url, { method: "GET" }, payingFetch);
-    if (response.status !== 202) return finished(response);
-    await response.arrayBuffer();
-    if (Date.now() - started > POLL_LIMIT_MS) {
-      throw new CliError(`the edit is still running after ${POLL_LIMIT_MS / 60_000} min; poll ${job.poll_url} later`, EXIT.editFailed);
-    }
-  }
-}
-
 /** A final answer: the result, or the exit code its failure deserves. */
 async function finished(response: Response): Promise<EditResultBody> {
   const text = await response.text();
@@ -200,8 +143,14 @@ async function finished(response: Response): Promise<EditResultBody> {
   return body;
 }
 
-function networkName(network: string): string {
-  return Object.values(NETWORKS).find((n) => n.caip2 === network)?.name ?? network;
+function underMaxPrice(offers: Offer[], maxPrice: bigint): Offer[] {
+  const affordable = offers.filter((o) => quoteOf(o) <= maxPrice);
+  if (affordable.length > 0) return affordable;
+  const cheapest = offers.reduce((a, b) => (quoteOf(a) <= quoteOf(b) ? a : b));
+  throw new CliError(
+    `the gateway quotes ${usd(quoteOf(cheapest))}, above --max-price ${usd(maxPrice)}; nothing was paid (raise it with --max-price ${formatUsdPlain(quoteOf(cheapest))})`,
+    EXIT.payment,
+  );
 }
 
 function formatUsdPlain(atomic: bigint): string {
