@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import { CONTENT_TYPES, MIN_IMAGE_SIDE, sniffImageFormat, type ImageFormat } from "../edits/index.ts";
 import { CliError, EXIT } from "./errors.ts";
+import { readCapped, TooLargeError } from "./read-capped.ts";
 import { expandHome } from "./wallet-file.ts";
 
 export const MAX_IMAGE_SIDE = 4096;
@@ -72,23 +73,12 @@ async function download(url: URL, source: string): Promise<Uint8Array> {
     fail(source, reason);
   }
   if (!response.ok) fail(source, `answered HTTP ${response.status}`);
-  if (Number(response.headers.get("content-length") ?? 0) > MAX_DOWNLOAD_BYTES) fail(source, "is over 20 MB");
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    for await (const chunk of response.body ?? []) {
-      size += chunk.length;
-      if (size > MAX_DOWNLOAD_BYTES) {
-        await response.body?.cancel();
-        fail(source, "is over 20 MB");
-      }
-      chunks.push(chunk);
-    }
+    return await readCapped(response, MAX_DOWNLOAD_BYTES);
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (error instanceof TooLargeError) fail(source, "is over 20 MB");
     fail(source, (error as Error).name === "TimeoutError" ? `took over ${DOWNLOAD_TIMEOUT_MS / 1000} s` : "download was cut off");
   }
-  return Buffer.concat(chunks);
 }
 
 function fail(source: string, problem: string): never {

@@ -6,6 +6,10 @@ import { join } from "node:path";
 import { sniffImageFormat } from "../edits/index.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { reach } from "./gateway.ts";
+import { readCapped } from "./read-capped.ts";
+
+/** A 4096x4096 RGBA PNG of noise is about 64 MB; nothing the gateway makes is larger. */
+const MAX_RESULT_BYTES = 80 * 1024 * 1024;
 
 export interface SavedImage {
   path: string;
@@ -25,7 +29,12 @@ export async function saveResults(params: { urls: string[]; outDir: string; mode
   for (const [i, url] of params.urls.entries()) {
     const response = await reach(url, {});
     if (!response.ok) throw new CliError(`the edit was paid but its result ${url} answered HTTP ${response.status}; fetch it again later`, EXIT.editFailed);
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    let bytes: Uint8Array;
+    try {
+      bytes = await readCapped(response, MAX_RESULT_BYTES);
+    } catch (error) {
+      throw new CliError(`the edit was paid but its result ${url} could not be downloaded (${(error as Error).message})`, EXIT.editFailed);
+    }
     const ext = sniffImageFormat(bytes) ?? "bin";
     saved.push({ path: await writeNew(params.outDir, resultName(params.model, when, i + 1, ext), bytes), url });
   }

@@ -2,6 +2,7 @@
 // the cap is cut off at the cap (413), never buffered whole.
 
 import { RetouchError } from "../../errors.ts";
+import { readCapped, TooLargeError } from "../read-capped.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 50 * 1024 * 1024;
 
@@ -14,23 +15,10 @@ export function bodyTooLarge(max: number): RetouchError {
 }
 
 export async function readBoundedBody(request: Request, max: number): Promise<Uint8Array> {
-  if (Number(request.headers.get("content-length") ?? 0) > max) {
-    await request.body?.cancel();
-    throw bodyTooLarge(max);
+  try {
+    return await readCapped(request, max);
+  } catch (error) {
+    if (error instanceof TooLargeError) throw bodyTooLarge(max);
+    throw error;
   }
-  if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel();
-      throw bodyTooLarge(max);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
 }
