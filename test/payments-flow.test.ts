@@ -12,7 +12,9 @@ import { Hono } from "hono";
 import sharp from "sharp";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { generateKeyPairSigner } from "@solana/kit";
-import type { DevWallet } from "../src/chains/index.ts";
+import { createWalletClient } from "viem";
+import { BASE, type DevWallet } from "../src/chains/index.ts";
+import { USDC_ABI } from "../src/chains/devchain/index.ts";
 import { startTestDevchain } from "../src/chains/devchain/testing.ts";
 import { devchainX402Facilitator } from "../src/payments/index.ts";
 import { dataUri, startTestGateway, type TestGateway } from "./support/gateway.ts";
@@ -186,3 +188,58 @@ test("RETOUCH_PAYMENTS=remote pays through an HTTP facilitator with auth headers
     await chain.dispose();
   }
 });
+
+test("when settlement fails after the edit, the caller gets a 402 with the reason, no result, and nothing moves", async () => {
+  const gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", RETOUCH_INLINE_WINDOW_MS: "0" });
+  try {
+    const edit = await sceneEdit();
+    const devchain = gw.gateway.devchain!;
+    const buyer = devchain.wallets.buyer.evm;
+    const seller = gw.gateway.rail!.networks[0].payTo;
+    const pay = payingFetch(gw, "base");
+    const accepted = await pay(`${gw.config.publicUrl}${EDIT}`, jsonInit(edit));
+    assert.equal(accepted.status, 202);
+    const job = (await accepted.json()) as { poll_url: string };
+
+    // The buyer cancels the verified authorization (EIP-3009 cancelAuthorization) while the edit runs,
+    // so it can no longer settle; the wallet itself keeps its USDC.
+    const [row] = await gw.gateway.ledger!.db.query<{ payload: { payload: { authorization: { nonce: `0x${string}` } } } }>(
+      "SELECT payload FROM paid_edits",
+    );
+    const nonce = row.payload.payload.authorization.nonce;
+    const signature = await buyer.signTypedData({
+      domain: { name: BASE.usdc.name, version: BASE.usdc.version, chainId: BASE.chainId, verifyingContract: BASE.usdc.address },
+      types: { CancelAuthorization: [{ name: "authorizer", type: "address" }, { name: "nonce", type: "bytes32" }] },
+      primaryType: "CancelAuthorization",
+      message: { authorizer: buyer.address, nonce },
+    });
+    const wallet = createWalletClient({ account: buyer, chain: devchain.evm.chain, transport: devchain.evm.transport });
+    await devchain.evm.publicClient.waitForTransactionReceipt({
+      hash: await wallet.writeContract({ address: BASE.usdc.address, abi: USDC_ABI, functionName: "cancelAuthorization", args: [buyer.address, nonce, signature] }),
+    });
+    const before = await baseBalance(gw, buyer.address);
+
+    let refused: Response | undefined;
+    for (let i = 0; i < 100 && !refused; i++) {
+      const poll = await gw.request(new URL(job.poll_url).pathname, {
+        headers: { "PAYMENT-SIGNATURE": (await signPoll(gw, job.poll_url)).header },
+      });
+      if (poll.status === 202) await new Promise((resolve) => setTimeout(resolve, 100));
+      else refused = poll;
+    }
+    const body = (await refused!.json()) as { error: string; data?: unknown };
+    assert.equal(refused!.status, 402, JSON.stringify(body));
+    assert.match(body.error, /settlement failed, nothing was charged and the result is withheld/);
+    assert.equal(body.data, undefined);
+    assert.equal(await baseBalance(gw, seller), 0n);
+    assert.equal(await baseBalance(gw, buyer.address), before);
+    const rows = await gw.gateway.ledger!.db.query<{ status: string }>("SELECT status FROM paid_edits");
+    assert.deepEqual(rows.map((r) => r.status), ["failed"]);
+  } finally {
+    await gw.close();
+  }
+});
+
+async function signPoll(gw: TestGateway, pollUrl: string) {
+  return signV2(gw, "base", new URL(pollUrl).pathname, {});
+}
