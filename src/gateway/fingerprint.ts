@@ -6,7 +6,7 @@ import type { EditRequest } from "../edits/index.ts";
 
 export function requestFingerprint(request: EditRequest): string {
   const hash = createHash("sha256");
-  hash.update(JSON.stringify([request.model.id, request.size, request.n, request.prompt]));
+  hash.update(JSON.stringify([request.model.id, request.size, request.n, request.prompt, request.options]));
   for (const image of request.images) hash.update(createHash("sha256").update(image.bytes).digest());
   if (request.mask) hash.update(createHash("sha256").update(request.mask.grey).digest());
   return hash.digest("hex");
