@@ -1,6 +1,5 @@
-// Stands for an upstream whose adapter needs credentials this server lacks (or
-// that this build does not ship yet), so the catalog can list it as
-// unavailable and requests for it get a 400 saying how to enable it.
+// Stands for an upstream whose credentials this server lacks, so the catalog
+// lists it as unavailable and requests for it get a 400 saying how to enable it.
 
 import { RetouchError } from "../errors.ts";
 import type { Provider } from "./types.ts";
