@@ -9,6 +9,7 @@ import { inspectImage } from "../../src/edits/index.ts";
 import { googleProvider } from "../../src/providers/google/index.ts";
 import { dataUri, solidImage, squareMaskPng, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { dropConnection, hang } from "./fake-server.ts";
+import { expectError } from "./expect.ts";
 import { candidate, failure, promptBlocked, startFakeGemini, success, USAGE_METADATA, type FakeGemini } from "./fake-gemini.ts";
 
 const KEY = "AIzaSyFAKE-test-key-0123456789abcdefghij";
@@ -31,20 +32,9 @@ after(async () => {
 });
 beforeEach(() => fake.reset());
 
-interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
-}
 interface EditBody {
   data: { url: string }[];
   price: { amount: string };
-}
-
-async function expectError(response: Response, status: number, code: string, message: RegExp): Promise<ErrorBody> {
-  const body = (await response.json()) as ErrorBody;
-  assert.equal(response.status, status, JSON.stringify(body));
-  assert.equal(body.error.code, code);
-  assert.match(body.error.message, message);
-  return body;
 }
 
 const edit = (body: Record<string, unknown> = {}) => gw.postJson({ model: MODEL, prompt: "add a hat", image: dataUri(png), ...body });

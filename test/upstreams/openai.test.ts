@@ -12,6 +12,7 @@ import { inspectImage } from "../../src/edits/index.ts";
 import { openAiProvider } from "../../src/providers/openai/index.ts";
 import { dataUri, solidImage, squareMaskPng, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { dropConnection, hang } from "./fake-server.ts";
+import { expectError } from "./expect.ts";
 import { failure, startFakeOpenAi, success, USAGE, type FakeOpenAi } from "./fake-openai.ts";
 
 const KEY = "sk-test-4f9a0c1d2e3b4a5f6e7d8c9b";
@@ -34,9 +35,6 @@ after(async () => {
 });
 beforeEach(() => fake.reset());
 
-interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
-}
 interface EditBody {
   data: { url: string; revised_prompt?: string }[];
   price: { amount: string };
@@ -46,14 +44,6 @@ async function served(url: string): Promise<Buffer> {
   const response = await gw.request(new URL(url).pathname);
   assert.equal(response.status, 200);
   return Buffer.from(await response.arrayBuffer());
-}
-
-async function expectError(response: Response, status: number, code: string, message: RegExp): Promise<ErrorBody> {
-  const body = (await response.json()) as ErrorBody;
-  assert.equal(response.status, status, JSON.stringify(body));
-  assert.equal(body.error.code, code);
-  assert.match(body.error.message, message);
-  return body;
 }
 
 const edit = (body: Record<string, unknown> = {}) => gw.postJson({ model: MODEL, prompt: "make it blue", image: dataUri(png), ...body });
