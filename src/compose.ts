@@ -3,17 +3,20 @@
 
 import { join } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
-import { loadOrCreateWallet, startDevchain, type Devchain } from "./chains/index.ts";
+import { BASE, loadOrCreateWallet, SOLANA, startDevchain, type Devchain } from "./chains/index.ts";
 import type { Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
 import { createEditService, createPaidEdits, type PaidEdits } from "./gateway/index.ts";
 import {
   createPaymentRail,
+  evmSettlementProbe,
   inProcessFacilitator,
   openLedger,
   remoteFacilitator,
+  svmSettlementProbe,
   type Ledger,
   type PaymentRail,
+  type SettlementProbe,
 } from "./payments/index.ts";
 import { createProviderRegistry } from "./providers/index.ts";
 import { createApp, createLogger, createMetrics, type App, type Logger } from "./server/index.ts";
@@ -90,11 +93,17 @@ async function setUpPayments(
   closers.push(() => db.close());
   const ledger = await openLedger(db);
   // Embedded: one process, so anything left running died with the last one.
-  const abandoned = await ledger.failAbandoned(config.databaseUrl ? config.upstreamTimeoutMs + 60_000 : 0);
-  if (abandoned > 0) logger.warn({ abandoned }, "edits interrupted by a restart were marked failed (not charged)");
+  const abandoned = await ledger.recoverAbandoned(
+    config.databaseUrl ? Math.max(config.upstreamTimeoutMs, config.payments.settleTimeoutMs) + 60_000 : 0,
+  );
+  if (abandoned.failed > 0) logger.warn({ abandoned: abandoned.failed }, "edits interrupted by a restart were marked failed (not charged)");
+  if (abandoned.uncertain > 0) {
+    logger.warn({ uncertain: abandoned.uncertain }, "settlements interrupted by a restart will be checked on chain when replayed or polled");
+  }
 
   let devchain: Devchain | undefined;
   let facilitator;
+  let probes: Record<string, SettlementProbe> | undefined;
   let payTo = config.payments.payTo;
   if (config.payments.mode === "devchain") {
     devchain = await startDevchain({
@@ -104,7 +113,11 @@ async function setUpPayments(
     });
     const chain = devchain;
     closers.push(() => chain.close());
-    facilitator = inProcessFacilitator(devchain);
+    facilitator = inProcessFacilitator(devchain, config.payments.solanaFees);
+    probes = {
+      [BASE.caip2]: evmSettlementProbe(devchain.evm.publicClient, BASE.usdc.address),
+      [SOLANA.caip2]: svmSettlementProbe(devchain.solana.rpc, [devchain.solana.facilitator.signer]),
+    };
     const seller = await loadOrCreateWallet(config.dataDir, DEV_SELLER_WALLET_FILE);
     payTo = { evm: payTo.evm ?? seller.evm.address, solana: payTo.solana ?? seller.solana.address };
     // A Solana payee needs its USDC account to exist, as on mainnet.
@@ -119,6 +132,9 @@ async function setUpPayments(
     payTo,
     // Long enough for the slowest edit plus the polls that settle it.
     maxTimeoutSeconds: Math.max(300, Math.ceil(config.upstreamTimeoutMs / 1000) + 120),
+    solanaFees: config.payments.solanaFees,
+    settleTimeoutMs: config.payments.settleTimeoutMs,
+    probes,
   });
   const paidEdits = createPaidEdits({
     edits,

@@ -20,6 +20,10 @@ export interface PaymentsConfig {
   facilitatorHeaders: Record<string, string>;
   /** Edits that finish within this window answer 200; slower ones 202 + poll_url. */
   inlineWindowMs: number;
+  /** A settlement the facilitator has not answered by then is looked up on chain instead. */
+  settleTimeoutMs: number;
+  /** What the Solana fee payer covers for one payment (compute units, micro-lamports per unit). */
+  solanaFees: { maxComputeUnits: number; maxPriorityFeeMicroLamports: number };
   devchain: { evmPort: number; solanaPort: number };
 }
 
@@ -134,6 +138,12 @@ function loadPayments(env: Env): PaymentsConfig {
     facilitatorUrl: mode === "remote" ? env.FACILITATOR_URL!.replace(/\/+$/, "") : undefined,
     facilitatorHeaders,
     inlineWindowMs: integer(env, "RETOUCH_INLINE_WINDOW_MS", 30_000, 0, 600_000),
+    settleTimeoutMs: integer(env, "RETOUCH_SETTLE_TIMEOUT_MS", 60_000, 100, 600_000),
+    solanaFees: {
+      // x402's client asks 20,000 units at 1 micro-lamport; a transfer needs about 6,000 units.
+      maxComputeUnits: integer(env, "RETOUCH_SOLANA_MAX_COMPUTE_UNITS", 200_000, 1, 1_400_000),
+      maxPriorityFeeMicroLamports: integer(env, "RETOUCH_SOLANA_MAX_PRIORITY_FEE_MICROLAMPORTS", 50_000, 0, 5_000_000),
+    },
     devchain: {
       evmPort: integer(env, "RETOUCH_DEVCHAIN_EVM_PORT", 8545, 0, 65535),
       solanaPort: integer(env, "RETOUCH_DEVCHAIN_SOLANA_PORT", 8899, 0, 65535),

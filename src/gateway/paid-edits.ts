@@ -76,23 +76,41 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     }
   }
 
-  async function settle(row: PaidEdit, version: number): Promise<Reply | undefined> {
-    if (!(await ledger.transition(row.jobId, "completed", "settling"))) return undefined;
-    let settled;
+  /**
+   * Settles a row this caller has just moved to `settling`. The ledger follows the facilitator's
+   * answer, and where that is missing or a refusal, what the chain says: landed is settled; certain
+   * never to land is failed (not charged); anything else is `uncertain`, settled again on the next try.
+   */
+  async function settle(row: PaidEdit, version: number): Promise<Reply> {
+    let refusal: string | undefined;
+    let silence: string | undefined;
     try {
-      settled = await rail.settle(row.payload, row.requirements);
+      const answer = await rail.settle(row.payload, row.requirements);
+      if (answer.success) return settled(row, answer.transaction, version, answer.payer ?? row.payer);
+      refusal = explainReason(answer.errorReason, answer.errorMessage);
     } catch (error) {
-      settled = { success: false, errorReason: "settle_error", errorMessage: (error as Error).message, transaction: "", network: row.network };
+      silence = (error as Error).message;
     }
-    if (!settled.success) {
-      const reason = `settlement failed, nothing was charged and the result is withheld: ${explainReason(settled.errorReason, settled.errorMessage)}`;
+    const chain = await rail.onChain(row.payload, row.network).catch((error: Error) => ({ state: "unknown" as const, why: error.message }));
+    if (chain.state === "landed") return settled(row, chain.transaction ?? "", version, row.payer);
+    if (refusal !== undefined || (chain.state === "absent" && chain.final)) {
+      const reason = `settlement failed, nothing was charged and the result is withheld: ${refusal ?? silence}`;
       await ledger.transition(row.jobId, "settling", "failed", {
         error: { status: 402, message: reason, type: "payment_required", code: "settlement_failed", param: null },
       });
       throw rail.refuse(termsFor(row), reason, "settlement_failed");
     }
-    await ledger.transition(row.jobId, "settling", "settled", { txHash: settled.transaction });
-    return success({ ...row, status: "settled", txHash: settled.transaction }, "settled", version, settled.payer ?? row.payer);
+    await ledger.transition(row.jobId, "settling", "uncertain");
+    throw new RetouchError(
+      `the payment was sent for settlement but its outcome is not known yet (${silence}); the result is kept: ` +
+        `send the same request with the same payment again to receive it (or poll ${pollUrl(row.jobId)}). You are charged at most once.`,
+      { status: 503, type: "server_error", code: "settlement_unconfirmed", headers: { "Retry-After": "30" } },
+    );
+  }
+
+  async function settled(row: PaidEdit, txHash: string, version: number, payer: string): Promise<Reply> {
+    await ledger.transition(row.jobId, "settling", "settled", { txHash });
+    return success({ ...row, status: "settled", txHash }, "settled", version, payer);
   }
 
   function termsFor(row: PaidEdit, resourceUrl = pollUrl(row.jobId)): PaymentTerms {
@@ -146,9 +164,8 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   async function outcome(jobId: string, deadline: number, version: number): Promise<Reply> {
     for (;;) {
       const row = (await ledger.byJob(jobId))!;
-      if (row.status === "completed") {
-        const reply = await settle(row, version);
-        if (reply) return reply;
+      if (row.status === "completed" || row.status === "uncertain") {
+        if (await ledger.transition(jobId, row.status, "settling")) return settle(row, version);
         continue;
       }
       if (row.status === "settled") return success(row, "already_settled", version, row.payer);

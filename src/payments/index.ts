@@ -8,4 +8,5 @@ export { openLedger, type Ledger, type PaidEdit, type PaidEditStatus, type Store
 export { encodeHeader, HEADERS, MalformedPaymentError, readPaymentHeader, type ClientPayment } from "./protocol.ts";
 export { createPaymentRail, type PaymentRail } from "./rail.ts";
 export { explainReason } from "./reasons.ts";
+export { evmSettlementProbe, svmSettlementProbe, type OnChain, type SettlementProbe } from "./settlement-probe.ts";
 export type { PaymentTerms } from "./requirements.ts";

@@ -4,21 +4,29 @@
 
 import { findNetwork, NETWORKS, type NetworkName } from "../chains/index.ts";
 import { RetouchError } from "../errors.ts";
-import type { AnyRequirements, Facilitator, SettleResponse } from "./facilitator/types.ts";
+import type { AnyPayload, AnyRequirements, Facilitator, SettleResponse } from "./facilitator/types.ts";
 import { explainReason } from "./reasons.ts";
 import { paymentRequired, paymentTerms, type PayableNetwork, type PaymentTerms } from "./requirements.ts";
 import { encodeHeader, HEADERS, type ClientPayment } from "./protocol.ts";
+import type { OnChain, SettlementProbe } from "./settlement-probe.ts";
+import { feeRefusal, readSolanaPayment, SolanaTransactionError, type SolanaFeeLimits } from "./solana-transaction.ts";
 
 export interface PaymentRail {
   readonly networks: PayableNetwork[];
   terms(amount: bigint, resourceUrl: string, description: string): PaymentTerms;
   /** A 402 carrying the terms and the reason. */
   refuse(terms: PaymentTerms, reason: string, code?: string): RetouchError;
-  /** Our own requirement for the network the payment is on (never the client's copy). */
+  /**
+   * Our own requirement for the network the payment is on (never the client's copy),
+   * after checking the payment against it, and a Solana payment's fees against the limits.
+   */
   select(payment: ClientPayment, terms: PaymentTerms): AnyRequirements;
   /** Verifies with the facilitator; returns the payer the facilitator vouches for. */
   verify(payment: ClientPayment, requirements: AnyRequirements, terms: PaymentTerms): Promise<string>;
+  /** Settles through the facilitator; rejects when it has not answered within the settle timeout. */
   settle(payload: unknown, requirements: unknown): Promise<SettleResponse>;
+  /** What the chain says about a payment (unknown where this server has no view of that chain). */
+  onChain(payload: unknown, network: string): Promise<OnChain>;
   close(): Promise<void>;
 }
 
@@ -27,6 +35,12 @@ export async function createPaymentRail(options: {
   networks: NetworkName[];
   payTo: { evm?: string; solana?: string };
   maxTimeoutSeconds: number;
+  /** What the Solana fee payer covers per payment; a transaction asking more is refused before it is verified. */
+  solanaFees: SolanaFeeLimits;
+  /** A settlement the facilitator has not answered by then is looked up on chain instead. */
+  settleTimeoutMs: number;
+  /** Chain access per CAIP-2 network, to learn what happened to a settlement without an answer. */
+  probes?: Record<string, SettlementProbe>;
   onClose?: () => Promise<void>;
 }): Promise<PaymentRail> {
   const { facilitator } = options;
@@ -52,6 +66,18 @@ export async function createPaymentRail(options: {
     });
   };
 
+  function checkSolanaFees(payment: ClientPayment, terms: PaymentTerms): void {
+    const transaction = payment.payload.payload.transaction;
+    let refusal;
+    try {
+      refusal = typeof transaction === "string" ? feeRefusal(readSolanaPayment(transaction), options.solanaFees) : undefined;
+    } catch (error) {
+      if (!(error instanceof SolanaTransactionError)) throw error;
+      throw refuse(terms, `malformed payment: ${error.message}`, "malformed_payment");
+    }
+    if (refusal) throw refuse(terms, refusal, "fee_too_high");
+  }
+
   return {
     networks,
     terms: (amount, resourceUrl, description) =>
@@ -63,6 +89,7 @@ export async function createPaymentRail(options: {
       const network = findNetwork(claimed);
       const index = networks.findIndex((n) => n.network === network);
       if (index < 0) throw refuse(terms, `payment is on network "${claimed}", which this server does not accept; accepted: ${accepted}`, "network_not_accepted");
+      if (networks[index].network.family === "svm") checkSolanaFees(payment, terms);
       if (payment.version === 1) return terms.v1[index];
       const ours = terms.v2[index];
       const theirs = payment.payload.accepted;
@@ -92,7 +119,23 @@ export async function createPaymentRail(options: {
       return result.payer;
     },
 
-    settle: (payload, requirements) => facilitator.settle(payload as never, requirements as never),
+    async settle(payload, requirements) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the facilitator did not answer within ${options.settleTimeoutMs} ms`)), options.settleTimeoutMs);
+      });
+      try {
+        return await Promise.race([facilitator.settle(payload as never, requirements as never), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
+    async onChain(payload, network) {
+      const probe = options.probes?.[network];
+      if (!probe) return { state: "unknown", why: `this server has no RPC access to ${network}` };
+      return probe.check(payload as AnyPayload);
+    },
     close: async () => {
       await facilitator.close?.();
       await options.onClose?.();

@@ -6,14 +6,18 @@ import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import { toFacilitatorEvmSigner } from "@x402/evm";
 import { ExactEvmScheme } from "@x402/evm/exact/facilitator";
 import { ExactEvmSchemeV1 } from "@x402/evm/exact/v1/facilitator";
-import { toFacilitatorSvmSigner } from "@x402/svm";
+import { SettlementCache, toFacilitatorSvmSigner } from "@x402/svm";
 import { ExactSvmScheme } from "@x402/svm/exact/facilitator";
 import { ExactSvmSchemeV1 } from "@x402/svm/exact/v1/facilitator";
 import { BASE, SOLANA, type Devchain } from "../../chains/index.ts";
+import type { SolanaFeeLimits } from "../solana-transaction.ts";
 import type { Facilitator } from "./types.ts";
 
+/** x402's own ceilings, used when no limits are given (the HTTP facilitator of the tests). */
+const X402_FEE_LIMITS: SolanaFeeLimits = { maxComputeUnits: 1_400_000, maxPriorityFeeMicroLamports: 5_000_000 };
+
 /** The x402Facilitator object itself, for the loopback HTTP facilitator of the tests. */
-export function devchainX402Facilitator(devchain: Devchain): x402Facilitator {
+export function devchainX402Facilitator(devchain: Devchain, solanaFees: SolanaFeeLimits = X402_FEE_LIMITS): x402Facilitator {
   const client = devchain.evm.facilitator.client;
   const evmSigner = toFacilitatorEvmSigner({
     address: client.account.address,
@@ -30,15 +34,17 @@ export function devchainX402Facilitator(devchain: Devchain): x402Facilitator {
     [devchain.solana.network]: devchain.solana.rpc,
     [SOLANA.name]: devchain.solana.rpc,
   } as never);
+  // One duplicate cache for v1 and v2 (the ledger is what really refuses a second use).
+  const settlements = new SettlementCache();
   return new x402Facilitator()
     .register(BASE.caip2, new ExactEvmScheme(evmSigner))
     .registerV1(BASE.name as never, new ExactEvmSchemeV1(evmSigner) as never)
-    .register(SOLANA.caip2, new ExactSvmScheme(svmSigner))
-    .registerV1(SOLANA.name as never, new ExactSvmSchemeV1(svmSigner) as never);
+    .register(SOLANA.caip2, new ExactSvmScheme(svmSigner, settlements, solanaFees))
+    .registerV1(SOLANA.name as never, new ExactSvmSchemeV1(svmSigner, settlements) as never);
 }
 
-export function inProcessFacilitator(devchain: Devchain): Facilitator {
-  const facilitator = devchainX402Facilitator(devchain);
+export function inProcessFacilitator(devchain: Devchain, solanaFees: SolanaFeeLimits): Facilitator {
+  const facilitator = devchainX402Facilitator(devchain, solanaFees);
   return {
     verify: (payload, requirements) => facilitator.verify(payload as PaymentPayload, requirements as PaymentRequirements),
     settle: (payload, requirements) => facilitator.settle(payload as PaymentPayload, requirements as PaymentRequirements),

@@ -6,7 +6,11 @@
 import type { Db } from "../../storage/index.ts";
 import { LEDGER_SCHEMA } from "./schema.ts";
 
-export type PaidEditStatus = "verified" | "running" | "completed" | "settling" | "settled" | "failed";
+/**
+ * `uncertain`: a settlement was attempted but neither the facilitator nor the chain could say
+ * whether it landed; the next replay or poll settles again (at most once on chain) or finds it landed.
+ */
+export type PaidEditStatus = "verified" | "running" | "completed" | "settling" | "uncertain" | "settled" | "failed";
 
 export interface StoredError {
   status: number;
@@ -91,8 +95,11 @@ export interface Ledger {
   byJob(jobId: string): Promise<PaidEdit | undefined>;
   /** Moves `from` -> `to` only if the row is still in `from`; true when this caller made the move. */
   transition(jobId: string, from: PaidEditStatus, to: PaidEditStatus, fields?: TransitionFields): Promise<boolean>;
-  /** Marks edits left running by a process that stopped as failed (never charged). */
-  failAbandoned(olderThanMs: number): Promise<number>;
+  /**
+   * Rows a stopped process left behind, untouched for `olderThanMs`: edits never finished are
+   * failed (never charged); settlements never recorded become `uncertain`, for the chain to decide.
+   */
+  recoverAbandoned(olderThanMs: number): Promise<{ failed: number; uncertain: number }>;
   db: Db;
 }
 
@@ -159,7 +166,7 @@ export async function openLedger(db: Db): Promise<Ledger> {
       );
       return rows.length === 1;
     },
-    async failAbandoned(olderThanMs) {
+    async recoverAbandoned(olderThanMs) {
       const error: StoredError = {
         status: 500,
         message: "the edit was interrupted by a server restart; nothing was charged",
@@ -167,13 +174,17 @@ export async function openLedger(db: Db): Promise<Ledger> {
         code: "edit_interrupted",
         param: null,
       };
-      const rows = await db.query(
+      const stale = `updated_at < now() - ($2::text || ' milliseconds')::interval`;
+      const failed = await db.query(
         `UPDATE paid_edits SET status = 'failed', error = $1::jsonb, updated_at = now()
-         WHERE status IN ('verified', 'running') AND updated_at < now() - ($2::text || ' milliseconds')::interval
-         RETURNING job_id`,
+         WHERE status IN ('verified', 'running') AND ${stale} RETURNING job_id`,
         [JSON.stringify(error), String(olderThanMs)],
       );
-      return rows.length;
+      const uncertain = await db.query(
+        `UPDATE paid_edits SET status = 'uncertain', updated_at = now() WHERE status = $1 AND ${stale} RETURNING job_id`,
+        ["settling", String(olderThanMs)],
+      );
+      return { failed: failed.length, uncertain: uncertain.length };
     },
   };
 }

@@ -5,7 +5,7 @@ export const LEDGER_SCHEMA = `
 CREATE TABLE IF NOT EXISTS paid_edits (
   payment_id    TEXT PRIMARY KEY,
   job_id        TEXT NOT NULL UNIQUE,
-  status        TEXT NOT NULL CHECK (status IN ('verified', 'running', 'completed', 'settling', 'settled', 'failed')),
+  status        TEXT NOT NULL,
   x402_version  INTEGER NOT NULL,
   network       TEXT NOT NULL,
   payer         TEXT NOT NULL,
@@ -26,4 +26,8 @@ CREATE TABLE IF NOT EXISTS paid_edits (
   settled_at    TIMESTAMPTZ
 );
 CREATE INDEX IF NOT EXISTS paid_edits_status ON paid_edits (status, updated_at);
+-- Recreated on every start, so a ledger made by an older version learns new states.
+ALTER TABLE paid_edits DROP CONSTRAINT IF EXISTS paid_edits_status_check;
+ALTER TABLE paid_edits ADD CONSTRAINT paid_edits_status_check
+  CHECK (status IN ('verified', 'running', 'completed', 'settling', 'uncertain', 'settled', 'failed'));
 `;
