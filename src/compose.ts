@@ -3,7 +3,8 @@
 
 import { join } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
-import { BASE, loadOrCreateWallet, SOLANA, startDevchain, type Devchain } from "./chains/index.ts";
+import { createPublicClient, http } from "viem";
+import { BASE, loadOrCreateWallet, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
 import type { Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
 import { createEditService, createPaidEdits, type PaidEdits } from "./gateway/index.ts";
@@ -83,6 +84,17 @@ export async function createGateway(config: Config, options: { logger?: Logger }
   return { app, logger, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, close };
 }
 
+/** Remote mode: EVM settlements are looked up over the operator's RPC (Solana needs the fee payer's key, which the facilitator holds). */
+function remoteProbes(config: Config): Record<string, SettlementProbe> {
+  const probes: Record<string, SettlementProbe> = {};
+  for (const [name, url] of Object.entries(config.payments.evmRpcUrls)) {
+    const network = NETWORKS[name as NetworkName];
+    if (network.family !== "evm" || !config.payments.networks.includes(network.name)) continue;
+    probes[network.caip2] = evmSettlementProbe(createPublicClient({ transport: http(url) }), network.usdc.address);
+  }
+  return probes;
+}
+
 async function setUpPayments(
   config: Config,
   logger: Logger,
@@ -124,6 +136,7 @@ async function setUpPayments(
     await devchain.fundUsdc("solana", payTo.solana!, 0n);
   } else {
     facilitator = remoteFacilitator({ url: config.payments.facilitatorUrl!, headers: config.payments.facilitatorHeaders });
+    probes = remoteProbes(config);
   }
 
   const rail = await createPaymentRail({

@@ -18,6 +18,8 @@ export interface PaymentsConfig {
   /** remote mode: the facilitator's base URL and extra headers (auth). */
   facilitatorUrl?: string;
   facilitatorHeaders: Record<string, string>;
+  /** remote mode: EVM JSON-RPC URLs by network name, to look a settlement up on chain when the facilitator gives no answer. */
+  evmRpcUrls: Partial<Record<NetworkName, string>>;
   /** Edits that finish within this window answer 200; slower ones 202 + poll_url. */
   inlineWindowMs: number;
   /** A settlement the facilitator has not answered by then is looked up on chain instead. */
@@ -131,9 +133,17 @@ function loadPayments(env: Env): PaymentsConfig {
       }
     }
   }
+  const evmRpcUrls: Partial<Record<NetworkName, string>> = {};
+  for (const [name, variable] of [["base", "BASE_RPC_URL"], ["base-sepolia", "BASE_SEPOLIA_RPC_URL"]] as const) {
+    const url = env[variable];
+    if (!url) continue;
+    if (!/^https?:\/\//.test(url)) throw new ConfigError(`${variable} must be an http(s) URL, got "${url}"`);
+    evmRpcUrls[name] = url;
+  }
   return {
     mode,
     networks: networks as NetworkName[],
+    evmRpcUrls,
     payTo,
     facilitatorUrl: mode === "remote" ? env.FACILITATOR_URL!.replace(/\/+$/, "") : undefined,
     facilitatorHeaders,
