@@ -1,9 +1,11 @@
 // Checks one source image or mask before any work is done: real format from the
-// magic bytes, dimensions from the header only (a decompression bomb is refused
-// before a single pixel is decoded), and the size limits.
+// magic bytes, a whole file structure, dimensions from the header (a decompression
+// bomb is refused before a single pixel is decoded), the size limits, and only
+// then a decode of every pixel, so a damaged file is a 400 before any quote.
 
 import sharp, { type Sharp } from "sharp";
 import { invalidRequest } from "../errors.ts";
+import { decodeFailure, findDamage } from "./integrity.ts";
 import { sniffImageFormat, type ImageFormat } from "./sniff.ts";
 
 export const MIN_IMAGE_SIDE = 16;
@@ -24,6 +26,8 @@ export async function inspectImage(bytes: Uint8Array, param: string, maxSide: nu
       "invalid_image_format",
     );
   }
+  const damage = findDamage(bytes, format);
+  if (damage) throw invalidRequest(param, `${param} is ${damage}`, "invalid_image");
   let width: number | undefined;
   let height: number | undefined;
   try {
@@ -49,6 +53,8 @@ export async function inspectImage(bytes: Uint8Array, param: string, maxSide: nu
       "image_too_small",
     );
   }
+  const failure = await decodeFailure(bytes, format, width * height);
+  if (failure) throw invalidRequest(param, `${param} is ${failure}`, "invalid_image");
   return { bytes, format, width, height };
 }
 

@@ -25,13 +25,17 @@ export async function normaliseMask(mask: SourceImage, image: SourceImage): Prom
       "mask_size_mismatch",
     );
   }
-  // Transparent mask pixels count as black (keep).
+  // Transparent mask pixels count as black (keep). inspectImage() proved the mask
+  // decodes; should the decoder still fail, it is the mask's fault: a 400, never a 500.
   const grey = await decoder(mask)
     .flatten({ background: "#000000" })
     .resize(image.width, image.height, { fit: "fill" })
     .toColourspace("b-w")
     .extractChannel(0)
     .raw()
-    .toBuffer();
+    .toBuffer()
+    .catch(() => {
+      throw invalidRequest("mask", "mask could not be decoded: the file is truncated or corrupt", "invalid_image");
+    });
   return { width: image.width, height: image.height, grey: new Uint8Array(grey.buffer, grey.byteOffset, grey.length) };
 }
