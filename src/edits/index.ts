@@ -1,6 +1,7 @@
 // Edit requests: decoding and validating what callers send.
 export { decodeDataUri } from "./data-uri.ts";
 export { decoder, inspectImage, MIN_IMAGE_SIDE, type SourceImage } from "./image-input.ts";
+export { decodeFailure, findDamage } from "./integrity.ts";
 export { normaliseMask, type EditMask } from "./mask.ts";
 export { CONTENT_TYPES, sniffImageFormat, type ImageFormat } from "./sniff.ts";
 export {
