@@ -5,6 +5,7 @@
 // masks without alpha or of the wrong size, so a test fails if the adapter sends them.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { json, startFakeServer, type FakeServer, type Reply } from "./fake-server.ts";
 
@@ -67,6 +68,14 @@ export function success(images: Buffer[], usage: object = USAGE): Reply<EditForm
   };
 }
 
+/** 200 with exactly these images, however many were asked for. */
+export function exactly(answer: Buffer[], usage: object = USAGE): Reply<EditForm> {
+  return (res, received) => {
+    const data = answer.map((image) => ({ b64_json: image.toString("base64") }));
+    json(res, 200, { created: 1_760_000_000, output_format: "png", size: received.body.fields.size, data, usage });
+  };
+}
+
 /** An error in OpenAI's envelope. */
 export function failure(
   status: number,
@@ -123,4 +132,36 @@ async function accept(req: IncomingMessage, body: Buffer, res: ServerResponse, a
     }
   }
   return parsed;
+}
+
+// Bogus answers, as a misbehaving upstream (or a proxy in front of one) sends them.
+
+/** A real PNG bomb: 1-bit grey, all white; 400 megapixels in about 50 KB. */
+export function pngBomb(width: number, height: number): Buffer {
+  const row = Buffer.alloc(1 + Math.ceil(width / 8), 0xff);
+  row[0] = 0; // filter type: none
+  const rows = Buffer.alloc(row.length * height);
+  for (let y = 0; y < height; y++) row.copy(rows, y * row.length);
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 1; // bit depth 1; colour type 0 (grey), deflate, no interlace
+  return Buffer.concat([PNG_SIGNATURE, pngChunk("IHDR", header), pngChunk("IDAT", deflateSync(rows, { level: 9 })), pngChunk("IEND", Buffer.alloc(0))]);
+}
+
+/** The PNG with a private ancillary chunk of `bytes` bytes after its header: still a valid PNG, as large as wanted. */
+export function padPng(png: Buffer, bytes: number): Buffer {
+  const afterHeader = PNG_SIGNATURE.length + 25; // IHDR: length, type, 13 bytes, CRC
+  return Buffer.concat([png.subarray(0, afterHeader), pngChunk("prVt", Buffer.alloc(bytes, 0x5a)), png.subarray(afterHeader)]);
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
 }
