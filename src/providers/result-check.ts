@@ -1,9 +1,10 @@
 // Proves an edited image is good before anyone pays for it: within a byte and a
-// pixel limit, at a size the request allows, and decoded to its last byte.
+// pixel limit, at a size the request allows, and whole (the same structure walk
+// and full decode that source images get, edits/integrity.ts).
 
 import sharp from "sharp";
 import { AUTO_SIZE } from "../catalog/index.ts";
-import { outputSize, sniffImageFormat, type EditRequest, type ImageFormat } from "../edits/index.ts";
+import { decodeFailure, findDamage, outputSize, sniffImageFormat, type EditRequest } from "../edits/index.ts";
 import type { EditedImage } from "./types.ts";
 import { upstreamFailed } from "./upstream.ts";
 
@@ -98,9 +99,9 @@ export async function checkResult(
   }
   const format = sniffImageFormat(bytes);
   if (!format) throw fail(`its answer (${bytes.length} bytes) is not a PNG, JPEG or WebP image`);
-  const kind = format.toUpperCase();
-  // libpng decodes a PNG cut off right after its pixel data without a word: the end chunk must be there.
-  if (format === "png" && !endsWithIend(bytes)) throw fail(`the PNG image data ends early (${bytes.length} bytes, no IEND chunk)`);
+  // Cut off or damaged, named from the file's structure before any pixel is read.
+  const damage = findDamage(bytes, format);
+  if (damage) throw fail(`its image is ${damage}`);
 
   let width: number | undefined;
   let height: number | undefined;
@@ -108,9 +109,9 @@ export async function checkResult(
     // The header only: nothing is decoded before the size is known to be sane.
     ({ width, height } = await sharp(bytes, { limitInputPixels: false }).metadata());
   } catch {
-    throw fail(unreadable(format, bytes, `the ${kind} header is corrupt`));
+    throw fail(`its image is a ${format === "webp" ? "WebP" : format.toUpperCase()} whose header is corrupt`);
   }
-  if (!width || !height) throw fail(`the ${kind} image has no readable width and height`);
+  if (!width || !height) throw fail("its image has no readable width and height");
   if (width > limits.maxSide || height > limits.maxSide) {
     const megapixels = ((limits.maxSide * limits.maxSide) / 1e6).toFixed(1);
     throw fail(`the image is ${width}x${height}, over the limit of ${limits.maxSide}x${limits.maxSide} (${megapixels} megapixels)`);
@@ -119,29 +120,10 @@ export async function checkResult(
     const choices = expected.accepted.length > 1 ? `; ${expected.model} makes only ${listSizes(expected.accepted)}` : "";
     throw fail(`it returned a ${width}x${height} image for a ${expected.requested} edit${choices}`);
   }
-  try {
-    // Every pixel, failing on truncation and decoder errors; the header's size is the ceiling.
-    await sharp(bytes, { failOn: "error", limitInputPixels: width * height, sequentialRead: true }).raw().toBuffer();
-  } catch {
-    throw fail(unreadable(format, bytes, `the ${kind} image data is corrupt and does not decode`));
-  }
+  // Every pixel, the header's size as the ceiling.
+  const failure = await decodeFailure(bytes, format, width * height);
+  if (failure) throw fail(`its image is ${failure}`);
   return { bytes, format };
-}
-
-/** "ends early" when the file is visibly cut off, else `otherwise`. */
-function unreadable(format: ImageFormat, bytes: Uint8Array, otherwise: string): string {
-  const cut =
-    (format === "jpeg" && !(bytes.at(-2) === 0xff && bytes.at(-1) === 0xd9)) ||
-    // RIFF's size field counts the bytes after its first 8.
-    (format === "webp" && bytes.length >= 8 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true) + 8 > bytes.length);
-  return cut ? `the ${format.toUpperCase()} image data ends early (${bytes.length} bytes)` : otherwise;
-}
-
-/** The 12 bytes every PNG ends with: length 0, "IEND", its CRC. */
-const IEND = [0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82];
-
-function endsWithIend(bytes: Uint8Array): boolean {
-  return bytes.length >= IEND.length && IEND.every((byte, i) => bytes[bytes.length - IEND.length + i] === byte);
 }
 
 function parseSize(size: string): Size {
