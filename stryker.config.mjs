@@ -1,0 +1,40 @@
+// Mutation testing of the money path (`npm run mutate`): breaks src/payments,
+// src/gateway and src/edits one change at a time and runs the tests that reach it.
+// @ts-check
+
+// scripts/run-tests.js runs the suite with NODE_ENV=test; the test processes
+// Stryker starts inherit this process's environment.
+process.env.NODE_ENV ??= "test";
+
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+export default {
+  mutate: ["src/payments/**/*.ts", "src/gateway/**/*.ts", "src/edits/**/*.ts", "!src/**/*.test.ts"],
+  testRunner: "tap",
+  tap: {
+    // Every test file that reaches the three folders. Each mutant runs only the files
+    // whose process executed it (coverage is per file: the tap runner's unit is a file).
+    testFiles: [
+      "src/{payments,gateway,edits,providers}/**/*.test.ts",
+      "test/payments*.test.ts",
+      "test/image2image*.test.ts",
+      "test/crash-restart.test.ts",
+      "test/postgres*.test.ts",
+      "test/upstreams/*.test.ts",
+      "test/client/*.test.ts",
+    ],
+    nodeArgs: ["--import", "tsx", "--test-reporter=tap", "-r", "{{hookFile}}", "{{testFile}}"],
+  },
+  coverageAnalysis: "perTest",
+  checkers: ["typescript"],
+  tsconfigFile: "tsconfig.json",
+  // 2 cores shared with the rest of the machine; the devchain tests are not CPU-light.
+  concurrency: 1,
+  // A test file that starts a devchain takes 1-5 s on its own; allow for a busy machine.
+  timeoutMS: 20000,
+  timeoutFactor: 2,
+  reporters: ["clear-text", "progress", "html", "json"],
+  htmlReporter: { fileName: "reports/mutation/mutation.html" },
+  jsonReporter: { fileName: "reports/mutation/mutation.json" },
+  ignorePatterns: [".node24", ".retouch", "bench/out", "reports"],
+  tempDirName: ".stryker-tmp",
+};
