@@ -1,11 +1,13 @@
 // The use case of the gateway: validate an edit, run it on its provider within
-// the time budget, store the results, answer with URLs. (Payments wrap run()
-// in the next layer: quote before, settle after success.)
+// the time budget, prove the result good, store it, answer with URLs.
+// (Payments wrap run() in the next layer: quote before, settle after success.)
 
 import type { Catalog, ModelEntry } from "../catalog/index.ts";
 import { validateEdit, type EditRequest, type RawEdit } from "../edits/index.ts";
 import { editTimedOut, RetouchError } from "../errors.ts";
-import type { ProviderRegistry } from "../providers/index.ts";
+import type { EditedImage, EditOutput, ProviderRegistry } from "../providers/index.ts";
+import { checkResult, expectedResult, providerName, resultLimits } from "../providers/result-check.ts";
+import { upstreamFailed } from "../providers/upstream.ts";
 import type { BlobStore } from "../storage/index.ts";
 
 export interface EditResult {
@@ -57,6 +59,24 @@ export function createEditService(options: EditServiceOptions): EditService {
     return [request.model, ...fallbacks];
   }
 
+  // The engine's "auto" results are as large as the largest input allowed.
+  const limits = resultLimits(maxImageSide);
+
+  /**
+   * The n images of one model's output, each proven good (see result-check.ts),
+   * or a 502: a bogus result is a failed edit that nobody pays for.
+   */
+  async function checkedOutput(output: EditOutput, request: EditRequest): Promise<EditOutput> {
+    const provider = providerName(request.model.provider);
+    if (output.images.length < request.n) {
+      // The quote was for n images; delivering fewer is a failed edit, not a cheaper one.
+      throw upstreamFailed(provider, `it returned ${output.images.length} of the ${request.n} images asked for; nothing was charged`);
+    }
+    const expected = expectedResult(request);
+    const check = (image: EditedImage) => checkResult(image, expected, provider, limits);
+    return { ...output, images: await Promise.all(output.images.slice(0, request.n).map(check)) };
+  }
+
   async function runOnProvider(request: EditRequest): Promise<EditRun> {
     const signal = AbortSignal.timeout(timeoutMs);
     const models = candidates(request);
@@ -64,7 +84,10 @@ export function createEditService(options: EditServiceOptions): EditService {
     for (const [i, model] of models.entries()) {
       try {
         // A fallback runs the same request (and the same quote) on another model, within the same time budget.
-        output = await untilAborted(providers.get(model.provider)!.edit({ ...request, model }, signal), signal);
+        // Its output is checked inside that budget too; a bogus one counts as that model failing (502).
+        const onModel = { ...request, model };
+        const provider = providers.get(model.provider)!;
+        output = await untilAborted(provider.edit(onModel, signal).then((answer) => checkedOutput(answer, onModel)), signal);
         break;
       } catch (error) {
         if (signal.aborted && !(error instanceof RetouchError)) throw editTimedOut(timeoutMs);
@@ -73,15 +96,7 @@ export function createEditService(options: EditServiceOptions): EditService {
       }
     }
     if (!output) throw new Error("no model ran");
-    if (output.images.length < request.n) {
-      // The quote was for n images; delivering fewer is a failed edit, not a cheaper one.
-      throw new RetouchError(`the model returned ${output.images.length} of the ${request.n} images asked for; nothing was charged`, {
-        status: 502,
-        type: "upstream_error",
-        code: "upstream_error",
-      });
-    }
-    const keys = await Promise.all(output.images.slice(0, request.n).map((image) => blobs.put(image.bytes, image.format)));
+    const keys = await Promise.all(output.images.map((image) => blobs.put(image.bytes, image.format)));
     const result: EditResult = {
       created: Math.floor(Date.now() / 1000),
       data: keys.map((key) => ({ url: `${publicUrl}/api/v1/files/${key}`, revised_prompt: output.revisedPrompt })),
