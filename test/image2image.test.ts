@@ -8,6 +8,8 @@ import { join } from "node:path";
 import sharp, { type OutputInfo } from "sharp";
 import { dataUri, solidImage, squareMaskPng, startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { makeScene, redPixelCount, squareMask } from "./support/scene.ts";
+import { hang } from "./upstreams/fake-server.ts";
+import { startFakeOpenAi } from "./upstreams/fake-openai.ts";
 
 const LOCAL = "local/content-aware-fill";
 let gw: TestGateway;
@@ -128,27 +130,26 @@ describe("result files", () => {
 });
 
 describe("failures", () => {
-  test("an edit past RETOUCH_UPSTREAM_TIMEOUT_MS is a 504, stores nothing, and the engine keeps working", async () => {
-    const slow = await startTestGateway({ RETOUCH_UPSTREAM_TIMEOUT_MS: "100" });
+  test("an edit past RETOUCH_UPSTREAM_TIMEOUT_MS is a 504, stores nothing, and the gateway keeps working", async () => {
+    // An upstream that never answers: the timeout is the only way out, whatever the machine's speed.
+    const upstream = await startFakeOpenAi("sk-test-hang", await solidImage(1024, 1024));
+    upstream.reply(hang());
+    const slow = await startTestGateway({ RETOUCH_UPSTREAM_TIMEOUT_MS: "300", OPENAI_API_KEY: "sk-test-hang", OPENAI_BASE_URL: upstream.baseUrl });
     try {
-      const big = makeScene({ width: 1024, height: 1024 });
-      const image = await sharp(big.rgb, { raw: { width: 1024, height: 1024, channels: 3 } }).png().toBuffer();
-      const mask = await sharp(squareMask(1024, 1024, big.disc.cx, big.disc.cy, 400), {
-        raw: { width: 1024, height: 1024, channels: 1 },
-      })
-        .png()
-        .toBuffer();
-      const response = await slow.postJson({ model: LOCAL, prompt: "p", image: dataUri(image), mask: dataUri(mask) });
+      const edit = { model: "openai/gpt-image-1", prompt: "p", image: dataUri(await solidImage(64, 64)) };
+      const response = await slow.postJson(edit);
       const body = (await response.json()) as { error: { code: string; message: string } };
       assert.equal(response.status, 504, JSON.stringify(body));
       assert.equal(body.error.code, "edit_timeout");
-      assert.match(body.error.message, /100 ms; nothing was charged/);
+      assert.match(body.error.message, /300 ms; nothing was charged/);
       assert.deepEqual(await readdir(join(slow.config.dataDir, "files")), []);
+      const served = await slow.postJson(edit); // the upstream answers at once this time
+      assert.equal(served.status, 200, await served.clone().text());
+      assert.equal((await readdir(join(slow.config.dataDir, "files"))).length, 1);
     } finally {
       await slow.close();
+      await upstream.close();
     }
-    const response = await gw.postJson({ model: LOCAL, prompt: "p", image: dataUri(photo), mask: dataUri(maskPng) });
-    assert.equal(response.status, 200);
   });
 
   test("an unexpected failure is a 500 with a request id and no stack trace", async () => {
@@ -228,6 +229,7 @@ describe("catalog and operations", () => {
   });
 
   test("logs are JSON lines with a request id and never carry image bytes", async () => {
+    assert.equal((await gw.postJson({ model: LOCAL, prompt: "p", image: dataUri(photo), mask: dataUri(maskPng) })).status, 200);
     const lines = gw.logs.map((line) => JSON.parse(line) as { req_id?: string; route?: string; status?: number });
     const edits = lines.filter((line) => line.route === "/api/v1/images/image2image" && line.status === 200);
     assert.ok(edits.length > 0);

@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import sharp from "sharp";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { generateKeyPairSigner } from "@solana/kit";
 import { createWalletClient } from "viem";
@@ -17,10 +16,11 @@ import { BASE, type DevWallet } from "../src/chains/index.ts";
 import { USDC_ABI } from "../src/chains/devchain/index.ts";
 import { startTestDevchain } from "../src/chains/devchain/testing.ts";
 import { devchainX402Facilitator } from "../src/payments/index.ts";
-import { dataUri, startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { dataUri, solidImage, startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { payingFetch, signV2 } from "./support/buyer.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
-import { makeScene, squareMask } from "./support/scene.ts";
+import { hang } from "./upstreams/fake-server.ts";
+import { startFakeOpenAi } from "./upstreams/fake-openai.ts";
 
 const EDIT = "/api/v1/images/image2image";
 
@@ -29,15 +29,19 @@ async function baseBalance(gw: TestGateway, address: string): Promise<bigint> {
 }
 
 test("an edit that times out after payment is verified is never charged, and its replay says so again", async () => {
-  const gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", RETOUCH_UPSTREAM_TIMEOUT_MS: "100" });
+  // The upstream never answers, so the time budget runs out whatever the machine's speed.
+  const upstream = await startFakeOpenAi("sk-test-hang", await solidImage(1024, 1024));
+  upstream.reply(hang());
+  const gw = await startTestGateway({
+    RETOUCH_PAYMENTS: "devchain",
+    RETOUCH_UPSTREAM_TIMEOUT_MS: "300",
+    OPENAI_API_KEY: "sk-test-hang",
+    OPENAI_BASE_URL: upstream.baseUrl,
+  });
   try {
-    const big = makeScene({ width: 1024, height: 1024 });
-    const image = await sharp(big.rgb, { raw: { width: 1024, height: 1024, channels: 3 } }).png().toBuffer();
-    const mask = await sharp(squareMask(1024, 1024, big.disc.cx, big.disc.cy, 400), { raw: { width: 1024, height: 1024, channels: 1 } })
-      .png()
-      .toBuffer();
-    const edit = { model: "local/content-aware-fill", prompt: "p", image: dataUri(image), mask: dataUri(mask) };
+    const edit = { model: "openai/gpt-image-1", prompt: "p", image: dataUri(await solidImage(64, 64)) };
     const buyer = gw.gateway.devchain!.wallets.buyer.evm.address;
+    const seller = gw.gateway.rail!.networks[0].payTo;
     const before = await baseBalance(gw, buyer);
     const { header } = await signV2(gw, "base", EDIT, jsonInit(edit));
     const response = await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
@@ -45,11 +49,14 @@ test("an edit that times out after payment is verified is never charged, and its
     assert.match(((await response.json()) as { error: { message: string } }).error.message, /nothing was charged/);
     const replay = await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
     assert.equal(replay.status, 504);
+    assert.equal(upstream.received.length, 1, "the replay did not run the edit again");
     assert.equal(await baseBalance(gw, buyer), before);
+    assert.equal(await baseBalance(gw, seller), 0n);
     const rows = await gw.gateway.ledger!.db.query<{ status: string; tx_hash: string | null }>("SELECT status, tx_hash FROM paid_edits");
     assert.deepEqual(rows.map((r) => ({ ...r })), [{ status: "failed", tx_hash: null }]);
   } finally {
     await gw.close();
+    await upstream.close();
   }
 });
 

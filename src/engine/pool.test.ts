@@ -66,8 +66,7 @@ describe("createEnginePool", () => {
     try {
       const controller = new AbortController();
       const reason = new Error("time budget spent");
-      const running = pool.fill(big, { signal: controller.signal });
-      setTimeout(() => controller.abort(reason), 50);
+      const running = pool.fill(big, { signal: controller.signal, onStart: () => controller.abort(reason) });
       await assert.rejects(running, (error) => error === reason);
       assert.equal(redPixelCount(await pool.fill(small)), 0);
     } finally {
@@ -79,9 +78,8 @@ describe("createEnginePool", () => {
     const pool = createEnginePool({ threads: 1, workerUrl: fixtureUrl });
     try {
       const controller = new AbortController();
-      const stuck = pool.fill(fixtureInput(1), { signal: controller.signal });
+      const stuck = pool.fill(fixtureInput(1), { signal: controller.signal, onStart: () => controller.abort(new Error("budget")) });
       const next = pool.fill(fixtureInput(0));
-      setTimeout(() => controller.abort(new Error("budget")), 100);
       await assert.rejects(stuck, /budget/);
       assert.deepEqual([...(await next)], [0, 7, 9]);
     } finally {

@@ -12,12 +12,17 @@ export interface EnginePool {
    * Fills in a worker. When `signal` aborts, a running job's worker is terminated (and replaced)
    * and the promise rejects with `signal.reason`; a queued job is dropped. The input is copied
    * once into a buffer that is transferred, so the caller's arrays stay usable; the result is
-   * transferred back without a copy.
+   * transferred back without a copy. `onStart` is called when a worker takes the job off the queue.
    */
-  fill(input: FillInput, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  fill(input: FillInput, options?: FillOptions): Promise<Uint8Array>;
   /** Terminates every worker; pending and queued jobs reject. */
   close(): Promise<void>;
   readonly size: number;
+}
+
+export interface FillOptions {
+  signal?: AbortSignal;
+  onStart?: () => void;
 }
 
 export interface PoolOptions {
@@ -29,6 +34,7 @@ export interface PoolOptions {
 interface Job {
   request: FillRequest;
   signal: AbortSignal | undefined;
+  onStart: (() => void) | undefined;
   resolve: (rgb: Uint8Array) => void;
   reject: (reason: unknown) => void;
   onAbort: () => void;
@@ -103,11 +109,12 @@ export function createEnginePool(options: PoolOptions = {}): EnginePool {
       slot.job = job;
       slot.worker.ref();
       slot.worker.postMessage(job.request, [job.request.rgb.buffer as ArrayBuffer]);
+      job.onStart?.();
     }
   }
 
-  function fill(input: FillInput, fillOptions: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-    const { signal } = fillOptions;
+  function fill(input: FillInput, fillOptions: FillOptions = {}): Promise<Uint8Array> {
+    const { signal, onStart } = fillOptions;
     if (closed) return Promise.reject(new Error("the engine pool is closed"));
     if (signal?.aborted) return Promise.reject(signal.reason);
     try {
@@ -116,7 +123,7 @@ export function createEnginePool(options: PoolOptions = {}): EnginePool {
       return Promise.reject(error);
     }
     return new Promise<Uint8Array>((resolve, reject) => {
-      const job: Job = { request: packRequest(nextId++, input), signal, resolve, reject, onAbort: () => abort(job) };
+      const job: Job = { request: packRequest(nextId++, input), signal, onStart, resolve, reject, onAbort: () => abort(job) };
       signal?.addEventListener("abort", job.onAbort, { once: true });
       queue.push(job);
       dispatch();

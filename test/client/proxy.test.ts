@@ -100,7 +100,8 @@ function rawGet(port: number, path: string): Promise<number> {
 
 describe("retouch proxy", () => {
   test("the OpenAI SDK edits through the proxy, gets a local PNG with no red, and pays exactly the quote", async () => {
-    const proxy = await proxyWith();
+    const spendLog = join(dir, "spend-sdk.jsonl");
+    const proxy = await proxyWith({ RETOUCH_SPEND_LOG: spendLog });
     const start = await paidSoFar();
     const openai = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: "x" });
     const result = await openai.images.edit({
@@ -112,7 +113,7 @@ describe("retouch proxy", () => {
     assert.equal(start - (await paidSoFar()), PRICE, "the wallet paid exactly the quote");
     assert.equal(result.data?.length, 1);
     await assertNoRed(result.data![0].url!, proxy);
-    const logged = (await readFile(join(dir, "spend.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const logged = (await readFile(spendLog, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(logged.length, 1);
     assert.equal(logged[0].price_usd, "0.001");
     assert.equal(logged[0].model, MODEL);
@@ -204,16 +205,19 @@ describe("retouch proxy", () => {
   });
 
   test("/images serves only names the proxy writes: ../ and other bad names are 404", async () => {
-    const proxy = running[0];
+    const proxy = await proxyWith();
     for (const path of ["/images/../x", "/images/..%2fspend.jsonl", "/images/%2e%2e%2fspend.jsonl", "/images/spend.jsonl", "/images/retouch-x.png", "/images/.retouch-x.png"]) {
       assert.equal(await rawGet(proxy.port, path), 404, path);
     }
   });
 
   test("`retouch spend` prints today's and the total spend from the log", async () => {
+    const spendLog = join(dir, "spend-two.jsonl");
+    const proxy = await proxyWith({ RETOUCH_SPEND_LOG: spendLog });
+    for (let i = 0; i < 2; i++) assert.equal((await seedEdit(proxy, { image: [photo], prompt: `edit ${i}` })).status, 200);
     const child = spawn(process.execPath, ["bin/retouch.js", "spend"], {
       cwd: join(import.meta.dirname, "../.."),
-      env: { ...process.env, RETOUCH_SPEND_LOG: join(dir, "spend.jsonl") },
+      env: { ...process.env, RETOUCH_SPEND_LOG: spendLog },
     });
     let stdout = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));

@@ -1,6 +1,8 @@
 // The JSON-RPC server's contract with clients: loopback only, batches, standard error codes,
 // u64 values as exact JSON numbers, and a bounded request body.
 import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { networkInterfaces } from "node:os";
 import { after, before, test } from "node:test";
 import { RpcError, startRpcServer, stringifyJson, type RpcServer } from "./rpc-server.ts";
 
@@ -23,9 +25,26 @@ const post = async (body: string) => {
   return { status: res.status, text: await res.text() };
 };
 
-test("listens on 127.0.0.1 only", () => {
-  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+test("listens on 127.0.0.1 only: the same port on this machine's other addresses refuses the connection", async () => {
+  const others = Object.values(networkInterfaces())
+    .flat()
+    .filter((nic) => nic !== undefined && nic.family === "IPv4" && !nic.internal)
+    .map((nic) => nic!.address);
+  assert.ok(others.length > 0, "this test needs a non-loopback IPv4 address on the machine");
+  assert.equal(await connects("127.0.0.1", server.port), true);
+  for (const address of others) assert.equal(await connects(address, server.port), false, address);
 });
+
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
 
 test("answers single calls and batches, keeping ids", async () => {
   const single = JSON.parse((await post('{"jsonrpc":"2.0","id":7,"method":"echo","params":[1,"a"]}')).text);
