@@ -148,10 +148,15 @@ describe("never twice", () => {
   test("the same payment for a different edit is refused, naming the job it paid for", async () => {
     const { header } = await signV2(gw, "base", EDIT, jsonInit(edit));
     assert.equal((await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": header }))).status, 200);
+    const start = await balances("base");
+    const rows = async () => (await gw.gateway.ledger!.db.query("SELECT job_id FROM paid_edits")).length;
+    const rowsBefore = await rows();
     const other = { ...edit, prompt: "something else" };
     const response = await gw.request(EDIT, jsonInit(other, { "PAYMENT-SIGNATURE": header }));
     assert.equal(response.status, 402);
     assert.match(((await response.json()) as { error: string }).error, /already used for job job_/);
+    await expectMoved("base", start, 0n);
+    assert.equal(await rows(), rowsBefore);
   });
 
   for (const network of ["base", "solana"] as const) {
