@@ -20,7 +20,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "retouch-fallback-"));
   const configFile = join(dir, "retouch.json");
   await writeFile(configFile, JSON.stringify({ catalog: { models: { "openai/gpt-image-1": { fallbacks: ["openai/gpt-image-1-mini"] } } } }));
-  fake = await startFakeOpenAi(KEY, await solidImage(32, 32, "png", "#c03"));
+  fake = await startFakeOpenAi(KEY, await solidImage(1024, 1024, "png", "#c03"));
   gw = await startTestGateway({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.baseUrl, RETOUCH_CONFIG: configFile });
   png = dataUri(await solidImage(64, 64));
 });

@@ -21,7 +21,7 @@ let result: Buffer;
 let png: Buffer;
 
 before(async () => {
-  result = await solidImage(32, 32, "png", "#fc0");
+  result = await solidImage(1024, 1024, "png", "#fc0");
   png = await solidImage(64, 64, "png", "#3a7");
   fake = await startFakeGemini(KEY, result);
   gw = await startTestGateway({ GEMINI_API_KEY: KEY, GEMINI_BASE_URL: fake.origin, RETOUCH_UPSTREAM_TIMEOUT_MS: "20000" });
@@ -65,7 +65,7 @@ describe("requests Gemini receives", () => {
   });
 
   test("a JPEG answer is stored and served as JPEG", async () => {
-    const jpeg = await solidImage(32, 32, "jpeg", "#0cf");
+    const jpeg = await solidImage(1024, 1024, "jpeg", "#0cf");
     fake.reply(success(jpeg, "image/jpeg"));
     const body = (await (await edit()).json()) as EditBody;
     const file = await gw.request(new URL(body.data[0].url).pathname);

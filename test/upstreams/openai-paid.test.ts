@@ -18,7 +18,7 @@ let gw: TestGateway;
 let body: Record<string, unknown>;
 
 before(async () => {
-  fake = await startFakeOpenAi(KEY, await solidImage(64, 64, "png", "#36c"));
+  fake = await startFakeOpenAi(KEY, await solidImage(1024, 1024, "png", "#36c"));
   gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.baseUrl });
   body = {
     model: "openai/gpt-image-1",

@@ -24,7 +24,7 @@ let result: Buffer;
 let png: Buffer;
 
 before(async () => {
-  result = await solidImage(32, 32, "png", "#c03");
+  result = await solidImage(1024, 1024, "png", "#c03");
   png = await solidImage(96, 64, "png", "#3a7");
   fake = await startFakeOpenAi(KEY, result);
   gw = await startTestGateway({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.baseUrl, RETOUCH_UPSTREAM_TIMEOUT_MS: "20000" });
@@ -91,8 +91,9 @@ describe("requests OpenAI receives", () => {
   });
 
   test("several images go as image[] with their own names and types; n images come back, each at its URL", async () => {
-    const second = await solidImage(32, 32, "png", "#00f");
-    fake.reply(success([result, second]));
+    const first = await solidImage(1536, 1024, "png", "#c03");
+    const second = await solidImage(1536, 1024, "png", "#00f");
+    fake.reply(success([first, second]));
     const jpeg = await solidImage(40, 40, "jpeg");
     const webp = await solidImage(40, 40, "webp");
     const response = await gw.postJson({
@@ -106,7 +107,7 @@ describe("requests OpenAI receives", () => {
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(body.price.amount, "0.0315", "2 x 0.015 + 5%");
     assert.equal(body.data.length, 2);
-    assert.deepEqual(await served(body.data[0].url), result);
+    assert.deepEqual(await served(body.data[0].url), first);
     assert.deepEqual(await served(body.data[1].url), second);
 
     const sent = fake.received[0].body;
@@ -123,6 +124,7 @@ describe("requests OpenAI receives", () => {
   });
 
   test("gpt-image-1.5 is sent under its own model name", async () => {
+    fake.reply(success([await solidImage(1024, 1536)]));
     const response = await gw.postJson({ model: "openai/gpt-image-1.5", prompt: "p", image: dataUri(png), size: "1024x1536" });
     const body = (await response.json()) as EditBody;
     assert.equal(response.status, 200, JSON.stringify(body));

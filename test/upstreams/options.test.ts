@@ -12,7 +12,7 @@ let gw: TestGateway;
 let png: string;
 
 before(async () => {
-  fake = await startFakeOpenAi(KEY, await solidImage(32, 32, "webp", "#c03"));
+  fake = await startFakeOpenAi(KEY, await solidImage(1024, 1024, "webp", "#c03"));
   gw = await startTestGateway({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.baseUrl });
   png = dataUri(await solidImage(64, 64));
 });
