@@ -5,9 +5,16 @@
 import type { Catalog, ModelEntry } from "../catalog/index.ts";
 import { validateEdit, type EditRequest, type RawEdit } from "../edits/index.ts";
 import { editTimedOut, RetouchError } from "../errors.ts";
-import type { EditedImage, EditOutput, ProviderRegistry } from "../providers/index.ts";
-import { checkResult, expectedResult, providerName, resultLimits } from "../providers/result-check.ts";
-import { upstreamFailed } from "../providers/upstream.ts";
+import {
+  checkResult,
+  expectedResult,
+  providerName,
+  resultLimits,
+  upstreamFailed,
+  type EditedImage,
+  type EditOutput,
+  type ProviderRegistry,
+} from "../providers/index.ts";
 import type { BlobStore } from "../storage/index.ts";
 
 export interface EditResult {
