@@ -26,7 +26,7 @@ export interface TestFacilitator {
   verify: VerifyBehaviour;
   /** How the coming /settle requests are answered. */
   settle: SettleBehaviour;
-  /** What the real facilitator answered to every settlement it ran, whether or not the caller heard it. */
+  /** The settlements that moved money on chain, whether or not the caller heard about them. */
   settlements: SettleResponse[];
   /** Stops listening and cuts every connection: the facilitator is down until `up()`. */
   down(): Promise<void>;
@@ -76,7 +76,7 @@ export async function startTestFacilitator(devchain: Devchain): Promise<TestFaci
     if (behaviour === "refuse") return c.json(REFUSAL);
     const { paymentPayload, paymentRequirements } = await c.req.json();
     const answer = await facilitator.settle(paymentPayload, paymentRequirements);
-    state.settlements.push(answer);
+    if (answer.success) state.settlements.push(answer);
     if (behaviour === "settle-then-error") return serverError();
     if (behaviour === "settle-then-drop") return drop(c.env);
     return c.json(answer);
