@@ -17,13 +17,13 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { BASE, type Devchain, type DevWallet } from "../src/chains/index.ts";
 import { USDC_ABI } from "../src/chains/devchain/index.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { fundedWallet, signV2, type TestNetwork } from "./support/buyer.ts";
+import { signV2, type TestNetwork } from "./support/buyer.ts";
+import { testBuyer, type LedgerRow } from "./support/test-buyer.ts";
 import { REFUSAL, startTestFacilitator, type SettleBehaviour, type TestFacilitator, type VerifyBehaviour } from "./support/facilitator.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
 
 const EDIT = "/api/v1/images/image2image";
 const PRICE = 1000n; // local/content-aware-fill: $0.001
-const FUNDS = 1_000_000n;
 
 interface ErrorBody {
   error: { message: string; code: string };
@@ -79,7 +79,7 @@ interface Payer {
   /** What the buyer has paid so far, after checking that the seller received exactly that. */
   paid(): Promise<bigint>;
   /** This buyer's ledger rows. */
-  rows(): Promise<{ status: string; tx_hash: string | null }[]>;
+  rows(): Promise<LedgerRow[]>;
   /** Settlements the facilitator ran on chain for this buyer, whether or not anyone heard the answer. */
   settlements(): number;
   sign(): Promise<string>;
@@ -87,31 +87,18 @@ interface Payer {
 }
 
 async function payer(gw: TestGateway, network: TestNetwork): Promise<Payer> {
-  const buyer = await fundedWallet(devchain, FUNDS);
-  const from = network === "base" ? buyer.evm.address : buyer.solana.address;
-  const payTo = gw.gateway.rail!.networks.find((n) => n.network.name === network)!.payTo;
-  const sellerAtStart = await devchain.usdcBalance(network, payTo);
+  const buyer = await testBuyer(gw, devchain);
+  const from = buyer.address(network);
   const edit = await sceneEdit(128, `remove the ball (${from})`);
   return {
     gw,
     network,
-    buyer,
+    buyer: buyer.wallet,
     edit,
-    async paid() {
-      const spent = FUNDS - (await devchain.usdcBalance(network, from));
-      const received = (await devchain.usdcBalance(network, payTo)) - sellerAtStart;
-      assert.equal(spent, received, `${network}: the buyer lost ${spent}, the seller got ${received}`);
-      return spent;
-    },
-    async rows() {
-      const found = await gw.gateway.ledger!.db.query<{ status: string; tx_hash: string | null }>(
-        "SELECT status, tx_hash FROM paid_edits WHERE lower(payer) = lower($1)",
-        [from],
-      );
-      return found.map((row) => ({ ...row }));
-    },
+    paid: () => buyer.paid(network),
+    rows: () => buyer.rows(),
     settlements: () => facilitator.settlements.filter((s) => s.payer?.toLowerCase() === from.toLowerCase()).length,
-    sign: async () => (await signV2(gw, network, EDIT, jsonInit(edit), buyer, devchain)).header,
+    sign: async () => (await signV2(gw, network, EDIT, jsonInit(edit), buyer.wallet, devchain)).header,
     send: (header) => gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": header })),
   };
 }

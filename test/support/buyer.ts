@@ -66,10 +66,15 @@ export async function signV1(gw: TestGateway, network: TestNetwork, path: string
   const body = (await challenge.json()) as PaymentRequired & { x402Version: 1 };
   const devchain = gw.gateway.devchain!;
   const buyer = options.wallet ?? devchain.wallets.buyer;
-  const client =
+  const scheme =
     network === "base"
-      ? new x402Client().registerV1("base" as never, new ExactEvmSchemeV1(toClientEvmSigner(buyer.evm, devchain.evm.publicClient)))
-      : new x402Client().registerV1("solana" as never, new ExactSvmSchemeV1(buyer.solana, { rpcUrl: devchain.solana.rpcUrl }));
+      ? new ExactEvmSchemeV1(toClientEvmSigner(buyer.evm, devchain.evm.publicClient))
+      : new ExactSvmSchemeV1(buyer.solana, { rpcUrl: devchain.solana.rpcUrl });
+  // A client that changes the terms also signs for assets x402's spend controls would refuse.
+  const client = x402Client.fromConfig({
+    schemes: [{ network: network as never, client: scheme, x402Version: 1 }],
+    ...(options.tamper ? { spendControls: false } : {}),
+  });
   const tamper = options.tamper ?? ((accept: V1Accept) => accept);
   const accepts = (body.accepts as unknown as V1Accept[]).filter((a) => String(a.network) === network).map((a) => tamper({ ...a }));
   const payload = await client.createPaymentPayload({ ...body, accepts } as never);
