@@ -80,8 +80,10 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
    * Settles a row this caller has just moved to `settling`. The ledger follows the facilitator's
    * answer, and where that is missing or a refusal, what the chain says: landed is settled; certain
    * never to land is failed (not charged); anything else is `uncertain`, settled again on the next try.
+   * On a `retry` (an earlier attempt may have landed) a refusal proves nothing: the first transfer
+   * spends the authorization, so the second is refused whether or not the buyer was charged.
    */
-  async function settle(row: PaidEdit, version: number): Promise<Reply> {
+  async function settle(row: PaidEdit, version: number, retry: boolean): Promise<Reply> {
     let refusal: string | undefined;
     let silence: string | undefined;
     try {
@@ -93,7 +95,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     }
     const chain = await rail.onChain(row.payload, row.network).catch((error: Error) => ({ state: "unknown" as const, why: error.message }));
     if (chain.state === "landed") return settled(row, chain.transaction ?? "", version, row.payer);
-    if (refusal !== undefined || (chain.state === "absent" && chain.final)) {
+    if ((refusal !== undefined && !retry) || (chain.state === "absent" && chain.final)) {
       const reason = `settlement failed, nothing was charged and the result is withheld: ${refusal ?? silence}`;
       await ledger.transition(row.jobId, "settling", "failed", {
         error: { status: 402, message: reason, type: "payment_required", code: "settlement_failed", param: null },
@@ -102,7 +104,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     }
     await ledger.transition(row.jobId, "settling", "uncertain");
     throw new RetouchError(
-      `the payment was sent for settlement but its outcome is not known yet (${silence}); the result is kept: ` +
+      `the payment was sent for settlement but its outcome is not known yet (${silence ?? refusal}); the result is kept: ` +
         `send the same request with the same payment again to receive it (or poll ${pollUrl(row.jobId)}). You are charged at most once.`,
       { status: 503, type: "server_error", code: "settlement_unconfirmed", headers: { "Retry-After": "30" } },
     );
@@ -141,6 +143,20 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     });
   }
 
+  /** A failed paid edit, answered to the request that paid for it (or its replay): the error it failed with. */
+  function rethrow(row: PaidEdit): never {
+    throw restoreError(row);
+  }
+
+  /** A failed paid edit, answered to a poll: the job's state, not an error of the poll itself. */
+  function failedJob(row: PaidEdit): Reply {
+    return {
+      status: 200,
+      body: { id: row.jobId, object: "image.edit.job", status: "failed", error: row.error, payment_status: "not_charged" },
+      headers: {},
+    };
+  }
+
   function envelope(row: PaidEdit): Reply {
     return {
       status: 202,
@@ -161,15 +177,15 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   }
 
   /** Waits for the job to finish (up to the deadline), settling it if this caller is first to see it done. */
-  async function outcome(jobId: string, deadline: number, version: number): Promise<Reply> {
+  async function outcome(jobId: string, deadline: number, version: number, failed: (row: PaidEdit) => Reply): Promise<Reply> {
     for (;;) {
       const row = (await ledger.byJob(jobId))!;
       if (row.status === "completed" || row.status === "uncertain") {
-        if (await ledger.transition(jobId, row.status, "settling")) return settle(row, version);
+        if (await ledger.transition(jobId, row.status, "settling")) return settle(row, version, row.status === "uncertain");
         continue;
       }
       if (row.status === "settled") return success(row, "already_settled", version, row.payer);
-      if (row.status === "failed") throw restoreError(row);
+      if (row.status === "failed") return failed(row);
       if (Date.now() >= deadline) return envelope(row);
       const local = running.get(jobId);
       const pause = new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
@@ -200,7 +216,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
             "payment_already_used",
           );
         }
-        return outcome(row.jobId, deadline, payment.version);
+        return outcome(row.jobId, deadline, payment.version, rethrow);
       };
 
       const existing = await ledger.byPayment(identity.id);
@@ -228,7 +244,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
 
       const job = execute(jobId, request).finally(() => running.delete(jobId));
       running.set(jobId, job);
-      return outcome(jobId, deadline, payment.version);
+      return outcome(jobId, deadline, payment.version, rethrow);
     },
 
     async poll(jobId, headers, resourceUrl) {
@@ -247,14 +263,8 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
           code: "wrong_wallet",
         });
       }
-      if (row.status === "failed") {
-        return {
-          status: 200,
-          body: { id: jobId, object: "image.edit.job", status: "failed", error: row.error, payment_status: "not_charged" },
-          headers: {},
-        };
-      }
-      return outcome(jobId, Date.now(), payment.version);
+      // Read again inside outcome(): the edit may have failed while the poll's payment was verified.
+      return outcome(jobId, Date.now(), payment.version, failedJob);
     },
   };
 }

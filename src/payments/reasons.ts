@@ -1,7 +1,7 @@
 // Facilitator reason codes in words a caller can act on.
 
 const EXPLANATIONS: [RegExp, string][] = [
-  [/value_mismatch|amount_mismatch/, "the amount signed is not the quoted price"],
+  [/value_mismatch|amount_mismatch|authorization_value$/, "the amount signed is not the quoted price"],
   [/recipient_mismatch|payto|destination/, "the payment goes to another address than this server's payTo"],
   [/valid_before|expired/, "the authorization has expired; sign a new one"],
   [/valid_after|not_yet_valid/, "the authorization is not valid yet"],

@@ -27,11 +27,13 @@ export function evmSettlementProbe(client: PublicClient, usdc: Address): Settlem
   return {
     async check(payload) {
       const { from, nonce, validBefore } = (payload.payload as { authorization: { from: Address; nonce: Hex; validBefore: string } }).authorization;
-      const latest = await client.getBlockNumber();
+      // State first, then the logs up to a block read afterwards (never viem's cached block number):
+      // a transfer that spent the nonce before the state was read is always within the logs searched.
+      const spent = await client.readContract({ address: usdc, abi: [AUTHORIZATION_STATE], functionName: "authorizationState", args: [from, nonce] });
+      const latest = await client.getBlockNumber({ cacheTime: 0 });
       const fromBlock = latest > LOOKBACK_BLOCKS ? latest - LOOKBACK_BLOCKS : 0n;
       const [used] = await client.getLogs({ address: usdc, event: AUTHORIZATION_USED, args: { authorizer: from, nonce }, fromBlock, toBlock: latest });
       if (used) return { state: "landed", transaction: used.transactionHash ?? undefined };
-      const spent = await client.readContract({ address: usdc, abi: [AUTHORIZATION_STATE], functionName: "authorizationState", args: [from, nonce] });
       if (spent) {
         // Cancelled, or used longer ago than the look-back: only the first is certain.
         return latest > LOOKBACK_BLOCKS
