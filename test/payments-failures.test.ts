@@ -170,11 +170,6 @@ describe("polls", () => {
 
   test(
     "a poll that arrives as the job fails answers the failed job (200), not the error",
-    {
-      todo:
-        "paid-edits.ts poll(): the `failed` check uses the row read before the poll's payment is verified; when the edit fails " +
-        "during that verify, outcome() re-reads the row and throws the stored error (502) instead of answering 200 {status: failed}",
-    },
     async () => {
       const buyer = await testBuyer(queued);
       const edit = miniEdit();
@@ -272,18 +267,15 @@ describe("the payment's fingerprint includes the edit options", () => {
 });
 
 describe("v1 (X-PAYMENT) payments are refused for each reason v2 ones are", () => {
-  const V1_AMOUNT_BUG =
-    "reasons.ts: the v1 EVM facilitator's code for a wrong amount is invalid_exact_evm_authorization_value, which no explanation " +
-    "matches (v2's is ..._value_mismatch), so the 402 says only 'payment refused: invalid_exact_evm_authorization_value'";
   // v1 carries no asset field: a payment signed for another token is a signature made for another contract.
-  const cases: [string, (accept: V1Accept) => V1Accept, RegExp, string?][] = [
-    ["a wrong amount", (a) => ({ ...a, maxAmountRequired: String(MINI_PRICE - 1n) }), /the amount signed is not the quoted price/, V1_AMOUNT_BUG],
+  const cases: [string, (accept: V1Accept) => V1Accept, RegExp][] = [
+    ["a wrong amount", (a) => ({ ...a, maxAmountRequired: String(MINI_PRICE - 1n) }), /the amount signed is not the quoted price/],
     ["a wrong payTo", (a) => ({ ...a, payTo: "0x000000000000000000000000000000000000dEaD" }), /goes to another address than this server's payTo/],
     ["a wrong asset", (a) => ({ ...a, asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e" }), /the signature does not match the payer/],
     ["an expired authorization", (a) => ({ ...a, maxTimeoutSeconds: -10 }), /the authorization has expired; sign a new one/],
   ];
-  for (const [name, tamper, reason, todo] of cases) {
-    test(`base: ${name} is a 402 that says why; nothing moves, no row`, { todo }, async () => {
+  for (const [name, tamper, reason] of cases) {
+    test(`base: ${name} is a 402 that says why; nothing moves, no row`, async () => {
       const buyer = await testBuyer(inline);
       const edit = miniEdit();
       const header = await signV1(inline, "base", EDIT, jsonInit(edit), { wallet: buyer.wallet, tamper });
