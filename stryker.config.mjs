@@ -32,6 +32,8 @@ export default {
   // A test file that starts a devchain takes 1-5 s on its own; allow for a busy machine.
   timeoutMS: 20000,
   timeoutFactor: 2,
+  // The first run executes every test file once, with coverage (~10 min on a busy 2-core machine).
+  dryRunTimeoutMinutes: 40,
   reporters: ["clear-text", "progress", "html", "json"],
   htmlReporter: { fileName: "reports/mutation/mutation.html" },
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
