@@ -18,13 +18,13 @@ export function registerProxyCommands(program: Command): void {
     .option("--stats", "print today's and the total spend, then exit")
     .addHelpText(
       "after",
-      "\nEnv: RETOUCH_MAX_PER_REQUEST (USD, default 1), RETOUCH_MAX_PER_DAY (USD, default 10),\n" +
-        "RETOUCH_IMAGE_DIR (~/.retouch/images), RETOUCH_SPEND_LOG (~/.retouch/spend.jsonl),\n" +
-        "RETOUCH_PROXY_MAX_BODY_BYTES (default 52428800).",
+      "\nEnv: RETOUCH_MAX_PER_REQUEST (USD, default 1), RETOUCH_MAX_PER_DAY (USD, default 10), shared with `retouch edit`,\n" +
+        "RETOUCH_HOME (state folder, ~/.retouch), RETOUCH_IMAGE_DIR (~/.retouch/images),\n" +
+        "RETOUCH_SPEND_LOG (~/.retouch/spend.jsonl), RETOUCH_PROXY_MAX_BODY_BYTES (default 52428800).",
     )
     .action((options: ProxyOptions & { stats?: boolean }) =>
       runCommand(async () => {
-        if (options.stats) return (await import("../client/proxy/stats.ts")).printSpend();
+        if (options.stats) return (await import("../client/spend-report.ts")).printSpend();
         const proxy = await (await import("../client/proxy/index.ts")).startProxy(options);
         const { usd } = await import("../client/paying.ts");
         const s = proxy.settings;
@@ -37,7 +37,7 @@ export function registerProxyCommands(program: Command): void {
 
   program
     .command("spend")
-    .description("print what `retouch proxy` paid today and in total (RETOUCH_SPEND_LOG)")
+    .description("print what retouch's buyer tools (edit, proxy) signed today and in total, by tool (RETOUCH_SPEND_LOG)")
     .option("--json", "print one JSON object")
-    .action((options: { json?: boolean }) => runCommand(async () => (await import("../client/proxy/stats.ts")).printSpend(options)));
+    .action((options: { json?: boolean }) => runCommand(async () => (await import("../client/spend-report.ts")).printSpend(options)));
 }

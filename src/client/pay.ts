@@ -1,16 +1,21 @@
 // Pays for one gateway request the x402 way: send, read the 402 quote, let the caller
-// refuse it BEFORE anything is signed, sign on one network, and follow a 202 to the end.
+// refuse it BEFORE anything is signed, check the caps against every payment signed so
+// far, sign ONE payment for the accepted offer (logged in the spend ledger as it is
+// signed, and kept as pending before it is sent), then follow it to a final answer.
 
+import { createHash } from "node:crypto";
 import { encodePaymentSignatureHeader } from "@x402/core/http";
-import type { x402Client } from "@x402/core/client";
-import { wrapFetchWithPayment } from "@x402/fetch";
-import { NETWORKS } from "../chains/index.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { offersIn, paymentRequired, reach, rpcUrlFor, type Offer, type RpcFlags } from "./gateway.ts";
-import { chooseOffer, clientFor } from "./paying.ts";
+import { RESUME_HINT, sendSigned, type PaidAnswer } from "./paid-answer.ts";
+import { chooseOffer, clientFor, quoteOf } from "./paying.ts";
+import { expiryOf, pendingDir, recordPending, removePending, type PendingPayment } from "./pending.ts";
+import { offersWithinCaps, spendCaps, type SpendCaps } from "./spend-caps.ts";
+import { SpendLedger, spendLogPath, type SpendTool } from "./spend-ledger.ts";
 import type { Wallet } from "./wallet-file.ts";
 
-export const POLL_INTERVAL_MS = 2000;
+export { networkName } from "./paying.ts";
+export { POLL_INTERVAL_MS } from "./paid-answer.ts";
 
 export interface PaidRequestParams {
   url: string;
@@ -28,6 +33,21 @@ export interface PaidRequestParams {
   onPaying?(offer: Offer): (() => void) | void;
   pollIntervalMs?: number;
   pollLimitMs: number;
+  /** The buyer tool that signs, as the spend log names it; default "edit". */
+  tool?: SpendTool;
+  /** Default: RETOUCH_MAX_PER_REQUEST / RETOUCH_MAX_PER_DAY from `env`. */
+  caps?: SpendCaps;
+  /** Default: RETOUCH_SPEND_LOG, else spend.jsonl in the state folder. */
+  spendLog?: string;
+  /** Default: pending/ in the state folder (RETOUCH_HOME, ~/.retouch). */
+  pendingDir?: string;
+  /** The model (spend log, file names) and where results go, kept with the pending payment for `--resume`. */
+  about?: { model?: string; outDir?: string };
+  /**
+   * Keep the pending record after a final result until `pending.done()` is called
+   * (once the result is saved). Default: removed when the final answer arrives.
+   */
+  keepPendingUntilSaved?: boolean;
 }
 
 export interface PaidResponse {
@@ -35,15 +55,22 @@ export interface PaidResponse {
   response: Response;
   /** The offer that was signed, or undefined when the gateway did not ask for payment. */
   offer?: Offer;
+  /** The pending payment while it is kept (see keepPendingUntilSaved): `done()` removes it. */
+  pending?: { record: PendingPayment; done(): Promise<void> };
 }
 
 /**
  * @example
- * const { response, offer } = await paidRequest({ url, init, gateway, wallet, rpc: {}, env, accept: (o) => o, pollLimitMs: 60_000 });
+ * const { response, offer } = await paidRequest({ url, init, gateway, wallet, rpc: {}, env, accept: (o) => o, pollLimitMs: 60_000, tool: "edit" });
  */
 export async function paidRequest(params: PaidRequestParams): Promise<PaidResponse> {
-  const challenge = await reach(params.url, params.init());
-  if (challenge.status !== 402) return { response: await settled(challenge, undefined, params) };
+  const noRedirect = (headers?: Record<string, string>): RequestInit => ({ ...params.init(headers), redirect: "manual" });
+  const challenge = await reach(params.url, noRedirect());
+  if (challenge.status === 202) {
+    await challenge.arrayBuffer();
+    throw new CliError(`the gateway ${new URL(params.gateway).origin} answered 202 to an unpaid request`, EXIT.editFailed);
+  }
+  if (challenge.status !== 402) return { response: challenge };
   const required = paymentRequired(challenge);
   await challenge.arrayBuffer();
   const { network } = params;
@@ -53,48 +80,80 @@ export async function paidRequest(params: PaidRequestParams): Promise<PaidRespon
     throw new CliError(`the gateway does not take payment${named} (it offers ${required.accepts.map((a) => a.network).join(", ")})`, EXIT.usage);
   }
   const acceptable = await params.accept(offers);
+  const caps = params.caps ?? spendCaps(params.env);
+  const ledger = await SpendLedger.open(params.spendLog ?? spendLogPath(params.env));
+  const withinCaps = offersWithinCaps(acceptable, caps, await ledger.spentToday());
   const rpcUrl = (offer: Offer) => rpcUrlFor(offer.network, params.gateway, params.rpc, params.env);
-  const offer = await chooseOffer({ offers: acceptable, wallet: params.wallet, network, rpcUrl });
+  const offer = await chooseOffer({ offers: withinCaps, wallet: params.wallet, network, rpcUrl });
   const client = clientFor(offer, params.wallet, rpcUrl(offer));
-  let header: string;
+
+  const request = params.init();
+  const body = typeof request.body === "string" ? request.body : "";
+  const method = request.method ?? "GET";
+  const fingerprint = createHash("sha256").update(`${method} ${params.url}\n`).update(body).digest("hex");
+  const { requirements } = offer;
+  const signedAt = new Date();
+  const payload = await ledger.record({
+    caps,
+    spend: {
+      tool: params.tool ?? "edit",
+      amount: quoteOf(offer).toString(),
+      network: offer.network.caip2,
+      pay_to: requirements.payTo,
+      asset: requirements.asset,
+      fingerprint,
+      gateway: new URL(params.gateway).origin,
+      ...(params.about?.model ? { model: params.about.model } : {}),
+    },
+    sign: async () => {
+      try {
+        return await client.createPaymentPayload({ ...required, accepts: [requirements] });
+      } catch (error) {
+        throw new CliError(`could not sign the payment on ${offer.network.name}: ${(error as Error).message}`, EXIT.payment, { cause: error });
+      }
+    },
+  });
+  const header = encodePaymentSignatureHeader(payload);
+
+  const dir = params.pendingDir ?? pendingDir(params.env);
+  const record = await recordPending(dir, {
+    created: signedAt.toISOString(),
+    expires: expiryOf(payload.payload, requirements.maxTimeoutSeconds, signedAt).toISOString(),
+    tool: params.tool ?? "edit",
+    gateway: params.gateway,
+    url: params.url,
+    method,
+    headers: Object.fromEntries(new Headers(request.headers).entries()),
+    body,
+    fingerprint,
+    payment: header,
+    offer: { network: offer.network.caip2, amount: requirements.amount, payTo: requirements.payTo, asset: requirements.asset, maxTimeoutSeconds: requirements.maxTimeoutSeconds },
+    ...params.about,
+  });
+  const done = () => removePending(dir, record.id);
+
+  const stop = params.onPaying?.(offer);
+  let answer: PaidAnswer;
   try {
-    header = encodePaymentSignatureHeader(await client.createPaymentPayload({ ...required, accepts: [offer.requirements] }));
+    answer = await sendSigned({
+      url: params.url,
+      init: request,
+      payment: header,
+      gateway: params.gateway,
+      wallet: params.wallet,
+      network: offer.network,
+      pollIntervalMs: params.pollIntervalMs,
+      pollLimitMs: params.pollLimitMs,
+    });
   } catch (error) {
-    throw new CliError(`could not sign the payment on ${offer.network.name}: ${(error as Error).message}`, EXIT.payment, { cause: error });
-  }
-  const done = params.onPaying?.(offer);
-  try {
-    const paid = await reach(params.url, params.init({ "PAYMENT-SIGNATURE": header }));
-    return { response: await settled(paid, client, params), offer };
-  } finally {
-    done?.();
-  }
-}
-
-/** A 202 is followed to its end; anything else is already final. */
-async function settled(response: Response, client: x402Client | undefined, params: PaidRequestParams): Promise<Response> {
-  if (response.status !== 202) return response;
-  const job = (await response.json()) as { poll_url?: string };
-  if (!job.poll_url) throw new CliError("the gateway answered 202 without a poll_url", EXIT.editFailed);
-  if (!client) throw new CliError("the gateway answered 202 to an unpaid request", EXIT.editFailed);
-  return poll(job.poll_url, client, params);
-}
-
-/** Polls a slow edit's poll_url; each GET carries a fresh payment header proving the same wallet. */
-async function poll(pollUrl: string, client: x402Client, params: PaidRequestParams): Promise<Response> {
-  const payingFetch = wrapFetchWithPayment(fetch, client);
-  const started = Date.now();
-  for (;;) {
-    await new Promise((r) => setTimeout(r, params.pollIntervalMs ?? POLL_INTERVAL_MS));
-    const response = await reach(pollUrl, { method: "GET" }, payingFetch);
-    if (response.status !== 202) return response;
-    await response.arrayBuffer();
-    if (Date.now() - started > params.pollLimitMs) {
-      throw new CliError(`the edit is still running after ${Math.round(params.pollLimitMs / 60_000)} min; poll ${pollUrl} later`, EXIT.editFailed);
+    if (error instanceof CliError && error.exitCode === EXIT.unreachable) {
+      throw new CliError(`${error.message}; the signed payment is kept: ${RESUME_HINT}`, EXIT.unreachable, { cause: error });
     }
+    throw error;
+  } finally {
+    stop?.();
   }
-}
-
-export function networkName(network: string): string {
-  return Object.values(NETWORKS).find((n) => n.caip2 === network)?.name ?? network;
+  if (answer.state === "not_charged" || (answer.state === "result" && !params.keepPendingUntilSaved)) await done();
+  const kept = answer.state === "result" && params.keepPendingUntilSaved;
+  return { response: answer.response, offer, ...(kept ? { pending: { record, done } } : {}) };
 }

@@ -8,6 +8,7 @@ import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { ExactSvmScheme } from "@x402/svm/exact/client";
 import { createPublicClient, http } from "viem";
 import { base, baseSepolia } from "viem/chains";
+import { NETWORKS } from "../chains/index.ts";
 import { formatUnits, readBalance } from "./balances.ts";
 import { CliError, EXIT, shortReason } from "./errors.ts";
 import type { Offer } from "./gateway.ts";
@@ -19,6 +20,11 @@ export function quoteOf(offer: Offer): bigint {
 
 export function usd(atomic: bigint): string {
   return `$${formatUnits(atomic, 6, 2)}`;
+}
+
+/** "eip155:8453" -> "base"; an unknown network as given. */
+export function networkName(network: string): string {
+  return Object.values(NETWORKS).find((n) => n.caip2 === network)?.name ?? network;
 }
 
 /**

@@ -47,7 +47,7 @@ async function proxyWith(env: Record<string, string> = {}, gateway = http.url): 
     wallet: http.buyerWallet,
     baseRpc: http.baseRpc,
     solanaRpc: http.solanaRpc,
-    env: { RETOUCH_IMAGE_DIR: join(dir, "images"), RETOUCH_SPEND_LOG: join(dir, "spend.jsonl"), ...env },
+    env: { RETOUCH_HOME: join(dir, "home"), RETOUCH_IMAGE_DIR: join(dir, "images"), RETOUCH_SPEND_LOG: join(dir, "spend.jsonl"), ...env },
   });
   running.push(proxy);
   return proxy;
@@ -117,7 +117,8 @@ describe("retouch proxy", () => {
     assert.equal(logged.length, 1);
     assert.equal(logged[0].price_usd, "0.001");
     assert.equal(logged[0].model, MODEL);
-    assert.ok(logged[0].tx_hash.length > 40);
+    assert.equal(logged[0].tool, "proxy");
+    assert.equal(logged[0].amount, String(PRICE));
   });
 
   test("seed JSON with local file paths for image and mask; gateway fields are kept", async () => {

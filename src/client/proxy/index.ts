@@ -1,15 +1,15 @@
 // `retouch proxy`: an OpenAI-compatible image edit endpoint on 127.0.0.1 that pays the
 // gateway from the user's wallet within spending caps and keeps the results locally.
 
-import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { CliError, EXIT } from "../errors.ts";
+import { SpendLedger } from "../spend-ledger.ts";
+import { ensurePrivateDir } from "../state-folder.ts";
 import { loadWalletFile } from "../wallet-file.ts";
 import { proxyApp } from "./app.ts";
 import type { ProxyContext } from "./context.ts";
 import { proxySettings, type ProxyOptions, type ProxySettings } from "./settings.ts";
-import { SpendLog } from "./spend-log.ts";
 
 export interface RunningProxy {
   url: string;
@@ -26,10 +26,11 @@ export interface RunningProxy {
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const settings = proxySettings(options);
   const wallet = await loadWalletFile(settings.walletFile);
-  const spend = await SpendLog.open(settings.spendLog);
-  await mkdir(settings.imageDir, { recursive: true });
+  // Opened here so that a bad RETOUCH_SPEND_LOG stops the start, not the first paid edit.
+  await SpendLedger.open(settings.spendLog);
+  await ensurePrivateDir(settings.imageDir, "RETOUCH_IMAGE_DIR");
   let url = "";
-  const ctx: ProxyContext = { settings, wallet, spend, publicUrl: () => url };
+  const ctx: ProxyContext = { settings, wallet, publicUrl: () => url };
   const server = serve({ fetch: proxyApp(ctx).fetch, hostname: "127.0.0.1", port: settings.port });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);

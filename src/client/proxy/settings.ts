@@ -1,11 +1,16 @@
 // What a running proxy needs to know, read once from flags and environment: the
-// gateway, the wallet, the spending caps, and where images and the spend log go.
+// gateway, the wallet, the spending caps, and where images, the spend log and
+// pending payments go (all in the state folder, RETOUCH_HOME or ~/.retouch, by default).
 
-import { parseUnits } from "viem";
+import { join } from "node:path";
 import { NETWORKS } from "../../chains/index.ts";
 import { CliError, EXIT } from "../errors.ts";
 import type { RpcFlags } from "../gateway.ts";
 import { gatewayUrl } from "../gateway.ts";
+import { pendingDir } from "../pending.ts";
+import { spendCaps } from "../spend-caps.ts";
+import { spendLogPath } from "../spend-ledger.ts";
+import { retouchHome } from "../state-folder.ts";
 import { expandHome, walletPath } from "../wallet-file.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 
@@ -17,6 +22,8 @@ export interface ProxyOptions extends RpcFlags {
   wallet?: string;
   network?: string;
   env?: NodeJS.ProcessEnv;
+  /** How long to wait between polls of a slow edit (default 2 s). */
+  pollIntervalMs?: number;
 }
 
 export interface ProxySettings {
@@ -32,12 +39,9 @@ export interface ProxySettings {
   maxBodyBytes: number;
   imageDir: string;
   spendLog: string;
+  pendingDir: string;
   pollIntervalMs: number;
   pollLimitMs: number;
-}
-
-export function spendLogPath(env: NodeJS.ProcessEnv = process.env): string {
-  return expandHome(env.RETOUCH_SPEND_LOG || "~/.retouch/spend.jsonl");
 }
 
 export function proxySettings(options: ProxyOptions): ProxySettings {
@@ -58,18 +62,13 @@ export function proxySettings(options: ProxyOptions): ProxySettings {
     network: options.network,
     rpc: { baseRpc: options.baseRpc, solanaRpc: options.solanaRpc },
     env,
-    maxPerRequest: usdCap(env, "RETOUCH_MAX_PER_REQUEST", "1"),
-    maxPerDay: usdCap(env, "RETOUCH_MAX_PER_DAY", "10"),
+    ...spendCaps(env),
     maxBodyBytes,
-    imageDir: expandHome(env.RETOUCH_IMAGE_DIR || "~/.retouch/images"),
+    imageDir: env.RETOUCH_IMAGE_DIR ? expandHome(env.RETOUCH_IMAGE_DIR) : join(retouchHome(env), "images"),
     spendLog: spendLogPath(env),
-    pollIntervalMs: 2000,
+    pendingDir: pendingDir(env),
+    pollIntervalMs: options.pollIntervalMs ?? 2000,
     pollLimitMs: 10 * 60_000,
   };
 }
 
-function usdCap(env: NodeJS.ProcessEnv, name: string, fallback: string): bigint {
-  const text = env[name] || fallback;
-  if (!/^\d+(\.\d{1,6})?$/.test(text)) throw new CliError(`${name} must be an amount in USD such as 0.05, got "${text}"`, EXIT.usage);
-  return parseUnits(text, 6);
-}
