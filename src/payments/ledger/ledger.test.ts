@@ -1,0 +1,175 @@
+// The ledger on the embedded database: one row per payment, moves only from the
+// state the caller saw, and a restart's clean-up that fails unfinished edits (never
+// charged) and leaves unrecorded settlements for the chain to decide.
+
+import { after, before, describe, test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openPglite } from "../../storage/index.ts";
+import { openLedger, type Ledger, type NewPaidEdit, type PaidEditStatus } from "./ledger.ts";
+
+/** A ledger on a fresh database of its own; `close` removes it. */
+async function openFreshLedger(): Promise<Ledger & { close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "retouch-ledger-"));
+  const db = await openPglite(dir);
+  const ledger = await openLedger(db);
+  return {
+    ...ledger,
+    async close() {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** For a test that looks at every row (the restart clean-up): a database of its own. */
+async function freshLedger(t: TestContext): Promise<Ledger> {
+  const ledger = await openFreshLedger();
+  t.after(() => ledger.close());
+  return ledger;
+}
+
+let serial = 0;
+function paidEdit(change: Partial<NewPaidEdit> = {}): NewPaidEdit {
+  serial++;
+  return {
+    paymentId: `eip155:8453:0xpayer:0x${serial}`,
+    jobId: `job_${serial}`,
+    x402Version: 2,
+    network: "eip155:8453",
+    payer: "0xpayer",
+    amount: "1000",
+    priceUsd: "0.001",
+    model: "local/content-aware-fill",
+    size: "512x512",
+    n: 1,
+    fingerprint: "f".repeat(64),
+    payload: { x402Version: 2, payload: { authorization: { nonce: `0x${serial}` } } },
+    requirements: { scheme: "exact", amount: "1000" },
+    ...change,
+  };
+}
+
+/** Makes the row look `minutes` old, as a row a stopped process left behind. */
+async function age(ledger: Ledger, jobId: string, minutes: number): Promise<void> {
+  await ledger.db.query(`UPDATE paid_edits SET updated_at = now() - ($2::text || ' minutes')::interval WHERE job_id = $1`, [jobId, String(minutes)]);
+}
+
+/** A claimed row moved along `path` (each step from the previous state). */
+async function rowIn(ledger: Ledger, path: PaidEditStatus[]): Promise<string> {
+  const edit = paidEdit();
+  assert.equal(await ledger.claim(edit), true);
+  let from: PaidEditStatus = "verified";
+  for (const to of path) {
+    assert.equal(await ledger.transition(edit.jobId, from, to), true);
+    from = to;
+  }
+  return edit.jobId;
+}
+
+describe("rows of one payment each (one database for these tests, each on rows it claims itself)", () => {
+  let shared: Awaited<ReturnType<typeof openFreshLedger>>;
+  before(async () => {
+    shared = await openFreshLedger();
+  });
+  after(() => shared.close());
+
+  test("a payment is claimed once: the second claim is refused and the first job keeps the row", async () => {
+    const ledger = shared;
+    const first = paidEdit();
+    assert.equal(await ledger.claim(first), true);
+    assert.equal(await ledger.claim({ ...first, jobId: "job_other", fingerprint: "0".repeat(64) }), false);
+
+    const row = await ledger.byPayment(first.paymentId);
+    assert.equal(row?.jobId, first.jobId);
+    assert.equal(row?.status, "verified");
+    assert.equal(row?.fingerprint, first.fingerprint);
+    assert.deepEqual(row?.payload, first.payload);
+    assert.deepEqual(row?.requirements, first.requirements);
+    assert.equal(row?.txHash, null);
+    assert.ok(row && Math.abs(row.createdAt.getTime() - Date.now()) < 60_000, "created now");
+    assert.equal(await ledger.byJob("job_other"), undefined);
+    assert.equal(await ledger.byPayment("eip155:8453:nobody:0x0"), undefined);
+  });
+
+  test("a move happens only from the state the caller saw, and keeps what earlier moves stored", async () => {
+    const ledger = shared;
+    const edit = paidEdit();
+    await ledger.claim(edit);
+    assert.equal(await ledger.transition(edit.jobId, "running", "completed"), false, "not running yet");
+    assert.equal(await ledger.transition(edit.jobId, "verified", "running"), true);
+    assert.equal(await ledger.transition(edit.jobId, "verified", "running"), false, "a second caller loses");
+
+    const result = { data: [{ url: "http://gw/api/v1/files/x.png" }] };
+    await ledger.transition(edit.jobId, "running", "completed", { result, usage: { tokens: 7 } });
+    await ledger.transition(edit.jobId, "completed", "settling");
+    await ledger.transition(edit.jobId, "settling", "settled", { txHash: "0xsettled" });
+
+    const row = await ledger.byJob(edit.jobId);
+    assert.equal(row?.status, "settled");
+    assert.deepEqual(row?.result, result, "the result stored when completed is still there after settling");
+    assert.deepEqual(row?.usage, { tokens: 7 });
+    assert.equal(row?.txHash, "0xsettled");
+    assert.equal(row?.error, null);
+    const [{ settled_at }] = await ledger.db.query<{ settled_at: Date | null }>("SELECT settled_at FROM paid_edits WHERE job_id = $1", [edit.jobId]);
+    assert.ok(settled_at, "settled_at is set by the move to settled");
+  });
+
+  test("a failed edit keeps its error and has no settlement time", async () => {
+    const ledger = shared;
+    const jobId = await rowIn(ledger, ["running"]);
+    const error = { status: 502, message: "upstream said no", type: "upstream_error", code: "upstream_error", param: null };
+    assert.equal(await ledger.transition(jobId, "running", "failed", { error }), true);
+    const row = await ledger.byJob(jobId);
+    assert.deepEqual(row?.error, error);
+    assert.equal(row?.result, null);
+    assert.equal(row?.txHash, null);
+    const [{ settled_at }] = await ledger.db.query<{ settled_at: Date | null }>("SELECT settled_at FROM paid_edits WHERE job_id = $1", [jobId]);
+    assert.equal(settled_at, null);
+  });
+});
+
+test("after a restart, edits a dead process left unfinished are failed (not charged) and unrecorded settlements become uncertain", async (t) => {
+  const ledger = await freshLedger(t);
+  const verified = await rowIn(ledger, []);
+  const running = await rowIn(ledger, ["running"]);
+  const completed = await rowIn(ledger, ["running", "completed"]);
+  const settling = await rowIn(ledger, ["running", "completed", "settling"]);
+  const settled = await rowIn(ledger, ["running", "completed", "settling", "settled"]);
+  for (const jobId of [verified, running, completed, settling, settled]) await age(ledger, jobId, 10);
+
+  assert.deepEqual(await ledger.recoverAbandoned(60_000), { failed: 2, uncertain: 1 });
+
+  const status = async (jobId: string) => (await ledger.byJob(jobId))?.status;
+  assert.equal(await status(verified), "failed");
+  assert.equal(await status(running), "failed");
+  assert.equal(await status(settling), "uncertain");
+  assert.equal(await status(completed), "completed", "a finished edit waits for its settlement");
+  assert.equal(await status(settled), "settled");
+  assert.deepEqual((await ledger.byJob(running))?.error, {
+    status: 500,
+    message: "the edit was interrupted by a server restart; nothing was charged",
+    type: "server_error",
+    code: "edit_interrupted",
+    param: null,
+  });
+  assert.equal((await ledger.byJob(settling))?.error, null);
+  assert.deepEqual(await ledger.recoverAbandoned(60_000), { failed: 0, uncertain: 0 }, "a second clean-up finds nothing");
+});
+
+test("rows younger than the window may belong to a live process sharing the database: left alone", async (t) => {
+  const ledger = await freshLedger(t);
+  const young = await rowIn(ledger, ["running"]);
+  const youngSettling = await rowIn(ledger, ["running", "completed", "settling"]);
+  const old = await rowIn(ledger, ["running"]);
+  await age(ledger, young, 1);
+  await age(ledger, youngSettling, 1);
+  await age(ledger, old, 5);
+
+  assert.deepEqual(await ledger.recoverAbandoned(3 * 60_000), { failed: 1, uncertain: 0 });
+  assert.equal((await ledger.byJob(young))?.status, "running");
+  assert.equal((await ledger.byJob(youngSettling))?.status, "settling");
+  assert.equal((await ledger.byJob(old))?.status, "failed");
+});
