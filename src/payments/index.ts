@@ -1,12 +1,24 @@
 // x402 payments: protocol codecs, requirements, payment identity, the
-// facilitator adapters, the rail and the ledger.
+// facilitator adapters, the rail, the ledger and the sign-in of polls.
 export { inProcessFacilitator, devchainX402Facilitator } from "./facilitator/in-process.ts";
 export { remoteFacilitator } from "./facilitator/remote.ts";
 export type { Facilitator, SettleResponse } from "./facilitator/types.ts";
 export { paymentIdentity, type PaymentIdentity } from "./identity.ts";
 export { openLedger, type Ledger, type PaidEdit, type PaidEditStatus, type StoredError } from "./ledger/ledger.ts";
+export type { SiwxNonce, SiwxNonces } from "./ledger/siwx-nonces.ts";
 export { encodeHeader, HEADERS, MalformedPaymentError, readPaymentHeader, type ClientPayment } from "./protocol.ts";
 export { createPaymentRail, type PaymentRail } from "./rail.ts";
 export { explainReason } from "./reasons.ts";
 export { evmSettlementProbe, svmSettlementProbe, type OnChain, type SettlementProbe } from "./settlement-probe.ts";
 export type { PaymentTerms } from "./requirements.ts";
+export {
+  advertised,
+  createSiwxGate,
+  DEFAULT_SIWX_TTL_SECONDS,
+  signInRequired,
+  SIWX_EXTENSION,
+  SIWX_HEADER,
+  type SiwxChallenge,
+  type SiwxGate,
+  type SiwxJob,
+} from "./siwx.ts";

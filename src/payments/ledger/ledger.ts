@@ -5,6 +5,7 @@
 
 import type { Db } from "../../storage/index.ts";
 import { LEDGER_SCHEMA } from "./schema.ts";
+import { siwxNonces, type SiwxNonces } from "./siwx-nonces.ts";
 
 /**
  * `uncertain`: a settlement was attempted but neither the facilitator nor the chain could say
@@ -39,10 +40,12 @@ export interface PaidEdit {
   error: StoredError | null;
   usage: unknown;
   txHash: string | null;
+  /** Why the row was left as it is, e.g. a completed edit not settled because its client had gone. */
+  note: string | null;
   createdAt: Date;
 }
 
-export type NewPaidEdit = Omit<PaidEdit, "status" | "result" | "error" | "usage" | "txHash" | "createdAt">;
+export type NewPaidEdit = Omit<PaidEdit, "status" | "result" | "error" | "usage" | "txHash" | "note" | "createdAt">;
 
 interface Row {
   payment_id: string;
@@ -63,6 +66,7 @@ interface Row {
   error: StoredError | null;
   usage: unknown;
   tx_hash: string | null;
+  note: string | null;
   created_at: Date | string;
 }
 
@@ -85,6 +89,7 @@ const fromRow = (row: Row): PaidEdit => ({
   error: row.error,
   usage: row.usage,
   txHash: row.tx_hash,
+  note: row.note,
   createdAt: new Date(row.created_at),
 });
 
@@ -95,11 +100,15 @@ export interface Ledger {
   byJob(jobId: string): Promise<PaidEdit | undefined>;
   /** Moves `from` -> `to` only if the row is still in `from`; true when this caller made the move. */
   transition(jobId: string, from: PaidEditStatus, to: PaidEditStatus, fields?: TransitionFields): Promise<boolean>;
+  /** Records why a row in `status` stays there (its state is unchanged); false when it has moved on. */
+  annotate(jobId: string, status: PaidEditStatus, note: string): Promise<boolean>;
   /**
    * Rows a stopped process left behind, untouched for `olderThanMs`: edits never finished are
    * failed (never charged); settlements never recorded become `uncertain`, for the chain to decide.
    */
   recoverAbandoned(olderThanMs: number): Promise<{ failed: number; uncertain: number }>;
+  /** The single-use sign-in nonces of polls. */
+  nonces: SiwxNonces;
   db: Db;
 }
 
@@ -115,6 +124,7 @@ export async function openLedger(db: Db): Promise<Ledger> {
   const select = "SELECT * FROM paid_edits";
   return {
     db,
+    nonces: siwxNonces(db),
     async claim(edit) {
       const rows = await db.query(
         `INSERT INTO paid_edits (payment_id, job_id, status, x402_version, network, payer, amount, price_usd, model, size, n,
@@ -164,6 +174,14 @@ export async function openLedger(db: Db): Promise<Ledger> {
           fields.txHash ?? null,
         ],
       );
+      return rows.length === 1;
+    },
+    async annotate(jobId, status, note) {
+      const rows = await db.query("UPDATE paid_edits SET note = $3, updated_at = now() WHERE job_id = $1 AND status = $2 RETURNING job_id", [
+        jobId,
+        status,
+        note,
+      ]);
       return rows.length === 1;
     },
     async recoverAbandoned(olderThanMs) {

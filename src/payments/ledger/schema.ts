@@ -1,5 +1,6 @@
-// The ledger's table. One row per payment identity: the edit it paid for, its
-// state, the price, who paid, and the settlement. Same SQL on PGlite and PostgreSQL.
+// The ledger's tables. One row per payment identity: the edit it paid for, its
+// state, the price, who paid, and the settlement; and the sign-in nonces that
+// polls spend once each. Same SQL on PGlite and PostgreSQL.
 
 export const LEDGER_SCHEMA = `
 CREATE TABLE IF NOT EXISTS paid_edits (
@@ -30,4 +31,17 @@ CREATE INDEX IF NOT EXISTS paid_edits_status ON paid_edits (status, updated_at);
 ALTER TABLE paid_edits DROP CONSTRAINT IF EXISTS paid_edits_status_check;
 ALTER TABLE paid_edits ADD CONSTRAINT paid_edits_status_check
   CHECK (status IN ('verified', 'running', 'completed', 'settling', 'uncertain', 'settled', 'failed'));
+-- Why a row was left as it is (a completed edit not settled because its client had gone).
+ALTER TABLE paid_edits ADD COLUMN IF NOT EXISTS note TEXT;
+
+-- Sign-In-With-X challenges issued for polls: each nonce belongs to one job, expires, and is used once.
+CREATE TABLE IF NOT EXISTS siwx_nonces (
+  nonce       TEXT PRIMARY KEY,
+  job_id      TEXT NOT NULL,
+  issued_at   TIMESTAMPTZ NOT NULL,
+  expires_at  TIMESTAMPTZ NOT NULL,
+  used_at     TIMESTAMPTZ,
+  used_by     TEXT
+);
+CREATE INDEX IF NOT EXISTS siwx_nonces_expires ON siwx_nonces (expires_at);
 `;
