@@ -15,8 +15,8 @@ const accepted = { scheme: "exact", network: BASE.caip2, asset: BASE.usdc.addres
 function evm(version: 1 | 2, authorization: Record<string, unknown>, network: string = version === 2 ? BASE.caip2 : BASE.name): ClientPayment {
   const payload = { authorization, signature: "0x00" };
   return version === 2
-    ? ({ version, payload: { x402Version: 2, accepted: { ...accepted, network }, payload } } as ClientPayment)
-    : ({ version, payload: { x402Version: 1, scheme: "exact", network, payload } } as ClientPayment);
+    ? ({ version, payload: { x402Version: 2, accepted: { ...accepted, network }, payload } } as unknown as ClientPayment)
+    : ({ version, payload: { x402Version: 1, scheme: "exact", network, payload } } as unknown as ClientPayment);
 }
 
 function malformed(message: RegExp) {
@@ -88,7 +88,7 @@ test("an EVM payment without a well-formed payer address and 32-byte nonce has n
 test("a payment on a network nobody knows, or a Solana payment without a readable transaction, has no identity", () => {
   assert.throws(() => paymentIdentity(evm(2, { from: FROM, nonce: NONCE }, "eip155:1")), malformed(/^payment is for unknown network "eip155:1"$/));
   assert.throws(() => paymentIdentity(evm(1, { from: FROM, nonce: NONCE }, "ethereum")), malformed(/^payment is for unknown network "ethereum"$/));
-  const solana = (payload: Record<string, unknown>) => ({ version: 1, payload: { x402Version: 1, scheme: "exact", network: SOLANA.name, payload } }) as ClientPayment;
+  const solana = (payload: Record<string, unknown>) => ({ version: 1, payload: { x402Version: 1, scheme: "exact", network: SOLANA.name, payload } }) as unknown as ClientPayment;
   assert.throws(() => paymentIdentity(solana({})), malformed(/^Solana payment needs payload\.transaction \(base64\)$/));
   assert.throws(() => paymentIdentity(solana({ transaction: 42 })), malformed(/^Solana payment needs payload\.transaction \(base64\)$/));
   assert.throws(() => paymentIdentity(solana({ transaction: "bm90IGEgdHJhbnNhY3Rpb24=" })), malformed(/^Solana payment: the Solana transaction could not be decoded$/));

@@ -1,0 +1,354 @@
+// Paid edits with a real ledger and rail, and a stand-in facilitator, chain and
+// edit: each way a settlement can end, what the buyer gets (status, body, headers,
+// the reason) and what the ledger row says, without a devchain.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BASE } from "../chains/index.ts";
+import type { EditRequest } from "../edits/index.ts";
+import { RetouchError } from "../errors.ts";
+import {
+  createPaymentRail,
+  encodeHeader,
+  openLedger,
+  type Facilitator,
+  type Ledger,
+  type OnChain,
+  type PaidEdit,
+  type SettleResponse,
+} from "../payments/index.ts";
+import { openPglite } from "../storage/index.ts";
+import type { EditRun, EditService } from "./edit-service.ts";
+import { createPaidEdits, type PaidEditsOptions } from "./paid-edits.ts";
+
+const PUBLIC_URL = "http://gw.test";
+const RESOURCE = `${PUBLIC_URL}/api/v1/images/image2image`;
+const PAY_TO = "0x5E11e85E11e85E11e85E11e85E11e85E11e85E11";
+const TX = `0x${"7a".repeat(32)}`;
+
+let ledger: Ledger;
+let closeDb: () => Promise<void>;
+before(async () => {
+  const dir = await mkdtemp(join(tmpdir(), "retouch-paid-edits-"));
+  const db = await openPglite(dir);
+  ledger = await openLedger(db);
+  closeDb = async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+});
+after(() => closeDb());
+
+interface Harness {
+  paid: ReturnType<typeof createPaidEdits>;
+  /** What the facilitator answers to the next settlements (default: success). */
+  settle: () => Promise<SettleResponse>;
+  /** What the chain says about a payment (default: the server has no view). */
+  chain: () => Promise<OnChain>;
+  /** The edit itself (default: one image at once). */
+  run: (request: EditRequest) => Promise<EditRun>;
+  settlements: number;
+  edits: number;
+  unexpected: { error: unknown; jobId: string }[];
+}
+
+const RESULT = { created: 1_700_000_000, data: [{ url: `${PUBLIC_URL}/api/v1/files/abc.png` }], price: { amount: "0.001", currency: "USD" as const } };
+
+/** A gateway's paid edits of its own: a rail on a stand-in facilitator that vouches for whoever signed. */
+async function harness(inlineWindowMs = 5_000): Promise<Harness> {
+  const h = {
+    settle: async () => ({ success: true, transaction: TX, network: BASE.caip2 }) as SettleResponse,
+    chain: async (): Promise<OnChain> => ({ state: "unknown", why: "no view" }),
+    run: async () => ({ result: RESULT, usage: { images: 1 } }),
+    settlements: 0,
+    edits: 0,
+    unexpected: [],
+  } as Omit<Harness, "paid"> as Harness;
+  const facilitator: Facilitator = {
+    supported: async () => ({ kinds: [{ x402Version: 2, scheme: "exact", network: BASE.caip2 }], extensions: [], signers: {} }) as never,
+    verify: async (payload) => ({ isValid: true, payer: (payload.payload as { authorization: { from: string } }).authorization.from }),
+    settle: () => {
+      h.settlements++;
+      return h.settle();
+    },
+  };
+  const rail = await createPaymentRail({
+    facilitator,
+    networks: ["base"],
+    payTo: { evm: PAY_TO },
+    maxTimeoutSeconds: 300,
+    solanaFees: { maxComputeUnits: 200_000, maxPriorityFeeMicroLamports: 1_000_000 },
+    settleTimeoutMs: 2_000,
+    probes: { [BASE.caip2]: { check: () => h.chain() } },
+  });
+  const options = {
+    edits: {
+      run: (request: EditRequest) => {
+        h.edits++;
+        return h.run(request);
+      },
+    } as unknown as EditService,
+    ledger,
+    rail,
+    publicUrl: PUBLIC_URL,
+    inlineWindowMs,
+    onError: (error: unknown, jobId: string) => void h.unexpected.push({ error, jobId }),
+  };
+  // Only what handle() needs: answers within the window (polls and 202s are tested end to end).
+  h.paid = createPaidEdits(options as PaidEditsOptions);
+  return h;
+}
+
+function editRequest(prompt = "remove the scooter"): EditRequest {
+  return {
+    model: { id: "local/content-aware-fill", provider: "local" },
+    prompt,
+    images: [{ bytes: Buffer.from("image bytes") }],
+    size: "512x512",
+    n: 1,
+    options: {},
+    quote: { model: "local/content-aware-fill", size: "512x512", n: 1, unitPrice: 1000n, total: 1000n, amount: "0.001" },
+  } as unknown as EditRequest;
+}
+
+/** A new wallet's payment for the quote (the stand-in facilitator believes any signature). */
+function wallet() {
+  const from = `0x${randomBytes(20).toString("hex")}`;
+  const authorization = () => ({ from, to: PAY_TO, value: "1000", nonce: `0x${randomBytes(32).toString("hex")}` });
+  const accepted = { scheme: "exact", network: BASE.caip2, asset: BASE.usdc.address, amount: "1000", payTo: PAY_TO, maxTimeoutSeconds: 300, extra: {} };
+  return {
+    from,
+    v2: () => new Headers({ "PAYMENT-SIGNATURE": encodeHeader({ x402Version: 2, accepted, payload: { authorization: authorization(), signature: "0x00" } }) }),
+    v1: () => new Headers({ "X-PAYMENT": encodeHeader({ x402Version: 1, scheme: "exact", network: "base", payload: { authorization: authorization(), signature: "0x00" } }) }),
+  };
+}
+
+function decode(value: string | undefined): Record<string, unknown> {
+  assert.ok(value, "header present");
+  return JSON.parse(Buffer.from(value, "base64").toString("utf8")) as Record<string, unknown>;
+}
+
+async function rowOf(jobOrPayer: { jobId?: string; payer?: string }): Promise<PaidEdit> {
+  if (jobOrPayer.jobId) return (await ledger.byJob(jobOrPayer.jobId))!;
+  const [row] = await ledger.db.query<{ job_id: string }>("SELECT job_id FROM paid_edits WHERE payer = $1", [jobOrPayer.payer]);
+  return (await ledger.byJob(row.job_id))!;
+}
+
+function refused(status: number, code: string, message: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof RetouchError, String(error));
+    assert.equal(error.status, status, error.message);
+    assert.equal(error.code, code);
+    assert.match(error.message, message);
+    return true;
+  };
+}
+
+test("no payment: a 402 with the price and model; the edit does not run", async () => {
+  const h = await harness();
+  await assert.rejects(
+    h.paid.handle(editRequest(), new Headers(), RESOURCE),
+    refused(402, "payment_required", /^payment required: 0\.001 USD in USDC for local\/content-aware-fill$/),
+  );
+  assert.equal(h.edits, 0);
+});
+
+test("a paid edit done within the window: 200 with the result, settled, and the x402 v2 receipt headers", async () => {
+  const h = await harness();
+  const buyer = wallet();
+  const reply = await h.paid.handle(editRequest(), buyer.v2(), RESOURCE);
+  assert.equal(reply.status, 200);
+  assert.deepEqual(reply.body, { ...RESULT, payment: { status: "settled", tx_hash: TX, network: BASE.caip2 } });
+  assert.deepEqual(decode(reply.headers["PAYMENT-RESPONSE"]), { success: true, transaction: TX, network: BASE.caip2, payer: buyer.from });
+  assert.equal(reply.headers["X-Payment-Receipt"], TX);
+  const row = await rowOf({ payer: buyer.from });
+  assert.equal(row.status, "settled");
+  assert.equal(row.txHash, TX);
+  assert.deepEqual(row.usage, { images: 1 });
+  assert.equal(h.settlements, 1);
+});
+
+test("v1: the receipt is X-PAYMENT-RESPONSE and names the network as v1 does", async () => {
+  const h = await harness();
+  const buyer = wallet();
+  const reply = await h.paid.handle(editRequest(), buyer.v1(), RESOURCE);
+  assert.equal(reply.status, 200);
+  assert.equal((reply.body as { payment: { network: string } }).payment.network, "base");
+  assert.deepEqual(decode(reply.headers["X-PAYMENT-RESPONSE"]), { success: true, transaction: TX, network: "base", payer: buyer.from });
+  assert.equal(reply.headers["PAYMENT-RESPONSE"], undefined);
+});
+
+test("the replay of a settled payment is the same result as already_settled, with no second edit or settlement", async () => {
+  const h = await harness();
+  const headers = wallet().v2();
+  await h.paid.handle(editRequest(), headers, RESOURCE);
+  const again = await h.paid.handle(editRequest(), headers, RESOURCE);
+  assert.equal(again.status, 200);
+  assert.deepEqual(again.body, { ...RESULT, payment: { status: "already_settled", tx_hash: TX, network: BASE.caip2 } });
+  assert.equal(h.edits, 1);
+  assert.equal(h.settlements, 1);
+});
+
+test("the same payment for another edit is refused, naming the job it paid for", async () => {
+  const h = await harness();
+  const buyer = wallet();
+  const headers = buyer.v2();
+  await h.paid.handle(editRequest(), headers, RESOURCE);
+  const { jobId } = await rowOf({ payer: buyer.from });
+  await assert.rejects(
+    h.paid.handle(editRequest("another edit"), headers, RESOURCE),
+    refused(402, "payment_already_used", new RegExp(`^this payment was already used for job ${jobId} \\(${PUBLIC_URL}/api/v1/images/jobs/${jobId}\\); sign a new payment for a new edit$`)),
+  );
+  assert.equal(h.edits, 1);
+});
+
+test("payment headers that are not payments are 402 malformed_payment, before any edit", async () => {
+  const h = await harness();
+  await assert.rejects(h.paid.handle(editRequest(), new Headers({ "PAYMENT-SIGNATURE": "bm90IGpzb24=" }), RESOURCE), refused(402, "malformed_payment", /not base64-encoded JSON/));
+  const noNonce = { x402Version: 1, scheme: "exact", network: "base", payload: { authorization: { from: wallet().from } } };
+  await assert.rejects(h.paid.handle(editRequest(), new Headers({ "X-PAYMENT": encodeHeader(noNonce) }), RESOURCE), refused(402, "malformed_payment", /32-byte payload\.authorization\.nonce/));
+  await assert.rejects(h.paid.poll("job_x", new Headers({ "X-PAYMENT": "e30=" }), RESOURCE), refused(404, "job_not_found", /^no job job_x$/));
+  assert.equal(h.edits, 0);
+});
+
+test("an upstream failure after the payment: its error, the row failed, nothing settled; the replay says the same", async () => {
+  const h = await harness();
+  h.run = async () => {
+    throw new RetouchError("the upstream answered 500", { status: 502, type: "upstream_error", code: "upstream_error" });
+  };
+  const buyer = wallet();
+  const headers = buyer.v2();
+  await assert.rejects(h.paid.handle(editRequest(), headers, RESOURCE), refused(502, "upstream_error", /^the upstream answered 500$/));
+  const row = await rowOf({ payer: buyer.from });
+  assert.equal(row.status, "failed");
+  assert.deepEqual(row.error, { status: 502, message: "the upstream answered 500", type: "upstream_error", code: "upstream_error", param: null });
+  await assert.rejects(h.paid.handle(editRequest(), headers, RESOURCE), refused(502, "upstream_error", /^the upstream answered 500$/));
+  assert.equal(h.settlements, 0);
+  assert.equal(h.edits, 1);
+  assert.deepEqual(h.unexpected, [], "a RetouchError is an expected failure, not reported");
+});
+
+test("an edit that crashes is a 500 quoting the job, reported once, never charged; its replay says the same", async () => {
+  const h = await harness();
+  const crash = new TypeError("cannot read properties of undefined");
+  h.run = async () => {
+    throw crash;
+  };
+  const buyer = wallet();
+  const headers = buyer.v2();
+  const { jobId } = await h.paid.handle(editRequest(), headers, RESOURCE).then(
+    () => assert.fail("expected a failure"),
+    async (error: RetouchError) => {
+      const row = await rowOf({ payer: buyer.from });
+      refused(500, "internal_error", new RegExp(`^internal server error; quote job ${row.jobId} when reporting it\\. Nothing was charged\\.$`))(error);
+      assert.equal(error.type, "server_error");
+      return row;
+    },
+  );
+  assert.deepEqual(h.unexpected, [{ error: crash, jobId }]);
+  await assert.rejects(h.paid.handle(editRequest(), headers, RESOURCE), refused(500, "internal_error", new RegExp(`quote job ${jobId}`)));
+  assert.equal((await rowOf({ jobId })).status, "failed");
+  assert.equal(h.settlements, 0);
+  assert.equal(h.edits, 1);
+});
+
+test("the facilitator refuses the settlement: 402 with its reason, the result withheld, the row failed; the replay says the same", async () => {
+  const h = await harness();
+  h.settle = async () => ({ success: false, errorReason: "invalid_exact_evm_insufficient_balance", transaction: "", network: BASE.caip2 }) as SettleResponse;
+  h.chain = async () => ({ state: "absent", final: false });
+  const buyer = wallet();
+  const headers = buyer.v2();
+  const message =
+    "settlement failed, nothing was charged and the result is withheld: the payer's USDC balance is too low (invalid_exact_evm_insufficient_balance)";
+  const reason = new RegExp(`^${message.replace(/[()]/g, "\\$&")}$`);
+  await assert.rejects(h.paid.handle(editRequest(), headers, RESOURCE), (error: RetouchError) => {
+    refused(402, "settlement_failed", reason)(error);
+    assert.ok(error.headers["PAYMENT-REQUIRED"], "the terms come again, to pay anew");
+    assert.equal(JSON.stringify(error.toJSON()).includes("abc.png"), false, "no result in the answer");
+    return true;
+  });
+  const row = await rowOf({ payer: buyer.from });
+  assert.equal(row.status, "failed");
+  assert.deepEqual(row.error, { status: 402, message, type: "payment_required", code: "settlement_failed", param: null });
+  await assert.rejects(h.paid.handle(editRequest(), headers, RESOURCE), refused(402, "settlement_failed", reason));
+  assert.equal(h.settlements, 1);
+});
+
+test("the facilitator refuses but the transfer is on chain: 200 settled with the chain's transaction", async () => {
+  const h = await harness();
+  h.settle = async () => ({ success: false, errorReason: "unexpected_settle_error", transaction: "", network: BASE.caip2 }) as SettleResponse;
+  h.chain = async () => ({ state: "landed", transaction: "0xfromchain" });
+  const buyer = wallet();
+  const reply = await h.paid.handle(editRequest(), buyer.v2(), RESOURCE);
+  assert.equal(reply.status, 200);
+  assert.deepEqual((reply.body as { payment: unknown }).payment, { status: "settled", tx_hash: "0xfromchain", network: BASE.caip2 });
+  assert.equal(decode(reply.headers["PAYMENT-RESPONSE"]).payer, buyer.from);
+  assert.equal((await rowOf({ payer: buyer.from })).txHash, "0xfromchain");
+});
+
+test("no answer from the facilitator and a chain that says it can never land: 402, nothing charged, naming the silence", async () => {
+  const h = await harness();
+  h.settle = async () => {
+    throw new Error("fetch failed: ECONNRESET");
+  };
+  h.chain = async () => ({ state: "absent", final: true });
+  const buyer = wallet();
+  await assert.rejects(
+    h.paid.handle(editRequest(), buyer.v2(), RESOURCE),
+    refused(402, "settlement_failed", /^settlement failed, nothing was charged and the result is withheld: fetch failed: ECONNRESET$/),
+  );
+  assert.equal((await rowOf({ payer: buyer.from })).status, "failed");
+});
+
+test("no answer and the chain cannot tell (or may still land): 503 uncertain, result kept; a later replay that finds it landed is 200", async () => {
+  for (const chain of [async (): Promise<OnChain> => ({ state: "absent", final: false }), async (): Promise<OnChain> => Promise.reject(new Error("rpc down"))]) {
+    const h = await harness();
+    h.settle = async () => {
+      throw new Error("the facilitator did not answer within 2000 ms");
+    };
+    h.chain = chain;
+    const buyer = wallet();
+    const headers = buyer.v2();
+    const error = await h.paid.handle(editRequest(), headers, RESOURCE).then(
+      () => assert.fail("expected 503"),
+      (thrown: unknown) => thrown,
+    );
+    const { jobId } = await rowOf({ payer: buyer.from });
+    refused(503, "settlement_unconfirmed", /^the payment was sent for settlement but its outcome is not known yet \(the facilitator did not answer within 2000 ms\); the result is kept: /)(error);
+    assert.match((error as RetouchError).message, new RegExp(`\\(or poll ${PUBLIC_URL}/api/v1/images/jobs/${jobId}\\)\\. You are charged at most once\\.$`));
+    assert.equal((error as RetouchError).headers["Retry-After"], "30");
+    const row = await rowOf({ jobId });
+    assert.equal(row.status, "uncertain");
+    assert.deepEqual(row.result, RESULT, "the result is kept for the retry");
+
+    // The retry's refusal proves nothing (the first attempt may have spent the authorization): still uncertain.
+    h.settle = async () => ({ success: false, errorReason: "invalid_exact_evm_nonce_already_used", transaction: "", network: BASE.caip2 }) as SettleResponse;
+    h.chain = async () => ({ state: "absent", final: false });
+    await assert.rejects(
+      h.paid.handle(editRequest(), headers, RESOURCE),
+      refused(503, "settlement_unconfirmed", /not known yet \(this authorization was already used \(invalid_exact_evm_nonce_already_used\)\)/),
+    );
+    assert.equal((await rowOf({ jobId })).status, "uncertain");
+
+    h.chain = async () => ({ state: "landed", transaction: "0xlanded" });
+    const reply = await h.paid.handle(editRequest(), headers, RESOURCE);
+    assert.equal(reply.status, 200);
+    assert.deepEqual((reply.body as { payment: unknown }).payment, { status: "settled", tx_hash: "0xlanded", network: BASE.caip2 });
+    assert.equal(h.edits, 1, "one edit for all the tries");
+  }
+});
+
+test("a settlement the chain reports landed without a transaction id is still settled (receipt empty)", async () => {
+  const h = await harness();
+  h.settle = async () => {
+    throw new Error("socket hang up");
+  };
+  h.chain = async () => ({ state: "landed" });
+  const reply = await h.paid.handle(editRequest(), wallet().v2(), RESOURCE);
+  assert.equal(reply.status, 200);
+  assert.equal(reply.headers["X-Payment-Receipt"], "");
+});
