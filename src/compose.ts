@@ -10,6 +10,7 @@ import { createEnginePool } from "./engine/index.ts";
 import { createEditService, createPaidEdits, type PaidEdits } from "./gateway/index.ts";
 import {
   createPaymentRail,
+  createSiwxGate,
   evmSettlementProbe,
   inProcessFacilitator,
   openLedger,
@@ -153,6 +154,7 @@ async function setUpPayments(
     edits,
     ledger,
     rail,
+    siwx: createSiwxGate({ publicUrl: config.publicUrl, nonces: ledger.nonces }),
     publicUrl: config.publicUrl,
     inlineWindowMs: config.payments.inlineWindowMs,
     onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "paid edit failed unexpectedly"),

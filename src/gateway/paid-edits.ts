@@ -1,24 +1,31 @@
 // Paid edits, x402 style: quote (402), verify, claim the payment once in the
-// ledger, run the edit, and settle only after it succeeded. Slow edits answer
-// 202 and are settled by the first poll that sees them complete. Concurrent
-// requests carrying one payment share one edit and one settlement: every
-// decision is a conditional update of the ledger row, so processes agree too.
+// ledger, run the edit, and settle only after it succeeded and while its client
+// is still there to get the answer. Slow edits answer 202 and are settled by the
+// first poll that sees them complete; a poll proves the paying wallet by
+// Sign-In-With-X. Concurrent requests carrying one payment share one edit and
+// one settlement: every decision is a conditional update of the ledger row, so
+// processes agree too.
 
 import { randomBytes } from "node:crypto";
 import type { EditRequest } from "../edits/index.ts";
 import { RetouchError } from "../errors.ts";
 import {
+  advertised,
   encodeHeader,
   explainReason,
   HEADERS,
   MalformedPaymentError,
   paymentIdentity,
   readPaymentHeader,
+  signInRequired,
+  SIWX_HEADER,
   type ClientPayment,
   type Ledger,
   type PaidEdit,
   type PaymentRail,
   type PaymentTerms,
+  type SiwxGate,
+  type SiwxJob,
   type StoredError,
 } from "../payments/index.ts";
 import type { EditResult, EditService } from "./edit-service.ts";
@@ -31,9 +38,15 @@ export interface Reply {
 }
 
 export interface PaidEdits {
-  /** An edit request with (or without: 402) a payment header. */
-  handle(request: EditRequest, headers: Headers, resourceUrl: string): Promise<Reply>;
-  /** GET poll_url: the job's state, settled on the first poll that sees it complete. */
+  /**
+   * An edit request with (or without: 402) a payment header. `clientGone` is the request's
+   * signal: once it has aborted, a completed edit is not settled (a replay settles it).
+   */
+  handle(request: EditRequest, headers: Headers, resourceUrl: string, clientGone?: AbortSignal): Promise<Reply>;
+  /**
+   * GET poll_url with a SIGN-IN-WITH-X proof from the paying wallet (or, deprecated, a payment
+   * header from it, verified and never settled): the job's state, settled on the first poll that sees it complete.
+   */
   poll(jobId: string, headers: Headers, resourceUrl: string): Promise<Reply>;
 }
 
@@ -41,6 +54,8 @@ export interface PaidEditsOptions {
   edits: EditService;
   ledger: Ledger;
   rail: PaymentRail;
+  /** Issues and checks the Sign-In-With-X challenges of polls. */
+  siwx: SiwxGate;
   publicUrl: string;
   inlineWindowMs: number;
   onError(error: unknown, jobId: string): void;
@@ -50,11 +65,12 @@ const WAIT_STEP_MS = 40;
 const DESCRIPTION = "image edit";
 
 export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
-  const { edits, ledger, rail, publicUrl, inlineWindowMs } = options;
+  const { edits, ledger, rail, siwx, publicUrl, inlineWindowMs } = options;
   /** Edits running in this process, so waiters here wake the moment they end. */
   const running = new Map<string, Promise<void>>();
 
   const pollUrl = (jobId: string) => `${publicUrl}/api/v1/images/jobs/${jobId}`;
+  const jobOf = (row: PaidEdit): SiwxJob => ({ jobId: row.jobId, pollUrl: pollUrl(row.jobId), network: row.network, payer: row.payer });
 
   function readPayment(headers: Headers, terms: PaymentTerms): ClientPayment | undefined {
     try {
@@ -157,7 +173,9 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     };
   }
 
-  function envelope(row: PaidEdit): Reply {
+  /** Still running: the job, and a fresh sign-in challenge so that the next poll can be signed at once. */
+  async function envelope(row: PaidEdit): Promise<Reply> {
+    const challenge = advertised(await siwx.challenge(jobOf(row)));
     return {
       status: 202,
       body: {
@@ -171,16 +189,38 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
         payment_status: "verified",
         created: Math.floor(row.createdAt.getTime() / 1000),
         poll_url: pollUrl(row.jobId),
+        extensions: challenge.extensions,
       },
-      headers: { "Retry-After": "2" },
+      headers: { "Retry-After": "2", ...challenge.header },
     };
   }
 
+  /**
+   * The client that paid has gone before its answer: the authorization stays unused (it expires
+   * by itself) and the row stays as it is, with the reason, until a replay of the payment settles it.
+   */
+  async function keepForReplay(row: PaidEdit): Promise<never> {
+    const reason = "the client disconnected before the answer was written";
+    await ledger.annotate(row.jobId, row.status, `not settled at ${new Date().toISOString()}: ${reason}`);
+    throw new RetouchError(`${reason}; nothing was charged. Send the same request with the same payment to receive the result (it is settled then).`, {
+      status: 499,
+      type: "invalid_request_error",
+      code: "client_disconnected",
+    });
+  }
+
   /** Waits for the job to finish (up to the deadline), settling it if this caller is first to see it done. */
-  async function outcome(jobId: string, deadline: number, version: number, failed: (row: PaidEdit) => Reply): Promise<Reply> {
+  async function outcome(
+    jobId: string,
+    deadline: number,
+    version: number,
+    failed: (row: PaidEdit) => Reply,
+    clientGone?: AbortSignal,
+  ): Promise<Reply> {
     for (;;) {
       const row = (await ledger.byJob(jobId))!;
       if (row.status === "completed" || row.status === "uncertain") {
+        if (clientGone?.aborted) return keepForReplay(row);
         if (await ledger.transition(jobId, row.status, "settling")) return settle(row, version, row.status === "uncertain");
         continue;
       }
@@ -193,8 +233,23 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     }
   }
 
+  /** Deprecated proof of wallet: a payment header from the payer, verified and never settled. Returns its x402 version. */
+  async function proveByPayment(row: PaidEdit, headers: Headers, resourceUrl: string): Promise<number> {
+    const terms = termsFor(row, resourceUrl);
+    const payment = readPayment(headers, terms);
+    if (!payment) {
+      const reason = `sign in to poll ${row.jobId}: send ${SIWX_HEADER} signed by the wallet that paid (the challenge is in extensions["sign-in-with-x"])`;
+      throw signInRequired(terms, row.network, reason, await siwx.challenge(jobOf(row)));
+    }
+    const payer = await rail.verify(payment, rail.select(payment, terms), terms);
+    if (payer.toLowerCase() !== row.payer.toLowerCase()) {
+      throw new RetouchError(`job ${row.jobId} was paid for by another wallet`, { status: 403, type: "invalid_request_error", code: "wrong_wallet" });
+    }
+    return payment.version;
+  }
+
   return {
-    async handle(request, headers, resourceUrl) {
+    async handle(request, headers, resourceUrl, clientGone) {
       const terms = rail.terms(request.quote.total, resourceUrl, DESCRIPTION);
       const payment = readPayment(headers, terms);
       if (!payment) throw rail.refuse(terms, `payment required: ${request.quote.amount} USD in USDC for ${request.model.id}`);
@@ -216,7 +271,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
             "payment_already_used",
           );
         }
-        return outcome(row.jobId, deadline, payment.version, rethrow);
+        return outcome(row.jobId, deadline, payment.version, rethrow, clientGone);
       };
 
       const existing = await ledger.byPayment(identity.id);
@@ -244,7 +299,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
 
       const job = execute(jobId, request).finally(() => running.delete(jobId));
       running.set(jobId, job);
-      return outcome(jobId, deadline, payment.version, rethrow);
+      return outcome(jobId, deadline, payment.version, rethrow, clientGone);
     },
 
     async poll(jobId, headers, resourceUrl) {
@@ -252,19 +307,12 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       if (!row) {
         throw new RetouchError(`no job ${jobId}`, { status: 404, type: "invalid_request_error", code: "job_not_found", param: "id" });
       }
-      const terms = termsFor(row, resourceUrl);
-      const payment = readPayment(headers, terms);
-      if (!payment) throw rail.refuse(terms, `payment header required: poll with a payment signed by the wallet that paid for ${jobId}`);
-      const payer = await rail.verify(payment, rail.select(payment, terms), terms);
-      if (payer.toLowerCase() !== row.payer.toLowerCase()) {
-        throw new RetouchError(`job ${jobId} was paid for by another wallet`, {
-          status: 403,
-          type: "invalid_request_error",
-          code: "wrong_wallet",
-        });
-      }
-      // Read again inside outcome(): the edit may have failed while the poll's payment was verified.
-      return outcome(jobId, Date.now(), payment.version, failedJob);
+      const proof = headers.get(SIWX_HEADER);
+      let version = row.x402Version;
+      if (proof !== null) await siwx.prove(proof, jobOf(row));
+      else version = await proveByPayment(row, headers, resourceUrl);
+      // Read again inside outcome(): the edit may have failed while the wallet was proven.
+      return outcome(jobId, Date.now(), version, failedJob);
     },
   };
 }

@@ -118,6 +118,32 @@ export const ImageToImageResult = z
   })
   .openapi("ImageToImageResult");
 
+export const SignInChallenge = z
+  .object({
+    info: z
+      .object({
+        domain: z.string(),
+        uri: z.string().url(),
+        statement: z.string().optional(),
+        version: z.string(),
+        nonce: z.string(),
+        issuedAt: z.string(),
+        expirationTime: z.string().optional(),
+        resources: z.array(z.string()).optional(),
+      })
+      .openapi({ description: "The CAIP-122 message fields: bound to this gateway's origin, the job's poll URL and a nonce that works once" }),
+    supportedChains: z
+      .array(z.object({ chainId: z.string(), type: z.enum(["eip191", "ed25519"]), signatureScheme: z.string().optional() }))
+      .openapi({ description: "The chain of the wallet that paid: SIWE (eip191) on Base, SIWS (ed25519) on Solana" }),
+    schema: z.record(z.string(), z.unknown()),
+  })
+  .openapi("SignInWithXChallenge", {
+    description:
+      'x402\'s sign-in-with-x extension: sign it with the wallet that paid and send the proof as the SIGN-IN-WITH-X header (base64 JSON) on the next poll',
+  });
+
+export const Extensions = z.object({ "sign-in-with-x": SignInChallenge }).openapi({ description: "x402 extensions offered with this answer" });
+
 export const JobEnvelope = z
   .object({
     id: z.string(),
@@ -131,6 +157,7 @@ export const JobEnvelope = z
     created: z.number().int().optional(),
     poll_url: z.string().url().optional(),
     error: z.unknown().optional(),
+    extensions: Extensions.optional(),
   })
   .openapi("ImageEditJob");
 
@@ -139,6 +166,7 @@ export const PaymentRequiredBody = z
     x402Version: z.literal(1),
     error: z.string().openapi({ description: "Why payment is required or was refused" }),
     accepts: z.array(z.record(z.string(), z.unknown())).openapi({ description: "x402 v1 payment requirements, one per network" }),
+    extensions: Extensions.optional(),
   })
   .openapi("PaymentRequired");
 

@@ -53,7 +53,8 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
     app.post(path, limit, async (c) => {
       const request = await deps.edits.prepare(await readEditBody(c.req.raw));
       if (!deps.paidEdits) return c.json((await deps.edits.run(request)).result, 200);
-      const reply = await deps.paidEdits.handle(request, c.req.raw.headers, `${deps.config.publicUrl}${path}`);
+      // The request's signal aborts when the client disconnects: a completed edit is then not settled.
+      const reply = await deps.paidEdits.handle(request, c.req.raw.headers, `${deps.config.publicUrl}${path}`, c.req.raw.signal);
       return c.json(reply.body, reply.status, reply.headers);
     });
   }

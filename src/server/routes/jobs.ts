@@ -1,6 +1,7 @@
 // GET /api/v1/images/jobs/{id}: poll a paid edit that outlived the inline
-// window. The poll carries a payment header from the wallet that paid; the
-// first poll that sees the edit complete settles it.
+// window. The poll proves the wallet that paid with a SIGN-IN-WITH-X header
+// (or, deprecated, a payment header from it, never settled); the first poll
+// that sees the edit complete settles the original payment.
 
 import { z } from "@hono/zod-openapi";
 import type { App, ServerDeps } from "../context.ts";
@@ -11,16 +12,33 @@ export function registerJobs(app: App, deps: ServerDeps): void {
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/api/v1/images/jobs/{id}",
-    summary: "Poll a slow paid edit (with a payment header from the same wallet)",
-    request: { params: z.object({ id: z.string() }) },
+    summary: "Poll a slow paid edit (signed in with the wallet that paid)",
+    description:
+      "Send SIGN-IN-WITH-X: base64 of the JSON proof of x402's sign-in-with-x extension, signed by the wallet that paid " +
+      "(SIWE on Base, SIWS on Solana) over the challenge of the job's latest 202 or 402; each challenge works once, for 5 minutes. " +
+      "Deprecated: a payment header (PAYMENT-SIGNATURE or X-PAYMENT) from that wallet, verified and never settled.",
+    request: {
+      params: z.object({ id: z.string() }),
+      headers: z.object({ "SIGN-IN-WITH-X": z.string().optional().openapi({ description: "The signed sign-in challenge (base64 JSON)" }) }),
+    },
     responses: {
       200: {
         description: "Done (settled now or before), or failed and not charged",
         content: { "application/json": { schema: z.union([ImageToImageResult, JobEnvelope]) } },
       },
-      202: { description: "Still running", content: { "application/json": { schema: JobEnvelope } } },
-      402: { description: "Payment header needed (proves the wallet)", content: { "application/json": { schema: PaymentRequiredBody } } },
-      403: { description: "Another wallet paid for this job", content: { "application/json": { schema: ErrorBody } } },
+      202: {
+        description: "Still running; carries a fresh sign-in challenge for the next poll (body and PAYMENT-REQUIRED header, no payment asked)",
+        content: { "application/json": { schema: JobEnvelope } },
+      },
+      400: { description: "SIGN-IN-WITH-X is not a sign-in proof", content: { "application/json": { schema: ErrorBody } } },
+      402: {
+        description: "Sign-in needed: the challenge is in extensions[\"sign-in-with-x\"] (PAYMENT-REQUIRED header and body)",
+        content: { "application/json": { schema: PaymentRequiredBody } },
+      },
+      403: {
+        description: "Another wallet (wrong_wallet), or a sign-in that was replayed, expired, or made for another job or origin (the code says which)",
+        content: { "application/json": { schema: ErrorBody } },
+      },
       404: { description: "No such job", content: { "application/json": { schema: ErrorBody } } },
     },
   });
