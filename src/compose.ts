@@ -77,12 +77,21 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     catalog,
     edits,
     paidEdits: payments?.paidEdits,
+    devchain: payments?.devchain && devchainEndpoints(payments.devchain),
     blobs,
     logger,
     metrics,
     version: VERSION,
   });
   return { app, logger, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, close };
+}
+
+/** Where buyer tools find the devchain's two chains (GET /api/v1/devchain). */
+function devchainEndpoints(devchain: Devchain) {
+  return {
+    evm: { rpcUrl: devchain.evm.rpcUrl, chainId: devchain.evm.chainId, network: BASE.caip2 },
+    solana: { rpcUrl: devchain.solana.rpcUrl, network: SOLANA.caip2 },
+  };
 }
 
 /** Remote mode: EVM settlements are looked up over the operator's RPC (Solana needs the fee payer's key, which the facilitator holds). */

@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import type { App, ServerDeps } from "./context.ts";
 import { errorResponse, notFound } from "./errors.ts";
 import { observeRequests } from "./observability.ts";
+import { registerDevchain } from "./routes/devchain.ts";
 import { registerFiles } from "./routes/files.ts";
 import { registerImageToImage } from "./routes/image2image.ts";
 import { registerJobs } from "./routes/jobs.ts";
@@ -20,6 +21,7 @@ export function createApp(deps: ServerDeps): App {
   registerFiles(app, deps);
   registerModels(app, deps);
   registerOperations(app, deps);
+  registerDevchain(app, deps);
   app.notFound(notFound);
   app.onError((error, c) => errorResponse(error, c, deps.logger));
   return app;

@@ -13,10 +13,18 @@ export interface ServerDeps {
   edits: EditService;
   /** Present when payments are on. */
   paidEdits?: PaidEdits;
+  /** Present in devchain mode: where its chains answer. */
+  devchain?: DevchainEndpoints;
   blobs: BlobStore;
   logger: Logger;
   metrics: Metrics;
   version: string;
+}
+
+/** The running devchain's JSON-RPC endpoints, as GET /api/v1/devchain tells buyer tools. */
+export interface DevchainEndpoints {
+  evm: { rpcUrl: string; chainId: number; network: string };
+  solana: { rpcUrl: string; network: string };
 }
 
 export type App = OpenAPIHono<{ Variables: { requestId: string } }>;

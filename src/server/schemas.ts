@@ -170,6 +170,20 @@ export const PaymentRequiredBody = z
   })
   .openapi("PaymentRequired");
 
+export const DevchainInfo = z
+  .object({
+    evm: z.object({
+      rpcUrl: z.string().url(),
+      chainId: z.number().int().openapi({ example: 8453 }),
+      network: z.string().openapi({ description: "CAIP-2 id", example: "eip155:8453" }),
+    }),
+    solana: z.object({
+      rpcUrl: z.string().url(),
+      network: z.string().openapi({ description: "CAIP-2 id", example: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp" }),
+    }),
+  })
+  .openapi("Devchain", { description: "The local chains of a gateway started with RETOUCH_PAYMENTS=devchain" });
+
 export const ModelInfo = z
   .object({
     id: z.string(),

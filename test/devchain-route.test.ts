@@ -1,0 +1,59 @@
+// GET /api/v1/devchain: a devchain gateway tells buyer tools where its local
+// chains answer (the addresses work: chain ids and balances read through them
+// match), and any other gateway answers 404.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createPublicClient, http } from "viem";
+import { BASE, SOLANA } from "../src/chains/index.ts";
+import { USDC_ABI } from "../src/chains/devchain/index.ts";
+import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+
+interface DevchainInfo {
+  evm: { rpcUrl: string; chainId: number; network: string };
+  solana: { rpcUrl: string; network: string };
+}
+
+let devchain: TestGateway;
+let off: TestGateway;
+
+before(async () => {
+  [devchain, off] = await Promise.all([startTestGateway({ RETOUCH_PAYMENTS: "devchain" }), startTestGateway()]);
+});
+after(async () => {
+  await Promise.all([devchain?.close(), off?.close()]);
+});
+
+async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  return ((await response.json()) as { result: unknown }).result;
+}
+
+test("a devchain gateway names its chains' JSON-RPC endpoints, and they are the chains it settles on", async () => {
+  const response = await devchain.request("/api/v1/devchain");
+  const info = (await response.json()) as DevchainInfo;
+  assert.equal(response.status, 200, JSON.stringify(info));
+  const chain = devchain.gateway.devchain!;
+  assert.deepEqual(info, {
+    evm: { rpcUrl: chain.evm.rpcUrl, chainId: 8453, network: BASE.caip2 },
+    solana: { rpcUrl: chain.solana.rpcUrl, network: SOLANA.caip2 },
+  });
+
+  assert.equal(await rpc(info.evm.rpcUrl, "eth_chainId"), `0x${info.evm.chainId.toString(16)}`);
+  const genesis = (await rpc(info.solana.rpcUrl, "getGenesisHash")) as string;
+  assert.equal(`solana:${genesis.slice(0, 32)}`, info.solana.network, "CAIP-2 of Solana is the genesis hash's first 32 characters");
+
+  const buyer = chain.wallets.buyer.evm.address;
+  const client = createPublicClient({ transport: http(info.evm.rpcUrl) });
+  const balance = await client.readContract({ address: BASE.usdc.address, abi: USDC_ABI, functionName: "balanceOf", args: [buyer] });
+  assert.equal(balance, await chain.usdcBalance("base", buyer));
+});
+
+test("a gateway without a devchain answers 404, and the route is in the OpenAPI document", async () => {
+  const response = await off.request("/api/v1/devchain");
+  assert.equal(response.status, 404);
+  assert.equal(((await response.json()) as { error: { code: string } }).error.code, "not_found");
+  const document = (await (await off.request("/openapi.json")).json()) as { paths: Record<string, { get?: unknown }> };
+  assert.ok(document.paths["/api/v1/devchain"]?.get, "GET /api/v1/devchain is documented");
+  assert.ok(document.paths["/api/v1/images/jobs/{id}"]?.get, "the poll is documented");
+});
