@@ -44,7 +44,7 @@ test("a slow edit (202) is polled until done, saved, and paid exactly once", asy
     gateway: http.url,
     wallet: http.buyerWallet,
     solanaRpc: http.solanaRpc,
-    env: {},
+    env: { RETOUCH_HOME: join(dir, "home") },
     print: () => {},
   });
 

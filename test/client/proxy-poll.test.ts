@@ -25,7 +25,7 @@ before(async () => {
     wallet: http.buyerWallet,
     network: "base",
     baseRpc: http.baseRpc,
-    env: { RETOUCH_IMAGE_DIR: join(dir, "images"), RETOUCH_SPEND_LOG: join(dir, "spend.jsonl") },
+    env: { RETOUCH_HOME: join(dir, "home") },
   });
 });
 after(async () => {
@@ -57,5 +57,5 @@ test("a slow edit (202) is polled by the proxy; the SDK gets the synchronous sha
   assert.equal(image.status, 200);
   assert.equal(image.headers.get("content-type"), "image/png");
   assert.equal(start - (await devchain.usdcBalance("base", buyer)), 1000n, "settled exactly once");
-  assert.equal((await readFile(join(dir, "spend.jsonl"), "utf8")).trim().split("\n").length, 1);
+  assert.equal((await readFile(join(dir, "home", "spend.jsonl"), "utf8")).trim().split("\n").length, 1);
 });
