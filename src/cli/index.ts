@@ -1,10 +1,13 @@
-// The `retouch` command line: one sub-command per job.
+// The `retouch` command line: one sub-command per job, one set of exit codes for all
+// (commander's own usage errors included), --json failures as one object on stdout.
 
 // Each command loads its own modules when it runs, so `retouch edit` does not
 // pay for the gateway's (engine, devchain, database) start-up imports.
 
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { ConfigError, loadConfig } from "../config.ts";
+import { CliError, EXIT, EXIT_HELP } from "../client/errors.ts";
+import { reportFailure, setJsonOutput } from "../client/run.ts";
 import { VERSION } from "../version.ts";
 import { registerEditCommand } from "./edit.ts";
 import { registerProxyCommands } from "./proxy.ts";
@@ -12,18 +15,33 @@ import { registerWalletCommand } from "./wallet.ts";
 
 const program = new Command("retouch")
   .description("Self-hostable, pay-per-edit AI image editing API")
-  .version(VERSION);
+  .version(VERSION)
+  // Set before the commands are added: each inherits them.
+  .exitOverride()
+  .configureOutput({ outputError: (message, write) => write(message) })
+  .addHelpText("afterAll", `\n${EXIT_HELP}\nRETOUCH_DEBUG=1 prints the stack of an unexpected error.`);
+
+// The action's command knows whether --json was given before any action runs.
+program.hook("preAction", (_program, action) => setJsonOutput(action.opts().json === true));
 
 program
   .command("serve")
   .description("run the gateway (env: HOST, PORT, RETOUCH_DATA_DIR, ... see README)")
   .option("--host <host>", "address to listen on (HOST)")
   .option("--port <port>", "port to listen on (PORT)")
+  .addHelpText("after", "\nEnvironment: every RETOUCH_* setting of the README's Configuration section; a bad value stops start-up (exit 2).")
   .action(async (options: { host?: string; port?: string }) => (await import("./serve.ts")).runServe(options));
 
 program
   .command("devchain")
-  .description("run the local Base + Solana alone (RPC on 127.0.0.1:8545 and :8899) and print the funded wallets")
+  .description("run the local Base + Solana alone and print their RPC URLs and the funded wallets")
+  .addHelpText(
+    "after",
+    "\nEnvironment:\n" +
+      "  RETOUCH_DEVCHAIN_EVM_PORT     Base JSON-RPC port on 127.0.0.1 (default 8545; 0 picks a free one)\n" +
+      "  RETOUCH_DEVCHAIN_SOLANA_PORT  Solana JSON-RPC port on 127.0.0.1 (default 8899; 0 picks a free one)\n" +
+      "  RETOUCH_DATA_DIR              where the dev wallets' key file is written (default ./.retouch)",
+  )
   .action(async () => {
     const config = loadConfig();
     const { runDevchainCommand } = await import("./devchain.ts");
@@ -41,9 +59,21 @@ registerProxyCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`retouch: configuration error: ${error.message}`);
-    process.exit(2);
+  if (error instanceof CommanderError) {
+    // Help and --version end with 0; every other commander error is bad usage. Its
+    // message is already on stderr.
+    if (error.exitCode === 0) process.exitCode = 0;
+    else if (wantsJson(process.argv)) reportFailure(new CliError(error.message.replace(/^error: /, ""), EXIT.usage, { code: "invalid_usage" }), true);
+    else process.exitCode = EXIT.usage;
+  } else if (error instanceof ConfigError) {
+    reportFailure(new CliError(`configuration error: ${error.message}`, EXIT.usage, { code: "invalid_configuration" }));
+  } else {
+    reportFailure(error);
   }
-  throw error;
+}
+
+/** --json before any `--` (commander had no chance to parse it). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--json");
 }

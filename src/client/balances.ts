@@ -4,6 +4,7 @@
 import { address, createSolanaRpc } from "@solana/kit";
 import { createPublicClient, erc20Abi, http } from "viem";
 import type { Network } from "../chains/index.ts";
+import { rpcUnreachable, type RpcEndpoint } from "./rpc.ts";
 import type { Wallet } from "./wallet-file.ts";
 
 export interface Balance {
@@ -49,4 +50,13 @@ export function formatUnits(value: bigint, decimals: number, minDecimals = 2): s
   let fraction = digits.slice(digits.length - decimals).replace(/0+$/, "");
   fraction = fraction.padEnd(Math.min(minDecimals, decimals), "0");
   return `${negative ? "-" : ""}${whole}${fraction ? `.${fraction}` : ""}`;
+}
+
+/** readBalance from a planned endpoint; an RPC that does not answer is exit 5 naming what to set. */
+export async function readBalanceFrom(params: { network: Network; wallet: Wallet; endpoint: RpcEndpoint; asset?: string }): Promise<Balance> {
+  try {
+    return await readBalance({ network: params.network, wallet: params.wallet, rpcUrl: params.endpoint.url, asset: params.asset });
+  } catch (error) {
+    throw rpcUnreachable(params.network, params.endpoint, error);
+  }
 }

@@ -1,17 +1,27 @@
-// `retouch edit`: checks the pictures, asks the gateway for a quote, refuses a quote
-// above --max-price, pays on one network, waits for a slow edit, saves the results.
-// Every refusal before the payment is signed leaves the wallet untouched.
+// `retouch edit`: checks everything it can locally (inputs, --out, the state folder),
+// asks the gateway for a quote, refuses one above --max-price or one the wallet cannot
+// pay, pays on one network, waits for a slow edit, saves the results. Every refusal
+// before the payment is signed leaves the wallet untouched; a gateway that does not
+// charge needs no wallet at all.
 
+import { dirname } from "node:path";
 import { parseUnits } from "viem";
 import { NETWORKS } from "../chains/index.ts";
-import { CliError, EXIT } from "./errors.ts";
+import { editResult } from "./edit-answer.ts";
+import { CliError, EXIT, shortReason } from "./errors.ts";
+import { fundedOffers } from "./funds.ts";
 import { EDIT_PATH, gatewayUrl, type Offer, type RpcFlags } from "./gateway.ts";
 import { loadInputImage } from "./inputs.ts";
+import { onInterrupt, RESUME_COMMAND, type PaymentStage } from "./interrupt.ts";
+import { checkOutDir } from "./out-dir.ts";
 import { networkName, paidRequest } from "./pay.ts";
 import { quoteOf, usd } from "./paying.ts";
-import { saveResults, type SavedImage } from "./results.ts";
+import { listPending, pendingDir } from "./pending.ts";
+import { saveResults } from "./results.ts";
+import { planRpc } from "./rpc.ts";
+import { spendLogPath } from "./spend-ledger.ts";
 import { startSpinner } from "./spinner.ts";
-import { expandHome, loadWalletFile, walletPath } from "./wallet-file.ts";
+import { expandHome, loadWalletFile, walletPath, type Wallet } from "./wallet-file.ts";
 
 const POLL_LIMIT_MS = 30 * 60_000;
 
@@ -30,30 +40,51 @@ export interface EditOptions extends RpcFlags {
   json?: boolean;
   prompt: string;
   env?: NodeJS.ProcessEnv;
+  /** Results (stdout); default console.log. */
   print?: (line: string) => void;
+  /** Notes for a person (stderr); default process.stderr. */
+  note?: (line: string) => void;
+  /** Report Ctrl-C (the CLI sets it; a library caller keeps its own signal handling). */
+  handleInterrupt?: boolean;
 }
 
 export interface EditOutcome {
   files: string[];
   urls: string[];
+  /** False when the gateway did not ask for payment (payments off): nothing was signed. */
+  charged: boolean;
+  /** What was paid; null when free. */
   price: { amount: string; currency: "USD" } | null;
   payment: { network: string; tx_hash: string; status: string } | null;
 }
 
-interface EditResultBody {
-  data?: { url: string }[];
-  price?: { amount: string; currency: "USD" };
-  payment?: { status: string; tx_hash: string; network: string };
-  status?: string;
-  poll_url?: string;
+export async function runEdit(options: EditOptions): Promise<EditOutcome> {
+  let stage: PaymentStage = "before_paying";
+  const release = options.handleInterrupt ? onInterrupt(() => stage) : () => {};
+  try {
+    return await edit(options, () => (stage = "after_paying"));
+  } finally {
+    release();
+  }
 }
 
-export async function runEdit(options: EditOptions): Promise<EditOutcome> {
+/** `sending()` is called as the signed payment leaves for the gateway. */
+async function edit(options: EditOptions, sending: () => void): Promise<EditOutcome> {
   const env = options.env ?? process.env;
   const print = options.print ?? console.log;
+  const note = options.note ?? ((line: string) => process.stderr.write(`${line}\n`));
   const request = checkUsage(options);
   const gateway = gatewayUrl(options.gateway, env);
-  const wallet = await loadWalletFile(walletPath(options.wallet, env));
+  const outDir = expandHome(options.out ?? ".");
+  await checkOutDir(outDir);
+  // Needed only if the gateway asks for payment: a free gateway needs no wallet file.
+  const wallet = await loadWalletFile(walletPath(options.wallet, env)).then(
+    (loaded): Wallet | CliError => loaded,
+    (error: unknown) => {
+      if (error instanceof CliError) return error;
+      throw error;
+    },
+  );
 
   const images = [];
   for (const spec of options.image) images.push(await loadInputImage(spec));
@@ -71,44 +102,92 @@ export async function runEdit(options: EditOptions): Promise<EditOutcome> {
     headers: { "content-type": "application/json", ...headers },
     body,
   });
+  const rpc = await planRpc(gateway, options, env);
+  await notePending(env, note);
 
-  const { response } = await paidRequest({
+  const { response, offer, pending } = await paidRequest({
     url: `${gateway}${EDIT_PATH}`,
     init,
     gateway,
-    wallet,
+    wallet: wallet instanceof CliError ? unusableWallet(wallet) : wallet,
     network: options.network,
-    rpc: options,
+    rpc: rpc.flags,
     env,
-    accept: (offers) => underMaxPrice(offers, request.maxPrice),
-    onPaying: (offer) => startSpinner(`editing (${usd(quoteOf(offer))} on ${offer.network.name})`).stop,
+    accept: async (offers) => {
+      // The gateway charges: everything paying needs is checked before anything is signed.
+      const affordable = underMaxPrice(offers, request.maxPrice);
+      if (wallet instanceof CliError) throw wallet;
+      await checkOutDir(pendingDir(env), "the pending payments folder (RETOUCH_HOME)");
+      await checkOutDir(dirname(spendLogPath(env)), "the spend log's folder (RETOUCH_SPEND_LOG)");
+      return fundedOffers(affordable, wallet, rpc);
+    },
+    onPaying: (offer) => {
+      sending();
+      if (!options.json) return startSpinner(`editing (${usd(quoteOf(offer))} on ${offer.network.name})`).stop;
+    },
     pollLimitMs: POLL_LIMIT_MS,
+    tool: "edit",
+    about: { model: options.model, outDir },
+    keepPendingUntilSaved: true,
   });
-  const result = await finished(response);
-
-  const saved: SavedImage[] = await saveResults({
-    urls: (result.data ?? []).map((d) => d.url),
-    outDir: expandHome(options.out ?? "."),
-    model: options.model,
+  const result = await editResult(response, offer !== undefined);
+  const saved = await saveResults({ urls: (result.data ?? []).map((d) => d.url), outDir, model: options.model, gateway }).catch((error: unknown) => {
+    throw offer ? keptForResume(error, outDir) : error;
   });
+  await pending?.done();
   const outcome: EditOutcome = {
     files: saved.map((s) => s.path),
     urls: saved.map((s) => s.url),
-    price: result.price ?? null,
-    payment: result.payment ?? null,
+    charged: offer !== undefined,
+    price: offer ? (result.price ?? null) : null,
+    payment: offer ? (result.payment ?? null) : null,
   };
-  if (options.json) print(JSON.stringify(outcome));
+  if (options.json) print(JSON.stringify({ ok: true, ...outcome }));
   else {
     for (const s of saved) print(`saved ${s.path}  (${s.url})`);
-    if (outcome.price) print(`paid $${outcome.price.amount}${outcome.payment ? ` on ${networkName(outcome.payment.network)}, tx ${outcome.payment.tx_hash}` : ""}`);
+    print(paidLine(outcome, offer, gateway));
   }
   return outcome;
 }
 
+function paidLine(outcome: EditOutcome, offer: Offer | undefined, gateway: string): string {
+  if (!offer) return `free: the gateway ${gateway} did not ask for payment; nothing was signed`;
+  const amount = outcome.price ? `$${outcome.price.amount}` : usd(quoteOf(offer));
+  const network = outcome.payment ? networkName(outcome.payment.network) : offer.network.name;
+  return `paid ${amount} on ${network}${outcome.payment ? `, tx ${outcome.payment.tx_hash}` : ""}`;
+}
+
+/** A paid result that could not be saved: its payment stays pending, so --resume fetches it without paying again. */
+function keptForResume(error: unknown, outDir: string): CliError {
+  const why = error instanceof CliError ? error.message : `the edit was paid but saving it into ${outDir} failed (${shortReason(error)})`;
+  return new CliError(`${why}; the payment is kept: run \`${RESUME_COMMAND}\` to fetch the result without paying again`, EXIT.editFailed, {
+    cause: error,
+    code: error instanceof CliError ? error.code : "result_not_saved",
+  });
+}
+
+/** Stands in for a wallet that could not be loaded: any use throws why (accept() throws it first). */
+function unusableWallet(error: CliError): Wallet {
+  return new Proxy({} as Wallet, {
+    get() {
+      throw error;
+    },
+  });
+}
+
+/** Tells the user about payments an earlier run left pending (interrupted, or an answer that never came). */
+async function notePending(env: NodeJS.ProcessEnv, note: (line: string) => void): Promise<void> {
+  const pending = await listPending(pendingDir(env)).catch(() => []);
+  const live = pending.filter((p) => p.tool === "edit" && Date.parse(p.expires) > Date.now());
+  if (live.length > 0) {
+    note(`note: ${live.length} earlier paid edit${live.length === 1 ? " has" : "s have"} no saved result yet; \`retouch edit --resume\` fetches ${live.length === 1 ? "it" : "them"} without paying again`);
+  }
+}
+
 function checkUsage(options: EditOptions): { prompt: string; n?: number; maxPrice: bigint } {
   const prompt = options.prompt.trim();
-  if (!prompt) throw new CliError("say what to change: retouch edit --image photo.png remove the red ball", EXIT.usage);
-  if (options.image.length === 0) throw new CliError("--image is required (a file, an http(s) URL or a data URI)", EXIT.usage);
+  if (!prompt) throw new CliError("say what to change: retouch edit --image photo.png remove the red ball", EXIT.usage, { code: "missing_prompt" });
+  if (options.image.length === 0) throw new CliError("--image is required (a file, an http(s) URL or a data URI)", EXIT.usage, { code: "missing_image" });
   let n: number | undefined;
   if (options.n !== undefined) {
     n = Number(options.n);
@@ -126,33 +205,13 @@ function checkUsage(options: EditOptions): { prompt: string; n?: number; maxPric
   return { prompt, n, maxPrice };
 }
 
-/** A final answer: the result, or the exit code its failure deserves. */
-async function finished(response: Response): Promise<EditResultBody> {
-  const text = await response.text();
-  let body: EditResultBody & { error?: string | { message?: string } } = {};
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // not JSON: the status says enough
-  }
-  const reason = typeof body.error === "string" ? body.error : (body.error?.message ?? text.slice(0, 200));
-  if (response.status === 402) throw new CliError(`payment refused: ${reason}`, EXIT.payment);
-  if (!response.ok) throw new CliError(`the edit failed (HTTP ${response.status}, not charged): ${reason}`, EXIT.editFailed);
-  if (body.status === "failed") throw new CliError(`the edit failed (not charged)${reason ? `: ${reason}` : ""}`, EXIT.editFailed);
-  if (!body.data?.length) throw new CliError(`the gateway answered ${response.status} without images`, EXIT.editFailed);
-  return body;
-}
-
 function underMaxPrice(offers: Offer[], maxPrice: bigint): Offer[] {
   const affordable = offers.filter((o) => quoteOf(o) <= maxPrice);
   if (affordable.length > 0) return affordable;
   const cheapest = offers.reduce((a, b) => (quoteOf(a) <= quoteOf(b) ? a : b));
   throw new CliError(
-    `the gateway quotes ${usd(quoteOf(cheapest))}, above --max-price ${usd(maxPrice)}; nothing was paid (raise it with --max-price ${formatUsdPlain(quoteOf(cheapest))})`,
+    `the gateway quotes ${usd(quoteOf(cheapest))}, above --max-price ${usd(maxPrice)}; nothing was paid (raise it with --max-price ${usd(quoteOf(cheapest)).slice(1)})`,
     EXIT.payment,
+    { code: "over_max_price" },
   );
-}
-
-function formatUsdPlain(atomic: bigint): string {
-  return usd(atomic).slice(1);
 }

@@ -1,34 +1,32 @@
-// Where the buyer talks to: the gateway's URL, the RPC endpoint of each network
-// (the devchain's when the gateway is local), and the gateway's 402 quote.
+// Where the buyer talks to: the gateway's URL (checked), reaching it, and reading its
+// 402 quote. Which RPC each network is read from is in rpc.ts.
 
 import type { PaymentRequired, PaymentRequirements } from "@x402/core/types";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { findNetwork, type Network } from "../chains/index.ts";
 import { CliError, EXIT } from "./errors.ts";
 
+export { rpcUrlFor, type RpcFlags } from "./rpc.ts";
+
 export const DEFAULT_GATEWAY = "http://127.0.0.1:4021";
 export const EDIT_PATH = "/api/v1/images/image2image";
 
-export interface RpcFlags {
-  baseRpc?: string;
-  solanaRpc?: string;
-}
-
+/**
+ * --gateway, else RETOUCH_GATEWAY_URL, else the local default; an http(s) URL or a
+ * usage error (exit 2) naming where the bad value came from.
+ */
 export function gatewayUrl(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return (flag || env.RETOUCH_GATEWAY_URL || DEFAULT_GATEWAY).replace(/\/+$/, "");
-}
-
-function isLocal(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
-}
-
-/** --base-rpc / BASE_RPC_URL, else the devchain's port for a local gateway, else the public RPC. */
-export function rpcUrlFor(network: Network, gateway: string, flags: RpcFlags, env: NodeJS.ProcessEnv = process.env): string {
-  if (network.family === "evm") {
-    return flags.baseRpc || env.BASE_RPC_URL || (isLocal(gateway) ? "http://127.0.0.1:8545" : network.publicRpcUrl);
+  const [value, from] = flag ? [flag, "--gateway"] : env.RETOUCH_GATEWAY_URL ? [env.RETOUCH_GATEWAY_URL, "RETOUCH_GATEWAY_URL"] : [DEFAULT_GATEWAY, "the default"];
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(`${from} is "${value}", which is not a URL; give the gateway's address such as ${DEFAULT_GATEWAY}`, EXIT.usage, { code: "invalid_gateway_url" });
   }
-  return flags.solanaRpc || env.SOLANA_RPC_URL || (isLocal(gateway) ? "http://127.0.0.1:8899" : network.publicRpcUrl);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new CliError(`${from} is "${value}"; the gateway's address must start with http:// or https://`, EXIT.usage, { code: "invalid_gateway_url" });
+  }
+  return value.replace(/\/+$/, "");
 }
 
 /** One way to pay that the gateway offers, on a network retouch knows. */
@@ -64,6 +62,7 @@ export async function reach(url: string, init: RequestInit, fetchImpl: typeof fe
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw new CliError(`cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, EXIT.unreachable, {
       cause: error,
+      code: "gateway_unreachable",
     });
   }
 }

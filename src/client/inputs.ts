@@ -51,7 +51,12 @@ async function readSource(spec: string, source: string): Promise<Uint8Array> {
     return Buffer.from(match[2], "base64");
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
-    const url = new URL(spec);
+    let url: URL;
+    try {
+      url = new URL(spec);
+    } catch {
+      fail(source, "is not a valid URL");
+    }
     if (url.protocol !== "http:" && url.protocol !== "https:") fail(source, "is not a file, an http(s) URL or a data URI");
     return download(url, source);
   }
@@ -82,5 +87,5 @@ async function download(url: URL, source: string): Promise<Uint8Array> {
 }
 
 function fail(source: string, problem: string): never {
-  throw new CliError(`${source} ${problem}`, EXIT.usage);
+  throw new CliError(`${source} ${problem}`, EXIT.usage, { code: "invalid_input" });
 }

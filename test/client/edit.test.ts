@@ -53,7 +53,7 @@ function edit(overrides: Partial<EditOptions>, lines: string[] = []): Promise<Ed
     wallet: http.buyerWallet,
     baseRpc: http.baseRpc,
     solanaRpc: http.solanaRpc,
-    env: {},
+    env: { RETOUCH_HOME: join(dir, "home") },
     print: (line) => lines.push(line),
     ...overrides,
   });
@@ -88,8 +88,9 @@ describe("retouch edit", () => {
     const outcome = await edit({ out: join(dir, "out-json"), json: true }, lines);
     assert.equal(before - ((await balance("base")) + (await balance("solana"))), PRICE);
     assert.equal(lines.length, 1);
-    assert.deepEqual(JSON.parse(lines[0]), outcome);
+    assert.deepEqual(JSON.parse(lines[0]), { ok: true, ...outcome });
     assert.equal(outcome.price?.amount, "0.001");
+    assert.equal(outcome.charged, true);
   });
 
   test("a quote above --max-price is refused with exit 3, naming the flag, and nothing is paid", async () => {
@@ -126,7 +127,7 @@ describe("retouch edit", () => {
     const start = await balance("base");
     const args = ["bin/retouch.js", "edit", "--image", photo, "--mask", mask, "--model", "local/content-aware-fill"];
     args.push("--max-price", "0.0001", "--out", join(dir, "cli-out"), "--gateway", http.url, "--wallet", http.buyerWallet, "remove", "the", "ball");
-    const child = spawn(process.execPath, args, { cwd: join(import.meta.dirname, "../.."), env: { ...process.env, BASE_RPC_URL: http.baseRpc, SOLANA_RPC_URL: http.solanaRpc } });
+    const child = spawn(process.execPath, args, { cwd: join(import.meta.dirname, "../.."), env: { ...process.env, BASE_RPC_URL: http.baseRpc, SOLANA_RPC_URL: http.solanaRpc, RETOUCH_HOME: join(dir, "home") } });
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     const code = await new Promise((resolve) => child.on("close", resolve));

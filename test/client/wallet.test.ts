@@ -73,6 +73,7 @@ describe("retouch wallet", () => {
       baseRpc: http.baseRpc,
       solanaRpc: http.solanaRpc,
       print,
+      note: print,
       env: {},
     });
     assert.deepEqual(balances.map((b) => [b.network.name, b.usdc]), [["base", 1_000_000_000n], ["solana", 1_000_000_000n]]);
