@@ -12,6 +12,7 @@ import { chooseOffer, clientFor, quoteOf } from "./paying.ts";
 import { expiryOf, pendingDir, recordPending, removePending, type PendingPayment } from "./pending.ts";
 import { offersWithinCaps, spendCaps, type SpendCaps } from "./spend-caps.ts";
 import { SpendLedger, spendLogPath, type SpendTool } from "./spend-ledger.ts";
+import { ensureStateFolder } from "./state-folder.ts";
 import type { Wallet } from "./wallet-file.ts";
 
 export { networkName } from "./paying.ts";
@@ -80,6 +81,7 @@ export async function paidRequest(params: PaidRequestParams): Promise<PaidRespon
     throw new CliError(`the gateway does not take payment${named} (it offers ${required.accepts.map((a) => a.network).join(", ")})`, EXIT.usage);
   }
   const acceptable = await params.accept(offers);
+  await ensureStateFolder(params.env);
   const caps = params.caps ?? spendCaps(params.env);
   const ledger = await SpendLedger.open(params.spendLog ?? spendLogPath(params.env));
   const withinCaps = offersWithinCaps(acceptable, caps, await ledger.spentToday());

@@ -44,7 +44,15 @@ export async function saveResults(params: SaveResultsParams): Promise<SavedImage
       throw new CliError(`the gateway ${origin} gave result URLs on another site (${elsewhere.join(", ")}); retouch fetches results only from the gateway itself`, EXIT.editFailed);
     }
   }
-  await mkdir(params.outDir, { recursive: true, ...(params.private ? { mode: 0o700 } : {}) });
+  const unsaved = (error: unknown) =>
+    new CliError(
+      `the edit was paid but its results could not be saved in ${params.outDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); they are at ${params.urls.join(", ")}`,
+      EXIT.editFailed,
+      { cause: error },
+    );
+  await mkdir(params.outDir, { recursive: true, ...(params.private ? { mode: 0o700 } : {}) }).catch((error) => {
+    throw unsaved(error);
+  });
   const saved: SavedImage[] = [];
   for (const [i, url] of params.urls.entries()) {
     const response = await reach(url, { redirect: "manual" });
@@ -60,7 +68,10 @@ export async function saveResults(params: SaveResultsParams): Promise<SavedImage
       throw new CliError(`the edit was paid but its result ${url} could not be downloaded (${(error as Error).message})`, EXIT.editFailed);
     }
     const ext = sniffImageFormat(bytes) ?? "bin";
-    saved.push({ path: await writeNew(params.outDir, resultName(params.model, when, i + 1, ext), bytes, params.private ? 0o600 : 0o666), url });
+    const path = await writeNew(params.outDir, resultName(params.model, when, i + 1, ext), bytes, params.private ? 0o600 : 0o666).catch((error) => {
+      throw unsaved(error);
+    });
+    saved.push({ path, url });
   }
   return saved;
 }

@@ -25,6 +25,19 @@ export async function ensurePrivateDir(dir: string, setting?: string): Promise<v
   }
 }
 
+/**
+ * The state folder itself, created 0700; a `.retouch` folder an older retouch left 0755
+ * is narrowed (it holds the wallet, the spend log and signed payments). A RETOUCH_HOME
+ * that is some other existing folder keeps its mode. Returns its path.
+ */
+export async function ensureStateFolder(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const home = retouchHome(env);
+  await ensurePrivateDir(home, "RETOUCH_HOME");
+  const info = await stat(home);
+  if (basename(home) === ".retouch" && (info.mode & 0o077) !== 0) await chmod(home, info.mode & 0o700);
+  return home;
+}
+
 /** Throws a clear error when `file` (named by `setting`) is a folder; a missing file is fine. */
 export async function assertNotFolder(file: string, setting: string, example: string): Promise<void> {
   try {

@@ -4,7 +4,9 @@
 
 import { basename } from "node:path";
 import { RetouchError } from "../../errors.ts";
+import { CliError } from "../errors.ts";
 import { EDIT_PATH } from "../gateway.ts";
+import { RESUME_HINT } from "../paid-answer.ts";
 import { paidRequest } from "../pay.ts";
 import { saveResults } from "../results.ts";
 import type { ProxyContext } from "./context.ts";
@@ -56,7 +58,13 @@ export async function forwardEdit(ctx: ProxyContext, edit: EditJson): Promise<Re
     throw new RetouchError(`the edit failed (not charged): ${reason}`, { status: 502, type: "upstream_error", code: "edit_failed" });
   }
   const data = result.data ?? [];
-  const saved = await saveResults({ urls: data.map((d) => d.url), outDir: settings.imageDir, model: edit.model, gateway: settings.gateway, private: true });
+  let saved;
+  try {
+    saved = await saveResults({ urls: data.map((d) => d.url), outDir: settings.imageDir, model: edit.model, gateway: settings.gateway, private: true });
+  } catch (error) {
+    if (!(error instanceof CliError) || !pending) throw error;
+    throw new CliError(`${error.message}; the payment is kept: ${RESUME_HINT}`, error.exitCode, { cause: error });
+  }
   await pending?.done();
   const local = data.map((d, i) => ({ ...d, url: `${ctx.publicUrl()}/images/${basename(saved[i].path)}` }));
   return Response.json({ ...result, data: local });

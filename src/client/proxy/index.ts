@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { CliError, EXIT } from "../errors.ts";
 import { SpendLedger } from "../spend-ledger.ts";
-import { ensurePrivateDir } from "../state-folder.ts";
+import { ensurePrivateDir, ensureStateFolder } from "../state-folder.ts";
 import { loadWalletFile } from "../wallet-file.ts";
 import { proxyApp } from "./app.ts";
 import type { ProxyContext } from "./context.ts";
@@ -27,6 +27,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const settings = proxySettings(options);
   const wallet = await loadWalletFile(settings.walletFile);
   // Opened here so that a bad RETOUCH_SPEND_LOG stops the start, not the first paid edit.
+  await ensureStateFolder(settings.env);
   await SpendLedger.open(settings.spendLog);
   await ensurePrivateDir(settings.imageDir, "RETOUCH_IMAGE_DIR");
   let url = "";
