@@ -17,7 +17,7 @@ export const RESUME_HINT = "run `retouch edit --resume` later to fetch it withou
 /** The gateway asked for something retouch does not give on a poll; nothing was signed for it. */
 export class PollRefusedError extends CliError {
   constructor(message: string) {
-    super(message, EXIT.payment);
+    super(message, EXIT.payment, { code: "poll_refused" });
     this.name = "PollRefusedError";
   }
 }

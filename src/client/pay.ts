@@ -149,7 +149,7 @@ export async function paidRequest(params: PaidRequestParams): Promise<PaidRespon
     });
   } catch (error) {
     if (error instanceof CliError && error.exitCode === EXIT.unreachable) {
-      throw new CliError(`${error.message}; the signed payment is kept: ${RESUME_HINT}`, EXIT.unreachable, { cause: error });
+      throw new CliError(`${error.message}; the signed payment is kept: ${RESUME_HINT}`, EXIT.unreachable, { cause: error, code: error.code });
     }
     throw error;
   } finally {

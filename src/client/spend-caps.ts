@@ -18,7 +18,7 @@ export type CapName = "max_per_request" | "max_per_day";
 export class CapExceededError extends CliError {
   readonly cap: CapName;
   constructor(message: string, cap: CapName) {
-    super(message, EXIT.payment);
+    super(message, EXIT.payment, { code: cap });
     this.name = "CapExceededError";
     this.cap = cap;
   }

@@ -63,7 +63,7 @@ export async function forwardEdit(ctx: ProxyContext, edit: EditJson): Promise<Re
     saved = await saveResults({ urls: data.map((d) => d.url), outDir: settings.imageDir, model: edit.model, gateway: settings.gateway, private: true });
   } catch (error) {
     if (!(error instanceof CliError) || !pending) throw error;
-    throw new CliError(`${error.message}; the payment is kept: ${RESUME_HINT}`, error.exitCode, { cause: error });
+    throw new CliError(`${error.message}; the payment is kept: ${RESUME_HINT}`, error.exitCode, { cause: error, code: error.code });
   }
   await pending?.done();
   const local = data.map((d, i) => ({ ...d, url: `${ctx.publicUrl()}/images/${basename(saved[i].path)}` }));
