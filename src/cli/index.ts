@@ -45,10 +45,13 @@ program
   .action(async () => {
     const config = loadConfig();
     const { runDevchainCommand } = await import("./devchain.ts");
+    const { listenError } = await import("./listen-error.ts");
     await runDevchainCommand({
       dataDir: config.dataDir,
       evmPort: config.payments.devchain.evmPort,
       solanaPort: config.payments.devchain.solanaPort,
+    }).catch((error: unknown) => {
+      throw listenError(error, "RETOUCH_DEVCHAIN_EVM_PORT / RETOUCH_DEVCHAIN_SOLANA_PORT to free ports (0 picks any)") ?? error;
     });
   });
 

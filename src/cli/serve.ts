@@ -3,11 +3,17 @@
 import { serve } from "@hono/node-server";
 import { createGateway } from "../compose.ts";
 import { loadConfig } from "../config.ts";
+import { reportFailure } from "../client/run.ts";
 import { describeDevchain } from "./devchain.ts";
+import { listenError } from "./listen-error.ts";
+
+const DEVCHAIN_PORTS = "RETOUCH_DEVCHAIN_EVM_PORT / RETOUCH_DEVCHAIN_SOLANA_PORT to free ports (0 picks any)";
 
 export async function runServe(overrides: { host?: string; port?: string }): Promise<void> {
   const config = loadConfig({ ...process.env, ...definedOnly({ HOST: overrides.host, PORT: overrides.port }) });
-  const gateway = await createGateway(config);
+  const gateway = await createGateway(config).catch((error: unknown) => {
+    throw listenError(error, DEVCHAIN_PORTS) ?? error;
+  });
   if (gateway.devchain) {
     const { evm, solana, wallets } = gateway.devchain;
     gateway.logger.info(
@@ -22,6 +28,10 @@ export async function runServe(overrides: { host?: string; port?: string }): Pro
       { address: `http://${info.address}:${info.port}`, public_url: config.publicUrl, payments: config.payments.mode, networks: config.payments.networks, data_dir: config.dataDir },
       `retouch listening on http://${config.host}:${info.port} (docs: ${config.publicUrl}/docs)`,
     );
+  });
+  server.once("error", (error) => {
+    reportFailure(listenError(error, "PORT (or --port) to a free port") ?? error);
+    void gateway.close().finally(() => process.exit());
   });
   const stop = () => {
     gateway.logger.info("shutting down");

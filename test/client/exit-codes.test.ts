@@ -3,7 +3,9 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -94,6 +96,26 @@ describe("exit codes", () => {
       assert.doesNotMatch(run.stderr, NO_STACK);
     }
     assert.deepEqual(await bothBalances(gateway), start);
+  });
+
+  test("2: a port already taken, for serve and devchain alike, is one line naming the setting", async () => {
+    const taken = createServer();
+    taken.listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = String((taken.address() as { port: number }).port);
+    try {
+      const data = { RETOUCH_DATA_DIR: join(dir, "data"), RETOUCH_ENGINE_THREADS: "1" };
+      const serve = await runCli(["serve"], { ...data, RETOUCH_PAYMENTS: "off", PORT: port });
+      assert.equal(serve.code, 2, serve.stderr);
+      assert.match(serve.stderr, new RegExp(`^retouch: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE: another process is listening there\\); set PORT \\(or --port\\)`, "m"));
+      assert.doesNotMatch(serve.stderr, NO_STACK);
+      const devchain = await runCli(["devchain"], { ...data, RETOUCH_DEVCHAIN_EVM_PORT: port, RETOUCH_DEVCHAIN_SOLANA_PORT: "0" });
+      assert.equal(devchain.code, 2, devchain.stderr);
+      assert.match(devchain.stderr, /^retouch: cannot listen on .*EADDRINUSE.*; set RETOUCH_DEVCHAIN_EVM_PORT/m);
+      assert.doesNotMatch(devchain.stderr, NO_STACK);
+    } finally {
+      taken.close();
+    }
   });
 
   test("3: a quote above --max-price and a wallet that cannot pay; nothing moves", async () => {
