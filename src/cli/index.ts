@@ -13,6 +13,14 @@ import { registerEditCommand } from "./edit.ts";
 import { registerProxyCommands } from "./proxy.ts";
 import { registerWalletCommand } from "./wallet.ts";
 
+// `retouch ... | head` closes the pipe early: stop quietly, as other command-line tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const program = new Command("retouch")
   .description("Self-hostable, pay-per-edit AI image editing API")
   .version(VERSION)

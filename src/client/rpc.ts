@@ -58,16 +58,29 @@ export async function devchainOf(gateway: string): Promise<DevchainRpc | undefin
   }
 }
 
-/** The endpoint for `network`; `devchain` is what the gateway advertised (see devchainOf). */
+/** The endpoint for `network`; `devchain` is what the gateway advertised (see devchainOf). A setting that is not an http(s) URL is exit 2. */
 export function rpcEndpoint(network: Network, flags: RpcFlags, env: NodeJS.ProcessEnv, devchain?: DevchainRpc): RpcEndpoint {
   const evm = network.family === "evm";
   const flag = evm ? flags.baseRpc : flags.solanaRpc;
-  if (flag) return { url: flag, source: "flag" };
+  if (flag) return { url: httpUrl(flag, evm ? "--base-rpc" : "--solana-rpc"), source: "flag" };
   const local = evm ? devchain?.evm : devchain?.solana;
   if (local && local.network === network.caip2) return { url: local.rpcUrl, source: "devchain" };
   const fromEnv = evm ? env.BASE_RPC_URL : env.SOLANA_RPC_URL;
-  if (fromEnv) return { url: fromEnv, source: "env" };
+  if (fromEnv) return { url: httpUrl(fromEnv, evm ? "BASE_RPC_URL" : "SOLANA_RPC_URL"), source: "env" };
   return { url: network.publicRpcUrl, source: "public" };
+}
+
+function httpUrl(value: string, setting: string): string {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw new CliError(`${setting} is "${value}", which is not an http(s) URL of a JSON-RPC endpoint`, EXIT.usage, { code: "invalid_rpc_url" });
+  }
+  return value;
 }
 
 /** --base-rpc / BASE_RPC_URL (--solana-rpc / SOLANA_RPC_URL), else the network's public RPC. */

@@ -42,6 +42,11 @@ export async function runCommand(command: () => Promise<unknown>, options: { jso
 
 function asCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
+  // A file or folder the user named that the system refuses (EACCES, ENOSPC...): theirs to fix, not a bug.
+  const { code, syscall } = error as { code?: unknown; syscall?: unknown };
+  if (typeof code === "string" && /^E[A-Z]+$/.test(code) && typeof syscall === "string") {
+    return new CliError((error as Error).message, EXIT.usage, { cause: error, code: "file_error" });
+  }
   const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
   return new CliError(`unexpected error: ${message} (this is a bug; RETOUCH_DEBUG=1 shows where)`, EXIT.unexpected, { cause: error });
 }

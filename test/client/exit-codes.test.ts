@@ -63,6 +63,10 @@ describe("exit codes", () => {
     assert.equal(wallet.code, 0);
     assert.match(wallet.stdout, /Exit codes:[\s\S]* 5 +gateway or RPC unreachable/);
     assert.match(wallet.stdout, /BASE_RPC_URL/);
+    const devchain = await runCli(["devchain", "--help"], {});
+    assert.equal(devchain.code, 0);
+    assert.match(devchain.stdout, /RETOUCH_DEVCHAIN_EVM_PORT .*default 8545/);
+    assert.doesNotMatch(devchain.stdout, /RPC on 127\.0\.0\.1:8545/, "the ports are not fixed");
   });
 
   test("2: commander's own usage errors (unknown option, missing option value, unknown command)", async () => {
