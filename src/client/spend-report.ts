@@ -10,7 +10,7 @@ export async function printSpend(options: { env?: NodeJS.ProcessEnv; json?: bool
   await assertNotFolder(file, "RETOUCH_SPEND_LOG", "spend.jsonl");
   const totals = spendTotals(await readSpendLog(file));
   if (options.json) {
-    print(JSON.stringify({ file, ...totals }));
+    print(JSON.stringify({ ok: true, file, ...totals }));
     return;
   }
   const plural = (n: number) => `${n} edit${n === 1 ? "" : "s"}`;
