@@ -1,9 +1,10 @@
 // `retouch edit` against a gateway that answers every paid edit with 202 + poll_url:
-// the CLI polls with fresh payment headers and the original payment is settled once.
+// the CLI polls by signing in with the paying wallet (SIWS on Solana), never with a
+// payment, and the original payment is settled once and logged once.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -56,4 +57,9 @@ test("a slow edit (202) is polled until done, saved, and paid exactly once", asy
   assert.deepEqual([info.format, info.width, info.height], ["png", 64, 64]);
   assert.equal(outcome.payment?.status, "settled");
   assert.equal(start - (await devchain.usdcBalance("solana", buyer)), 1000n);
+  const signIns = await http.gw.gateway.ledger!.db.query<{ used_by: string }>("SELECT used_by FROM siwx_nonces WHERE used_at IS NOT NULL");
+  assert.ok(signIns.length >= 1, "the poll signed in");
+  assert.ok(signIns.every((s) => s.used_by === buyer), "with the wallet that paid");
+  const logged = (await readFile(join(dir, "home", "spend.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(logged.map((l) => [l.tool, l.amount]), [["edit", "1000"]], "one signature, logged");
 });

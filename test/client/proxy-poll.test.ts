@@ -1,5 +1,6 @@
 // `retouch proxy` against a gateway that answers every paid edit with 202 + poll_url:
-// the proxy follows the job itself, so an OpenAI SDK caller still gets one 200.
+// the proxy follows the job itself, signing in with the paying wallet (SIWE on Base),
+// so an OpenAI SDK caller still gets one 200.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -58,4 +59,6 @@ test("a slow edit (202) is polled by the proxy; the SDK gets the synchronous sha
   assert.equal(image.headers.get("content-type"), "image/png");
   assert.equal(start - (await devchain.usdcBalance("base", buyer)), 1000n, "settled exactly once");
   assert.equal((await readFile(join(dir, "home", "spend.jsonl"), "utf8")).trim().split("\n").length, 1);
+  const signIns = await http.gw.gateway.ledger!.db.query<{ used_by: string }>("SELECT used_by FROM siwx_nonces WHERE used_at IS NOT NULL");
+  assert.ok(signIns.length >= 1 && signIns.every((s) => s.used_by.toLowerCase() === buyer.toLowerCase()), "polled by signing in with the wallet that paid");
 });
