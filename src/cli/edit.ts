@@ -7,7 +7,7 @@ import type { EditOptions } from "../client/edit.ts";
 import { CliError, EXIT } from "../client/errors.ts";
 import { runCommand } from "../client/run.ts";
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 const HELP = `
 Default model: the gateway's default, ${DEFAULT_MODEL_ID}; local/content-aware-fill runs on the
@@ -35,7 +35,7 @@ export function registerEditCommand(program: Command): void {
     .command("edit")
     .description("edit pictures on the gateway, paying the quote in USDC from your wallet")
     .argument("[prompt...]", "what to change (the rest of the line)")
-    .option("--image <src>", "picture to edit: a file, an http(s) URL or a data URI (repeatable)", collect, [])
+    .option("--image <src>", "picture to edit: a file, an http(s) URL or a data URI (repeatable)", collect)
     .option("--mask <src>", "mask: white = area to edit, black = keep")
     .option("--model <id>", `model id (default: the gateway's, ${DEFAULT_MODEL_ID})`)
     .option("--size <WxH>", "output size, e.g. 1024x1024")
@@ -50,8 +50,9 @@ export function registerEditCommand(program: Command): void {
     .option("--resume", "fetch the results of earlier paid edits that were interrupted, without paying again")
     .option("--json", "print one JSON object instead of lines")
     .addHelpText("after", HELP)
-    .action((words: string[], options: Omit<EditOptions, "prompt"> & { resume?: boolean }) =>
+    .action((words: string[], flags: Omit<EditOptions, "prompt" | "image"> & { image?: string[]; resume?: boolean }) =>
       runCommand(async () => {
+        const options = { ...flags, image: flags.image ?? [] };
         if (options.resume) {
           if (words.length > 0 || options.image.length > 0 || options.mask) {
             throw new CliError("--resume fetches earlier paid edits: give it no prompt, --image or --mask", EXIT.usage);

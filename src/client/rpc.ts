@@ -1,6 +1,7 @@
 // Which JSON-RPC endpoint the buyer tools use on each network: --base-rpc/--solana-rpc,
 // else the devchain a local gateway advertises (GET /api/v1/devchain), else
-// BASE_RPC_URL/SOLANA_RPC_URL, else the network's public endpoint.
+// BASE_RPC_URL/SOLANA_RPC_URL, else the network's public endpoint. Callers that have
+// not asked the gateway (planRpc) get the devchain's default ports for a local one.
 
 import { z } from "zod";
 import type { Network } from "../chains/index.ts";
@@ -9,7 +10,12 @@ import { CliError, EXIT, shortReason } from "./errors.ts";
 export interface RpcFlags {
   baseRpc?: string;
   solanaRpc?: string;
+  /** Set by planRpc: the gateway was asked for its devchain, so no port is guessed. */
+  asked?: boolean;
 }
+
+/** The devchain's default ports, for a local gateway that was not asked (RETOUCH_DEVCHAIN_*_PORT move them). */
+const DEFAULT_DEVCHAIN = { evm: "http://127.0.0.1:8545", solana: "http://127.0.0.1:8899" };
 
 export const DEVCHAIN_PATH = "/api/v1/devchain";
 const DISCOVERY_TIMEOUT_MS = 3000;
@@ -24,7 +30,7 @@ export type DevchainRpc = z.infer<typeof DevchainRpcSchema>;
 /** Where an endpoint came from, so a failure can say what to change. */
 export interface RpcEndpoint {
   url: string;
-  source: "flag" | "devchain" | "env" | "public";
+  source: "flag" | "devchain" | "env" | "default-port" | "public";
 }
 
 /** An http(s) URL on this machine (a parse failure is not local). */
@@ -59,7 +65,7 @@ export async function devchainOf(gateway: string): Promise<DevchainRpc | undefin
 }
 
 /** The endpoint for `network`; `devchain` is what the gateway advertised (see devchainOf). A setting that is not an http(s) URL is exit 2. */
-export function rpcEndpoint(network: Network, flags: RpcFlags, env: NodeJS.ProcessEnv, devchain?: DevchainRpc): RpcEndpoint {
+export function rpcEndpoint(network: Network, gateway: string, flags: RpcFlags, env: NodeJS.ProcessEnv, devchain?: DevchainRpc): RpcEndpoint {
   const evm = network.family === "evm";
   const flag = evm ? flags.baseRpc : flags.solanaRpc;
   if (flag) return { url: httpUrl(flag, evm ? "--base-rpc" : "--solana-rpc"), source: "flag" };
@@ -67,6 +73,7 @@ export function rpcEndpoint(network: Network, flags: RpcFlags, env: NodeJS.Proce
   if (local && local.network === network.caip2) return { url: local.rpcUrl, source: "devchain" };
   const fromEnv = evm ? env.BASE_RPC_URL : env.SOLANA_RPC_URL;
   if (fromEnv) return { url: httpUrl(fromEnv, evm ? "BASE_RPC_URL" : "SOLANA_RPC_URL"), source: "env" };
+  if (!flags.asked && isLocalUrl(gateway)) return { url: evm ? DEFAULT_DEVCHAIN.evm : DEFAULT_DEVCHAIN.solana, source: "default-port" };
   return { url: network.publicRpcUrl, source: "public" };
 }
 
@@ -83,9 +90,9 @@ function httpUrl(value: string, setting: string): string {
   return value;
 }
 
-/** --base-rpc / BASE_RPC_URL (--solana-rpc / SOLANA_RPC_URL), else the network's public RPC. */
-export function rpcUrlFor(network: Network, _gateway: string, flags: RpcFlags, env: NodeJS.ProcessEnv = process.env): string {
-  return rpcEndpoint(network, flags, env).url;
+/** rpcEndpoint's URL without the gateway's devchain: pass planRpc's flags to follow it. */
+export function rpcUrlFor(network: Network, gateway: string, flags: RpcFlags, env: NodeJS.ProcessEnv = process.env): string {
+  return rpcEndpoint(network, gateway, flags, env).url;
 }
 
 /** The RPC endpoints of one command run: where each network is read, and why. */
@@ -100,9 +107,10 @@ export interface RpcPlan {
 
 export async function planRpc(gateway: string, flags: RpcFlags, env: NodeJS.ProcessEnv): Promise<RpcPlan> {
   const devchain = await devchainOf(gateway);
+  const asked = { ...flags, asked: true };
   return {
-    endpoint: (network) => rpcEndpoint(network, flags, env, devchain),
-    flags: devchain ? { baseRpc: flags.baseRpc || devchain.evm.rpcUrl, solanaRpc: flags.solanaRpc || devchain.solana.rpcUrl } : flags,
+    endpoint: (network) => rpcEndpoint(network, gateway, asked, env, devchain),
+    flags: devchain ? { ...asked, baseRpc: flags.baseRpc || devchain.evm.rpcUrl, solanaRpc: flags.solanaRpc || devchain.solana.rpcUrl } : asked,
   };
 }
 
@@ -116,6 +124,8 @@ export function rpcFix(network: Network, endpoint: RpcEndpoint): string {
       return `the gateway's devchain did not answer: is the gateway still running? (or set ${variable} / ${flag})`;
     case "env":
       return `check ${variable}, or pass ${flag}`;
+    case "default-port":
+      return `nothing answers on the devchain's default port: set ${variable} (or ${flag}) to the chain's JSON-RPC endpoint`;
     default:
       return `set ${variable} (or ${flag}) to a ${chain} JSON-RPC endpoint`;
   }

@@ -106,12 +106,11 @@ describe("--json", () => {
   });
 
   for (const args of [["spend", "--json"], ["proxy", "--stats", "--json"]]) {
-    // src/cli/proxy.ts (owned with the proxy) does not take --json with --stats yet.
-    const todo = args[0] === "proxy" ? "retouch proxy --stats refuses --json (unknown option) until src/cli/proxy.ts adds it" : undefined;
-    test(`${args.join(" ")} is one object`, { todo }, async () => {
+    test(`${args.join(" ")} is one object`, async () => {
       const run = await runCli(args, { RETOUCH_HOME: join(dir, `home-${args[0]}`) });
       assert.equal(run.code, 0, run.stderr);
-      const json = onlyJson(run) as { total?: { count: number } };
+      const json = onlyJson(run) as { ok: boolean; total?: { count: number } };
+      assert.equal(json.ok, true);
       assert.equal(json.total?.count, 0, run.stdout);
     });
   }
