@@ -163,7 +163,12 @@ async function resumeOne(payment: PendingPayment, dir: string, params: { wallet:
   if (answer.state === "uncertain") {
     return { ...base, outcome: "pending", message: `${what} is still pending (the gateway answered HTTP ${answer.response.status}); try again later` };
   }
-  const body = JSON.parse(text) as { data?: { url: string }[]; payment?: ResumeOutcome["receipt"] };
+  let body: { data?: { url: string }[]; payment?: ResumeOutcome["receipt"] };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ...base, outcome: "pending", message: `${what} is still pending (the gateway answered 200 with no JSON); try again later` };
+  }
   const saved = await saveResults({
     urls: (body.data ?? []).map((d) => d.url),
     outDir: payment.outDir ?? params.outDir ?? ".",
