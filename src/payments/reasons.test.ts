@@ -29,9 +29,11 @@ const CASES: [reason: string, words: string][] = [
   ["invalid_exact_evm_transaction_failed", "the transfer would fail on chain (balance, nonce or signature)"],
 ];
 
-test("each x402 refusal code reads as its cause, with the code kept", () => {
+test("each x402 refusal code reads as its cause, with the facilitator's own words and the code kept", () => {
   for (const [reason, words] of CASES) {
-    assert.equal(explainReason(reason, "ignored when the code is known"), `${words} (${reason})`, reason);
+    assert.equal(explainReason(reason), `${words} (${reason})`, reason);
+    assert.equal(explainReason(reason, "account 7xKX has 0.0001 USDC"), `${words}: account 7xKX has 0.0001 USDC (${reason})`, reason);
+    assert.equal(explainReason(reason, reason), `${words} (${reason})`, "a message that only repeats the code is not shown twice");
   }
 });
 

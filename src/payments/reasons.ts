@@ -16,5 +16,7 @@ const EXPLANATIONS: [RegExp, string][] = [
 export function explainReason(reason: string | undefined, message?: string): string {
   if (!reason) return message ?? "the facilitator gave no reason";
   const found = EXPLANATIONS.find(([pattern]) => pattern.test(reason));
-  return found ? `${found[1]} (${reason})` : message ? `${message} (${reason})` : reason;
+  if (!found) return message ? `${message} (${reason})` : reason;
+  // The facilitator's own words name the cause where our category is broad (a failed Solana simulation).
+  return message && message !== reason ? `${found[1]}: ${message} (${reason})` : `${found[1]} (${reason})`;
 }
