@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { access, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startProxy } from "../../src/client/proxy/index.ts";
 import { freePort, onlyJson, PRICE, runCli, serveGateway, writePhotoAndMask, type ServedGateway } from "./cli.ts";
 
 let dir: string;
@@ -50,6 +51,27 @@ describe("a devchain gateway on other ports", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^paid \$0\.001 on base, tx 0x[0-9a-f]{64}$/m);
     assert.equal(start - (await devchain.usdc("base")), PRICE);
+  });
+
+  test("the proxy pays on that devchain too, with no RPC variable set and a BASE_RPC_URL pointing elsewhere", async () => {
+    const proxy = await startProxy({
+      port: 0,
+      gateway: devchain.url,
+      wallet: devchain.buyerWallet!,
+      env: { RETOUCH_HOME: join(dir, "home-proxy"), BASE_RPC_URL: "http://127.0.0.1:1" },
+    });
+    try {
+      const start = await devchain.usdc("base");
+      const response = await fetch(`${proxy.url}/v1/images/image2image`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "local/content-aware-fill", prompt: "remove it", image: photo, mask }),
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.equal(start - (await devchain.usdc("base")), PRICE);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

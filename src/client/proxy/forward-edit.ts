@@ -9,6 +9,7 @@ import { EDIT_PATH } from "../gateway.ts";
 import { RESUME_HINT } from "../paid-answer.ts";
 import { paidRequest } from "../pay.ts";
 import { saveResults } from "../results.ts";
+import { planRpc } from "../rpc.ts";
 import type { ProxyContext } from "./context.ts";
 
 /** The gateway's image2image body; pictures are data URIs by now. */
@@ -39,7 +40,8 @@ export async function forwardEdit(ctx: ProxyContext, edit: EditJson): Promise<Re
     gateway: settings.gateway,
     wallet: ctx.wallet,
     network: settings.network,
-    rpc: settings.rpc,
+    // Asked per edit, like `retouch edit` does: a local devchain gateway names its chains' RPC.
+    rpc: (await planRpc(settings.gateway, settings.rpc, settings.env)).flags,
     env: settings.env,
     accept: (offers) => offers,
     tool: "proxy",
