@@ -79,6 +79,9 @@ test("an EVM payment without a well-formed payer address and 32-byte nonce has n
     { from: FROM, nonce: NONCE.replace("A", "z") },
     { from: FROM, nonce: 7 },
     { from: 7, nonce: NONCE },
+    // Arrays print as their one element: only a string is an address or a nonce.
+    { from: [FROM], nonce: NONCE },
+    { from: FROM, nonce: [NONCE] },
   ]) {
     assert.throws(() => paymentIdentity(evm(2, authorization)), refused, JSON.stringify(authorization));
   }
