@@ -132,6 +132,7 @@ async function setUpPayments(
       dataDir: config.dataDir,
       evmPort: config.payments.devchain.evmPort,
       solanaPort: config.payments.devchain.solanaPort,
+      allowedOrigins: [config.publicUrl],
     });
     const chain = devchain;
     closers.push(() => chain.close());

@@ -49,6 +49,28 @@ test("a devchain gateway names its chains' JSON-RPC endpoints, and they are the 
   assert.equal(balance, await chain.usdcBalance("base", buyer));
 });
 
+test("the devchain's JSON-RPC serves pages of the gateway's own origin, refuses other pages, and has no admin methods", async () => {
+  const chain = devchain.gateway.devchain!;
+  const own = new URL(devchain.config.publicUrl).origin;
+  const post = (url: string, method: string, origin: string | undefined) =>
+    fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(origin === undefined ? {} : { origin }) },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: [] }),
+    });
+  for (const url of [chain.evm.rpcUrl, chain.solana.rpcUrl]) {
+    const method = url === chain.evm.rpcUrl ? "eth_chainId" : "getHealth";
+    const page = await post(url, method, own);
+    assert.equal(page.status, 200, url);
+    assert.equal(page.headers.get("access-control-allow-origin"), own);
+    const foreign = await post(url, method, "http://evil.example");
+    assert.equal(foreign.status, 403, url);
+    assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+  }
+  const admin = (await (await post(chain.evm.rpcUrl, "evm_addAccount", undefined)).json()) as { error?: { code: number } };
+  assert.equal(admin.error?.code, -32601, "evm_addAccount is refused (run this test without RETOUCH_DEVCHAIN_ADMIN_RPC=1)");
+});
+
 test("a gateway without a devchain answers 404, and the route is in the OpenAPI document", async () => {
   const response = await off.request("/api/v1/devchain");
   assert.equal(response.status, 404);

@@ -23,7 +23,7 @@ export async function runDevchainCommand(options: DevchainCommandOptions = {}): 
 }
 
 export function describeDevchain(devchain: Devchain): string[] {
-  const { evm, solana, wallets } = devchain;
+  const { evm, solana, wallets, rpcAccess } = devchain;
   return [
     `retouch devchain up in ${Math.round(devchain.startupMs)} ms (state is in memory: every start re-funds the wallets)`,
     "",
@@ -39,7 +39,19 @@ export function describeDevchain(devchain: Devchain): string[] {
     `  EVM           ${wallets.facilitator.evm.address}`,
     `  Solana        ${wallets.facilitator.solana.address}`,
     "",
+    ...describeRpcAccess(rpcAccess),
+    "",
     "Press Ctrl+C to stop.",
+  ];
+}
+
+function describeRpcAccess({ allowedOrigins, adminRpc }: Devchain["rpcAccess"]): string[] {
+  const pages = allowedOrigins.length === 0 ? "no web page may call them" : `web pages at ${allowedOrigins.join(", ")} may call them, no others`;
+  return [
+    adminRpc
+      ? `JSON-RPC: ALL methods, admin ones included (RETOUCH_DEVCHAIN_ADMIN_RPC=1): any local program can fund itself and spend from any address; for tests only`
+      : "JSON-RPC: the standard methods wallets and x402 clients use (admin methods are off)",
+    `  ${pages}; node clients and curl (no Origin header) are served`,
   ];
 }
 

@@ -59,13 +59,13 @@ test("`retouch devchain` prints addresses, URLs and key file paths, never a priv
   const lines: string[] = [];
   let stop!: () => void;
   const until = new Promise<void>((resolve) => (stop = resolve));
-  const run = runDevchainCommand({ dataDir, evmPort: 0, solanaPort: 0, print: (line) => lines.push(line), until });
+  const run = runDevchainCommand({ dataDir, evmPort: 0, solanaPort: 0, adminRpc: false, print: (line) => lines.push(line), until });
   while (!lines.some((line) => line.includes("Ctrl+C"))) await new Promise((resolve) => setTimeout(resolve, 20));
   stop();
   await run;
   await rm(dataDir, { recursive: true, force: true });
   const out = lines.join("\n");
-  for (const expected of ["chain id 8453", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", "dev-wallets.json", "dev-facilitator.json", "http://127.0.0.1:"]) {
+  for (const expected of ["chain id 8453", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", "dev-wallets.json", "dev-facilitator.json", "http://127.0.0.1:", "admin methods are off", "no web page may call them"]) {
     assert.ok(out.includes(expected), `missing ${expected}`);
   }
   assert.doesNotMatch(out, /0x[0-9a-fA-F]{64}/, "no EVM private key");

@@ -4,12 +4,14 @@ import { resolve } from "node:path";
 import type { Address as EvmAddress } from "viem";
 import { BASE, SOLANA, findNetwork } from "../networks.ts";
 import { startEvmDevchain, type EvmDevchain } from "./evm/chain.ts";
+import { rpcAccessFrom, type RpcAccess } from "./rpc-access.ts";
 import { startSvmDevchain, type SvmDevchain } from "./svm/chain.ts";
 import { BUYER_WALLET_FILE, FACILITATOR_WALLET_FILE, loadOrCreateWallet, type DevWallet } from "./wallets.ts";
 
 export type { EvmDevchain, EvmSignerClient } from "./evm/chain.ts";
 export type { SvmDevchain } from "./svm/chain.ts";
 export type { DevWallet, DevWalletFile } from "./wallets.ts";
+export type { RpcAccess } from "./rpc-access.ts";
 export { USDC_ABI } from "./evm/contracts.ts";
 
 /** The networks a devchain answers for: v1 names or CAIP-2 ids of Base and Solana mainnet. */
@@ -24,6 +26,16 @@ export interface DevchainOptions {
   solanaPort?: number;
   /** USDC (atomic units) given to the buyer on each start; default 1,000 USDC. */
   buyerUsdc?: bigint;
+  /**
+   * Web origins whose pages may call the JSON-RPC, such as the gateway's own (default none); a URL
+   * stands for its origin. Other pages get 403; clients that send no `Origin` header (node, curl, viem, kit) are served.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * Serve the engines' admin methods over HTTP (evm_*, personal_*, eth_sendTransaction, requestAirdrop, …),
+   * for tests that need them; default `RETOUCH_DEVCHAIN_ADMIN_RPC=1`. In-process clients always have them.
+   */
+  adminRpc?: boolean;
 }
 
 export interface Devchain {
@@ -39,6 +51,8 @@ export interface Devchain {
   usdcBalance(network: DevNetwork, address: string): Promise<bigint>;
   /** Adds `usdc` atomic units to `address` (and opens its Solana token account, even for 0n). */
   fundUsdc(network: DevNetwork, address: string, usdc: bigint): Promise<void>;
+  /** Who may call the JSON-RPC over HTTP, and what. */
+  readonly rpcAccess: RpcAccess;
   /** How long start-up took, in milliseconds. */
   readonly startupMs: number;
   /** Stops both JSON-RPC servers and the chains. Chain state is gone afterwards. */
@@ -54,7 +68,7 @@ const GAS_LAMPORTS = 10n * 10n ** 9n;
  * are in memory), so every start funds the buyer afresh.
  *
  * @example
- * const devchain = await startDevchain({ evmPort: 0, solanaPort: 0, dataDir });
+ * const devchain = await startDevchain({ evmPort: 0, solanaPort: 0, dataDir, allowedOrigins: ["http://127.0.0.1:4021"] });
  * await devchain.usdcBalance("base", devchain.wallets.buyer.evm.address); // 1_000_000_000n
  * await devchain.close();
  */
@@ -64,15 +78,17 @@ export async function startDevchain(options: DevchainOptions = {}): Promise<Devc
   const buyerUsdc = options.buyerUsdc ?? DEFAULT_BUYER_USDC;
   const buyer = await loadOrCreateWallet(dataDir, BUYER_WALLET_FILE);
   const facilitator = await loadOrCreateWallet(dataDir, FACILITATOR_WALLET_FILE);
+  const access = rpcAccessFrom(options);
 
   const [evmResult, svmResult] = await Promise.allSettled([
-    startEvmDevchain({ port: options.evmPort ?? 8545, buyer: buyer.evm, facilitator: facilitator.evm, buyerUsdc, gasEth: GAS_ETH }),
+    startEvmDevchain({ port: options.evmPort ?? 8545, buyer: buyer.evm, facilitator: facilitator.evm, buyerUsdc, gasEth: GAS_ETH, access }),
     startSvmDevchain({
       port: options.solanaPort ?? 8899,
       buyer: buyer.solana,
       facilitator: facilitator.solana,
       buyerUsdc,
       gasLamports: GAS_LAMPORTS,
+      access,
     }),
   ]);
   if (evmResult.status === "rejected" || svmResult.status === "rejected") {
@@ -94,6 +110,7 @@ export async function startDevchain(options: DevchainOptions = {}): Promise<Devc
     evm,
     solana,
     wallets: { buyer, facilitator },
+    rpcAccess: access,
     startupMs: performance.now() - started,
     usdcBalance: (network, address) =>
       familyOf(network) === "evm" ? evm.usdcBalance(address as EvmAddress) : solana.usdcBalance(address),

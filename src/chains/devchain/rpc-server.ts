@@ -1,5 +1,5 @@
-// Loopback-only JSON-RPC 2.0 over HTTP, shared by the EVM and Solana devchains:
-// bounded bodies, batches, CORS like other dev nodes, u64 bigints written as JSON numbers.
+// Loopback-only JSON-RPC 2.0 over HTTP, shared by the EVM and Solana devchains: bounded bodies,
+// batches, web pages refused unless their origin is allowed, u64 bigints written as JSON numbers.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -33,6 +33,12 @@ export interface RpcServerOptions {
   handler: RpcHandler;
   /** Requests larger than this get 413 (default 4 MiB: a big contract deployment fits, a flood does not). */
   maxBodyBytes?: number;
+  /**
+   * Web origins whose pages may call this server (default none). A request with any other `Origin`
+   * gets 403; one without (node clients, curl) is served. Loopback alone does not protect a dev
+   * node: every page the developer opens runs on this machine.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 interface RpcResponse {
@@ -42,13 +48,14 @@ interface RpcResponse {
   error?: { code: number; message: string; data?: unknown };
 }
 
-// Loopback only: the devchain holds funded keys and answers anyone who can connect.
+// Loopback only: the devchain holds funded keys. Programs on this machine can connect; browser pages are held back by Origin.
 const HOST = "127.0.0.1";
 
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const allowedOrigins = originSet(options.allowedOrigins ?? []);
   const server = createServer((req, res) => {
-    serve(req, res, options.handler, maxBodyBytes).catch(() => {
+    serve(req, res, options.handler, maxBodyBytes, allowedOrigins).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
@@ -73,8 +80,37 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, handler: RpcHandler, maxBodyBytes: number): Promise<void> {
-  res.setHeader("Access-Control-Allow-Origin", "*");
+function originSet(origins: readonly string[]): ReadonlySet<string> {
+  return new Set(origins.map(webOrigin));
+}
+
+/** An origin as a browser writes it in `Origin` (`http://localhost:4021`: no path, no trailing slash, no default port). */
+export function webOrigin(url: string): string {
+  let origin: string | undefined;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    // reported below
+  }
+  if (origin === undefined || origin === "null") throw new RangeError(`allowed origin "${url}" is not a web origin like http://localhost:4021`);
+  return origin;
+}
+
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: RpcHandler,
+  maxBodyBytes: number,
+  allowedOrigins: ReadonlySet<string>,
+): Promise<void> {
+  // The answer depends on Origin, so caches must not hand one origin's answer to another.
+  res.setHeader("Vary", "Origin");
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    // Checked before anything runs, preflights included: a page's "simple" POST needs no preflight.
+    if (!allowedOrigins.has(origin)) return refuseOrigin(res, origin, allowedOrigins);
+    res.setHeader("Access-Control-Allow-Origin", origin);
+  }
   if (req.method === "OPTIONS") {
     res.writeHead(204, {
       "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
@@ -128,6 +164,13 @@ export async function handleCall(id: unknown, method: string, params: unknown, h
     if (error instanceof RpcError) return failure(id, error.code, error.message, error.data);
     return failure(id, -32603, error instanceof Error ? error.message : String(error));
   }
+}
+
+function refuseOrigin(res: ServerResponse, origin: string, allowedOrigins: ReadonlySet<string>): void {
+  const allowed = allowedOrigins.size === 0 ? "no web page may call it" : `only pages at ${[...allowedOrigins].join(", ")} may call it`;
+  const message = `requests from ${origin.slice(0, 200)} are refused: ${allowed} (clients that send no Origin header, like node and curl, are served)`;
+  // Unread body: close rather than drain a possibly large upload for a request already refused.
+  res.writeHead(403, { "Content-Type": "application/json", Connection: "close" }).end(stringifyJson(failure(null, -32600, message)));
 }
 
 function failure(id: unknown, code: number, message: string, data?: unknown): RpcResponse {

@@ -18,6 +18,7 @@ import {
 import { sendTransaction, writeContract } from "viem/actions";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { BASE } from "../../networks.ts";
+import { isPublicEvmMethod, publicMethodsOnly, type RpcAccess } from "../rpc-access.ts";
 import { startRpcServer } from "../rpc-server.ts";
 import { createMutex } from "../mutex.ts";
 import { once } from "../once.ts";
@@ -61,6 +62,8 @@ export interface EvmDevchainOptions {
   facilitator: PrivateKeyAccount;
   buyerUsdc: bigint;
   gasEth: bigint;
+  /** Who may call the HTTP JSON-RPC, and what (the in-process transport answers every method). */
+  access: RpcAccess;
 }
 
 // In-process calls answer in microseconds; viem's 4 s default would make every receipt wait look slow.
@@ -81,7 +84,8 @@ export async function startEvmDevchain(options: EvmDevchainOptions): Promise<Evm
   }
   const server = await startRpcServer({
     port: options.port,
-    handler: (method, params) => provider.request({ method, params }),
+    allowedOrigins: options.access.allowedOrigins,
+    handler: publicMethodsOnly((method, params) => provider.request({ method, params }), isPublicEvmMethod, options.access.adminRpc),
   }).catch(async (error: unknown) => {
     await node.close();
     throw error;

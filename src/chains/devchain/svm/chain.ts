@@ -13,6 +13,7 @@ import {
 import type { LiteSVM } from "litesvm";
 import { SOLANA } from "../../networks.ts";
 import { once } from "../once.ts";
+import { PUBLIC_SOLANA_METHODS, publicMethodsOnly, type RpcAccess } from "../rpc-access.ts";
 import { handleCall, startRpcServer } from "../rpc-server.ts";
 import { createSolanaRpcHandler } from "./rpc.ts";
 import { addTokens, installMint, tokenBalance } from "./token.ts";
@@ -49,6 +50,8 @@ export interface SvmDevchainOptions {
   facilitator: KeyPairSigner;
   buyerUsdc: bigint;
   gasLamports: bigint;
+  /** Who may call the HTTP JSON-RPC, and what (the in-process `rpc` answers every method). */
+  access: RpcAccess;
 }
 
 export async function startSvmDevchain(options: SvmDevchainOptions): Promise<SvmDevchain> {
@@ -67,7 +70,11 @@ export async function startSvmDevchain(options: SvmDevchainOptions): Promise<Svm
   await fund(options.facilitator.address, { sol: options.gasLamports });
 
   const handler = createSolanaRpcHandler(svm, runner);
-  const server = await startRpcServer({ port: options.port, handler });
+  const server = await startRpcServer({
+    port: options.port,
+    allowedOrigins: options.access.allowedOrigins,
+    handler: publicMethodsOnly(handler, (method) => PUBLIC_SOLANA_METHODS.has(method), options.access.adminRpc),
+  });
   const transport = (async ({ payload }: { payload: unknown }) => {
     const { id, method, params } = payload as { id?: unknown; method: string; params?: unknown };
     return handleCall(id ?? null, method, params, handler);

@@ -106,7 +106,8 @@ export function createSolanaRpcHandler(svm: LiteSVM, runner: TransactionRunner):
   };
 
   return async (method, params) => {
-    const run = methods[method];
+    // Own properties only: "toString" or "constructor" must not reach Object.prototype.
+    const run = Object.hasOwn(methods, method) ? methods[method] : undefined;
     if (!run) throw new RpcError(METHOD_NOT_FOUND, `Method not found: ${method} is not served by the retouch devchain`);
     return run(Array.isArray(params) ? params : []);
   };
