@@ -15,6 +15,7 @@ import {
   getCompiledTransactionMessageDecoder,
   getCompiledTransactionMessageEncoder,
   getTransactionDecoder,
+  generateKeyPair,
   getTransactionEncoder,
   signBytes,
   type SignatureBytes,
@@ -159,6 +160,36 @@ describe("a settled Solana payment cannot buy a second edit", () => {
     }
     mock.timers.reset();
     assert.deepEqual(await snapshot(), start);
+  });
+});
+
+describe("a replay must prove the buyer signed it", () => {
+  test("the settled transaction with the buyer's signature zeroed or replaced by another wallet's: 402, no result; the real one replays", async () => {
+    const { body, payload } = await paidRequest("replay proof on solana");
+    const paid = await send(body, { "PAYMENT-SIGNATURE": header(payload) });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    const start = await snapshot();
+
+    const buyer = devchain().wallets.buyer.solana.address;
+    const transaction = transactionOf(payload);
+    const stranger = await generateKeyPair();
+    const forgeries: [string, SignatureBytes | null][] = [
+      ["zeroed", new Uint8Array(64) as SignatureBytes],
+      ["missing", null],
+      ["another wallet's", await signBytes(stranger.privateKey, transaction.messageBytes)],
+    ];
+    for (const [name, signature] of forgeries) {
+      const signatures = { ...transaction.signatures, [buyer]: signature } as Transaction["signatures"];
+      const forged = await send(body, { "PAYMENT-SIGNATURE": header(withTransaction(payload, { ...transaction, signatures })) });
+      assert.equal(forged.status, 402, `${name}: ${JSON.stringify(forged.body)}`);
+      assert.match(reason(forged), /does not prove its payer: the paying wallet's signature (does not verify|is missing from the transaction)/, name);
+      assert.equal(forged.body.data, undefined, name);
+      assert.doesNotMatch(JSON.stringify(forged.body), /job_/, `${name}: not even the job it paid for`);
+    }
+    assert.deepEqual(await snapshot(), start, "nothing moves");
+    const replay = await send(body, { "PAYMENT-SIGNATURE": header(payload) });
+    assert.equal(replay.status, 200, JSON.stringify(replay.body));
+    assert.deepEqual(replay.body.data, paid.body.data);
   });
 });
 

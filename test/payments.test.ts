@@ -159,6 +159,70 @@ describe("never twice", () => {
     assert.equal(await rows(), rowsBefore);
   });
 
+  test("a replay forged from public chain data (payer and nonce of AuthorizationUsed, a zero signature) gets a 402, not the result", async () => {
+    const { header } = await signV2(gw, "base", EDIT, jsonInit(edit));
+    const paid = await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
+    const first = (await paid.json()) as PaidBody;
+    assert.equal(first.payment.status, "settled");
+
+    // What anyone can read off the chain: the authorizer and nonce the settlement used.
+    const evm = gw.gateway.devchain!.evm;
+    const [used] = await evm.publicClient.getContractEvents({
+      address: evm.usdc,
+      abi: [{ type: "event", name: "AuthorizationUsed", inputs: [{ name: "authorizer", type: "address", indexed: true }, { name: "nonce", type: "bytes32", indexed: true }] }],
+      eventName: "AuthorizationUsed",
+      fromBlock: "earliest",
+      args: { nonce: decodeHeader<{ payload: { authorization: { nonce: `0x${string}` } } }>(header).payload.authorization.nonce },
+    });
+    const original = decodeHeader<{ accepted: unknown; payload: { authorization: Record<string, string> } }>(header);
+    const forged = Buffer.from(
+      JSON.stringify({
+        x402Version: 2,
+        accepted: original.accepted,
+        payload: {
+          authorization: { ...original.payload.authorization, from: used.args.authorizer, nonce: used.args.nonce },
+          signature: `0x${"00".repeat(65)}`,
+        },
+      }),
+    ).toString("base64");
+    const start = await balances("base");
+    const response = await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": forged }));
+    const text = await response.text();
+    assert.equal(response.status, 402, text);
+    assert.match((JSON.parse(text) as { error: string }).error, /^payment refused: it was already used and does not prove its payer: its signature is not a valid signature$/);
+    assert.doesNotMatch(text, /\/api\/v1\/files\//, "no result URL");
+    assert.doesNotMatch(text, /job_/, "not even the job it paid for");
+    await expectMoved("base", start, 0n);
+    // The buyer's own header still replays to its result.
+    const replay = (await (await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": header }))).json()) as PaidBody;
+    assert.deepEqual(replay.data, first.data);
+  });
+
+  test("payment payloads that are not well formed are 402 invalid_payment in words, never a 502 with exception text", async () => {
+    const { header } = await signV2(gw, "base", EDIT, jsonInit(edit));
+    const original = decodeHeader<{ payload: { authorization: Record<string, unknown>; signature: string } }>(header);
+    const start = await balances("base");
+    const variants: [string, Record<string, unknown>, RegExp][] = [
+      ["value abc", { authorization: { ...original.payload.authorization, value: "abc" } }, /payload\.authorization\.value must be a decimal string of a uint256 \(got "abc"\)/],
+      ["value as a number", { authorization: { ...original.payload.authorization, value: 1000 } }, /payload\.authorization\.value must be a decimal string/],
+      ["validBefore as an object", { authorization: { ...original.payload.authorization, validBefore: { a: 1 } } }, /payload\.authorization\.validBefore must be/],
+      ["to as a number", { authorization: { ...original.payload.authorization, to: 5 } }, /payload\.authorization\.to must be a 0x-prefixed 20-byte address/],
+      ["signature as a number", { signature: 12 }, /payload\.signature: a 0x-prefixed hex signature/],
+      ["no authorization", { authorization: "yes" }, /EVM payment needs payload\.authorization/],
+    ];
+    for (const [name, change, reason] of variants) {
+      const payment = { ...decodeHeader<Record<string, unknown>>(header), payload: { ...original.payload, ...change } };
+      const response = await gw.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": Buffer.from(JSON.stringify(payment)).toString("base64") }));
+      const text = await response.text();
+      assert.equal(response.status, 402, `${name}: ${text}`);
+      const required = decodeHeader<{ error: string }>(response.headers.get("payment-required"));
+      assert.match(required.error, reason, name);
+      assert.match(required.error, /^invalid payment: /, name);
+      assert.doesNotMatch(text, /BigInt|is not a function|TypeError|at .*\.ts:/, name);
+    }
+    await expectMoved("base", start, 0n);
+  });
+
   for (const network of ["base", "solana"] as const) {
     test(`10 concurrent requests with one payment on ${network}: one edit, one settlement`, async () => {
       const { header } = await signV2(gw, network, EDIT, jsonInit(edit));

@@ -8,6 +8,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { authorizationTypes } from "@x402/evm";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { BASE } from "../chains/index.ts";
 import type { EditRequest } from "../edits/index.ts";
 import { RetouchError } from "../errors.ts";
@@ -15,6 +17,7 @@ import {
   createPaymentRail,
   encodeHeader,
   openLedger,
+  SettleTimeout,
   type Facilitator,
   type Ledger,
   type OnChain,
@@ -27,7 +30,7 @@ import { createPaidEdits, type PaidEditsOptions } from "./paid-edits.ts";
 
 const PUBLIC_URL = "http://gw.test";
 const RESOURCE = `${PUBLIC_URL}/api/v1/images/image2image`;
-const PAY_TO = "0x5E11e85E11e85E11e85E11e85E11e85E11e85E11";
+const PAY_TO = "0x5e11e85e11e85e11e85e11e85e11e85e11e85e11" as const;
 const TX = `0x${"7a".repeat(32)}`;
 
 let ledger: Ledger;
@@ -52,6 +55,7 @@ interface Harness {
   /** The edit itself (default: one image at once). */
   run: (request: EditRequest) => Promise<EditRun>;
   settlements: number;
+  verifications: number;
   edits: number;
   unexpected: { error: unknown; jobId: string }[];
 }
@@ -65,12 +69,16 @@ async function harness(inlineWindowMs = 5_000): Promise<Harness> {
     chain: async (): Promise<OnChain> => ({ state: "unknown", why: "no view" }),
     run: async () => ({ result: RESULT, usage: { images: 1 } }),
     settlements: 0,
+    verifications: 0,
     edits: 0,
     unexpected: [],
   } as Omit<Harness, "paid"> as Harness;
   const facilitator: Facilitator = {
     supported: async () => ({ kinds: [{ x402Version: 2, scheme: "exact", network: BASE.caip2 }], extensions: [], signers: {} }) as never,
-    verify: async (payload) => ({ isValid: true, payer: (payload.payload as { authorization: { from: string } }).authorization.from }),
+    verify: async (payload) => {
+      h.verifications++;
+      return { isValid: true, payer: (payload.payload as { authorization: { from: string } }).authorization.from };
+    },
     settle: () => {
       h.settlements++;
       return h.settle();
@@ -116,14 +124,26 @@ function editRequest(prompt = "remove the scooter"): EditRequest {
 }
 
 /** A new wallet's payment for the quote (the stand-in facilitator believes any signature). */
+/** A buyer with a real key: its payments carry real EIP-3009 signatures, as a replay must prove the payer. */
 function wallet() {
-  const from = `0x${randomBytes(20).toString("hex")}`;
-  const authorization = () => ({ from, to: PAY_TO, value: "1000", nonce: `0x${randomBytes(32).toString("hex")}` });
+  const account = privateKeyToAccount(generatePrivateKey());
+  const from = account.address;
   const accepted = { scheme: "exact", network: BASE.caip2, asset: BASE.usdc.address, amount: "1000", payTo: PAY_TO, maxTimeoutSeconds: 300, extra: {} };
+  const signed = async () => {
+    const authorization = { from, to: PAY_TO, value: "1000", validAfter: "0", validBefore: "4102444800", nonce: `0x${randomBytes(32).toString("hex")}` };
+    const signature = await account.signTypedData({
+      domain: { name: BASE.usdc.name, version: BASE.usdc.version, chainId: BASE.chainId, verifyingContract: BASE.usdc.address as `0x${string}` },
+      types: authorizationTypes,
+      primaryType: "TransferWithAuthorization",
+      message: { ...authorization, value: 1000n, validAfter: 0n, validBefore: 4102444800n, nonce: authorization.nonce as `0x${string}` },
+    });
+    return { authorization, signature };
+  };
   return {
     from,
-    v2: () => new Headers({ "PAYMENT-SIGNATURE": encodeHeader({ x402Version: 2, accepted, payload: { authorization: authorization(), signature: "0x00" } }) }),
-    v1: () => new Headers({ "X-PAYMENT": encodeHeader({ x402Version: 1, scheme: "exact", network: "base", payload: { authorization: authorization(), signature: "0x00" } }) }),
+    account,
+    v2: async () => new Headers({ "PAYMENT-SIGNATURE": encodeHeader({ x402Version: 2, accepted, payload: await signed() }) }),
+    v1: async () => new Headers({ "X-PAYMENT": encodeHeader({ x402Version: 1, scheme: "exact", network: "base", payload: await signed() }) }),
   };
 }
 
@@ -160,7 +180,7 @@ test("no payment: a 402 with the price and model; the edit does not run", async 
 test("a paid edit done within the window: 200 with the result, settled, and the x402 v2 receipt headers", async () => {
   const h = await harness();
   const buyer = wallet();
-  const reply = await h.paid.handle(editRequest(), buyer.v2(), RESOURCE);
+  const reply = await h.paid.handle(editRequest(), await buyer.v2(), RESOURCE);
   assert.equal(reply.status, 200);
   assert.deepEqual(reply.body, { ...RESULT, payment: { status: "settled", tx_hash: TX, network: BASE.caip2 } });
   assert.deepEqual(decode(reply.headers["PAYMENT-RESPONSE"]), { success: true, transaction: TX, network: BASE.caip2, payer: buyer.from });
@@ -175,7 +195,7 @@ test("a paid edit done within the window: 200 with the result, settled, and the 
 test("v1: the receipt is X-PAYMENT-RESPONSE and names the network as v1 does", async () => {
   const h = await harness();
   const buyer = wallet();
-  const reply = await h.paid.handle(editRequest(), buyer.v1(), RESOURCE);
+  const reply = await h.paid.handle(editRequest(), await buyer.v1(), RESOURCE);
   assert.equal(reply.status, 200);
   assert.equal((reply.body as { payment: { network: string } }).payment.network, "base");
   assert.deepEqual(decode(reply.headers["X-PAYMENT-RESPONSE"]), { success: true, transaction: TX, network: "base", payer: buyer.from });
@@ -184,7 +204,7 @@ test("v1: the receipt is X-PAYMENT-RESPONSE and names the network as v1 does", a
 
 test("the replay of a settled payment is the same result as already_settled, with no second edit or settlement", async () => {
   const h = await harness();
-  const headers = wallet().v2();
+  const headers = await wallet().v2();
   await h.paid.handle(editRequest(), headers, RESOURCE);
   const again = await h.paid.handle(editRequest(), headers, RESOURCE);
   assert.equal(again.status, 200);
@@ -196,7 +216,7 @@ test("the replay of a settled payment is the same result as already_settled, wit
 test("the same payment for another edit is refused, naming the job it paid for", async () => {
   const h = await harness();
   const buyer = wallet();
-  const headers = buyer.v2();
+  const headers = await buyer.v2();
   await h.paid.handle(editRequest(), headers, RESOURCE);
   const { jobId } = await rowOf({ payer: buyer.from });
   await assert.rejects(
@@ -206,13 +226,60 @@ test("the same payment for another edit is refused, naming the job it paid for",
   assert.equal(h.edits, 1);
 });
 
-test("payment headers that are not payments are 402 malformed_payment, before any edit", async () => {
+test("payment headers that are not well-formed exact payments are 402 invalid_payment, before any edit or facilitator call", async () => {
   const h = await harness();
-  await assert.rejects(h.paid.handle(editRequest(), new Headers({ "PAYMENT-SIGNATURE": "bm90IGpzb24=" }), RESOURCE), refused(402, "malformed_payment", /not base64-encoded JSON/));
-  const noNonce = { x402Version: 1, scheme: "exact", network: "base", payload: { authorization: { from: wallet().from } } };
-  await assert.rejects(h.paid.handle(editRequest(), new Headers({ "X-PAYMENT": encodeHeader(noNonce) }), RESOURCE), refused(402, "malformed_payment", /32-byte payload\.authorization\.nonce/));
+  const invalid = (message: RegExp) => refused(402, "invalid_payment", message);
+  await assert.rejects(h.paid.handle(editRequest(), new Headers({ "PAYMENT-SIGNATURE": "bm90IGpzb24=" }), RESOURCE), invalid(/^invalid payment: PAYMENT-SIGNATURE header is not base64-encoded JSON$/));
+  const v1 = (authorization: Record<string, unknown>) =>
+    new Headers({ "X-PAYMENT": encodeHeader({ x402Version: 1, scheme: "exact", network: "base", payload: { authorization, signature: `0x${"11".repeat(65)}` } }) });
+  const good = { from: wallet().from, to: PAY_TO, value: "1000", validAfter: "0", validBefore: "4102444800", nonce: `0x${"22".repeat(32)}` };
+  await assert.rejects(h.paid.handle(editRequest(), v1({ ...good, nonce: undefined }), RESOURCE), invalid(/payload\.authorization\.nonce must be 32 bytes/));
+  await assert.rejects(h.paid.handle(editRequest(), v1({ ...good, value: "abc" }), RESOURCE), invalid(/payload\.authorization\.value must be a decimal string of a uint256 \(got "abc"\)$/));
+  await assert.rejects(h.paid.handle(editRequest(), v1({ ...good, value: 1000 }), RESOURCE), invalid(/payload\.authorization\.value must be a decimal string of a uint256 \(got 1000\)$/));
   await assert.rejects(h.paid.poll("job_x", new Headers({ "X-PAYMENT": "e30=" }), RESOURCE), refused(404, "job_not_found", /^no job job_x$/));
   assert.equal(h.edits, 0);
+  assert.equal(h.verifications, 0, "the facilitator never saw them");
+});
+
+test("a replay that does not prove its payer gets a 402 and nothing of the paid result", async () => {
+  const h = await harness();
+  const buyer = wallet();
+  const headers = await buyer.v2();
+  const paid = await h.paid.handle(editRequest(), headers, RESOURCE);
+  assert.equal(paid.status, 200);
+  const original = decode(headers.get("PAYMENT-SIGNATURE")!) as { accepted: unknown; payload: { authorization: Record<string, string>; signature: string } };
+  const replay = (payload: object) => new Headers({ "PAYMENT-SIGNATURE": encodeHeader({ x402Version: 2, accepted: original.accepted, payload }) });
+  const notProven = (why: RegExp) => refused(402, "invalid_signature", new RegExp(`^payment refused: it was already used and does not prove its payer: ${why.source}`));
+
+  // The attack: payer and nonce copied from public chain data, any signature.
+  const zero = `0x${"00".repeat(65)}`;
+  await assert.rejects(h.paid.handle(editRequest(), replay({ ...original.payload, signature: zero }), RESOURCE), notProven(/its signature is not a valid signature$/));
+  // Another wallet's valid signature over the same authorization.
+  const thief = privateKeyToAccount(generatePrivateKey());
+  const theirs = await thief.signTypedData({
+    domain: { name: BASE.usdc.name, version: BASE.usdc.version, chainId: BASE.chainId, verifyingContract: BASE.usdc.address as `0x${string}` },
+    types: authorizationTypes,
+    primaryType: "TransferWithAuthorization",
+    message: {
+      ...(original.payload.authorization as unknown as { from: `0x${string}`; to: `0x${string}`; nonce: `0x${string}` }),
+      value: 1000n,
+      validAfter: 0n,
+      validBefore: 4102444800n,
+    },
+  });
+  await assert.rejects(h.paid.handle(editRequest(), replay({ ...original.payload, signature: theirs }), RESOURCE), notProven(/its signature was not made by the wallet that paid$/));
+  // The payer's signature, but over another amount: not the authorization that paid.
+  const otherValue = { ...original.payload, authorization: { ...original.payload.authorization, value: "1" } };
+  await assert.rejects(h.paid.handle(editRequest(), replay(otherValue), RESOURCE), notProven(/its authorization is not the one that paid for this edit$/));
+  // A contract wallet's signature cannot be checked offline.
+  await assert.rejects(h.paid.handle(editRequest(), replay({ ...original.payload, signature: `0x${"11".repeat(200)}` }), RESOURCE), notProven(/its signature is a contract wallet's/));
+
+  // The real payment still replays to its result, settled once.
+  const again = await h.paid.handle(editRequest(), headers, RESOURCE);
+  assert.deepEqual((again.body as { data: unknown }).data, (paid.body as { data: unknown }).data);
+  assert.equal((again.body as { payment: { status: string } }).payment.status, "already_settled");
+  assert.equal(h.settlements, 1);
+  assert.equal(h.edits, 1);
 });
 
 test("an upstream failure after the payment: its error, the row failed, nothing settled; the replay says the same", async () => {
@@ -221,7 +288,7 @@ test("an upstream failure after the payment: its error, the row failed, nothing 
     throw new RetouchError("the upstream answered 500", { status: 502, type: "upstream_error", code: "upstream_error" });
   };
   const buyer = wallet();
-  const headers = buyer.v2();
+  const headers = await buyer.v2();
   await assert.rejects(h.paid.handle(editRequest(), headers, RESOURCE), refused(502, "upstream_error", /^the upstream answered 500$/));
   const row = await rowOf({ payer: buyer.from });
   assert.equal(row.status, "failed");
@@ -239,7 +306,7 @@ test("an edit that crashes is a 500 quoting the job, reported once, never charge
     throw crash;
   };
   const buyer = wallet();
-  const headers = buyer.v2();
+  const headers = await buyer.v2();
   const { jobId } = await h.paid.handle(editRequest(), headers, RESOURCE).then(
     () => assert.fail("expected a failure"),
     async (error: RetouchError) => {
@@ -261,7 +328,7 @@ test("the facilitator refuses the settlement: 402 with its reason, the result wi
   h.settle = async () => ({ success: false, errorReason: "invalid_exact_evm_insufficient_balance", transaction: "", network: BASE.caip2 }) as SettleResponse;
   h.chain = async () => ({ state: "absent", final: false });
   const buyer = wallet();
-  const headers = buyer.v2();
+  const headers = await buyer.v2();
   const message =
     "settlement failed, nothing was charged and the result is withheld: the payer's USDC balance is too low (invalid_exact_evm_insufficient_balance)";
   const reason = new RegExp(`^${message.replace(/[()]/g, "\\$&")}$`);
@@ -283,7 +350,7 @@ test("the facilitator refuses but the transfer is on chain: 200 settled with the
   h.settle = async () => ({ success: false, errorReason: "unexpected_settle_error", transaction: "", network: BASE.caip2 }) as SettleResponse;
   h.chain = async () => ({ state: "landed", transaction: "0xfromchain" });
   const buyer = wallet();
-  const reply = await h.paid.handle(editRequest(), buyer.v2(), RESOURCE);
+  const reply = await h.paid.handle(editRequest(), await buyer.v2(), RESOURCE);
   assert.equal(reply.status, 200);
   assert.deepEqual((reply.body as { payment: unknown }).payment, { status: "settled", tx_hash: "0xfromchain", network: BASE.caip2 });
   assert.equal(decode(reply.headers["PAYMENT-RESPONSE"]).payer, buyer.from);
@@ -298,21 +365,22 @@ test("no answer from the facilitator and a chain that says it can never land: 40
   h.chain = async () => ({ state: "absent", final: true });
   const buyer = wallet();
   await assert.rejects(
-    h.paid.handle(editRequest(), buyer.v2(), RESOURCE),
-    refused(402, "settlement_failed", /^settlement failed, nothing was charged and the result is withheld: fetch failed: ECONNRESET$/),
+    h.paid.handle(editRequest(), await buyer.v2(), RESOURCE),
+    refused(402, "settlement_failed", /^settlement failed, nothing was charged and the result is withheld: the facilitator failed before answering$/),
   );
-  assert.equal((await rowOf({ payer: buyer.from })).status, "failed");
+  const row = await rowOf({ payer: buyer.from });
+  assert.equal(row.status, "failed");
+  // The facilitator's own words go to the operator's log, not to the buyer.
+  assert.deepEqual(h.unexpected.map((u) => [(u.error as Error).message, u.jobId]), [["fetch failed: ECONNRESET", row.jobId]]);
 });
 
 test("no answer and the chain cannot tell (or may still land): 503 uncertain, result kept; a later replay that finds it landed is 200", async () => {
   for (const chain of [async (): Promise<OnChain> => ({ state: "absent", final: false }), async (): Promise<OnChain> => Promise.reject(new Error("rpc down"))]) {
     const h = await harness();
-    h.settle = async () => {
-      throw new Error("the facilitator did not answer within 2000 ms");
-    };
+    h.settle = () => Promise.reject(new SettleTimeout(2000));
     h.chain = chain;
     const buyer = wallet();
-    const headers = buyer.v2();
+    const headers = await buyer.v2();
     const error = await h.paid.handle(editRequest(), headers, RESOURCE).then(
       () => assert.fail("expected 503"),
       (thrown: unknown) => thrown,
@@ -348,7 +416,7 @@ test("a settlement the chain reports landed without a transaction id is still se
     throw new Error("socket hang up");
   };
   h.chain = async () => ({ state: "landed" });
-  const reply = await h.paid.handle(editRequest(), wallet().v2(), RESOURCE);
+  const reply = await h.paid.handle(editRequest(), await wallet().v2(), RESOURCE);
   assert.equal(reply.status, 200);
   assert.equal(reply.headers["X-Payment-Receipt"], "");
 });

@@ -16,10 +16,15 @@ import {
   HEADERS,
   MalformedPaymentError,
   paymentIdentity,
+  readExactPayment,
   readPaymentHeader,
+  replayRefusal,
   signInRequired,
+  SettleTimeout,
   SIWX_HEADER,
+  type AnyRequirements,
   type ClientPayment,
+  type ExactPayment,
   type Ledger,
   type PaidEdit,
   type PaymentRail,
@@ -61,6 +66,9 @@ export interface PaidEditsOptions {
   onError(error: unknown, jobId: string): void;
 }
 
+/** A payment header as sent, and its `exact` payload read strictly. */
+type Payment = ClientPayment & { exact: ExactPayment };
+
 const WAIT_STEP_MS = 40;
 const DESCRIPTION = "image edit";
 
@@ -72,11 +80,13 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   const pollUrl = (jobId: string) => `${publicUrl}/api/v1/images/jobs/${jobId}`;
   const jobOf = (row: PaidEdit): SiwxJob => ({ jobId: row.jobId, pollUrl: pollUrl(row.jobId), network: row.network, payer: row.payer });
 
-  function readPayment(headers: Headers, terms: PaymentTerms): ClientPayment | undefined {
+  /** The request's payment, read strictly: anything that is not a well-formed `exact` payment is a 402 invalid_payment. */
+  function readPayment(headers: Headers, terms: PaymentTerms): Payment | undefined {
     try {
-      return readPaymentHeader(headers);
+      const payment = readPaymentHeader(headers);
+      return payment && { ...payment, exact: readExactPayment(payment) };
     } catch (error) {
-      if (error instanceof MalformedPaymentError) throw rail.refuse(terms, error.message, "malformed_payment");
+      if (error instanceof MalformedPaymentError) throw rail.refuse(terms, `invalid payment: ${error.message}`, "invalid_payment");
       throw error;
     }
   }
@@ -107,7 +117,9 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       if (answer.success) return settled(row, answer.transaction, version, answer.payer ?? row.payer);
       refusal = explainReason(answer.errorReason, answer.errorMessage);
     } catch (error) {
-      silence = (error as Error).message;
+      // Only our own words reach the client: a facilitator's exception can name hosts and internals.
+      silence = error instanceof SettleTimeout ? error.message : "the facilitator failed before answering";
+      if (!(error instanceof SettleTimeout)) options.onError(error, row.jobId);
     }
     const chain = await rail.onChain(row.payload, row.network).catch((error: Error) => ({ state: "unknown" as const, why: error.message }));
     if (chain.state === "landed") return settled(row, chain.transaction ?? "", version, row.payer);
@@ -253,17 +265,14 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       const terms = rail.terms(request.quote.total, resourceUrl, DESCRIPTION);
       const payment = readPayment(headers, terms);
       if (!payment) throw rail.refuse(terms, `payment required: ${request.quote.amount} USD in USDC for ${request.model.id}`);
-      let identity;
-      try {
-        identity = paymentIdentity(payment);
-      } catch (error) {
-        if (error instanceof MalformedPaymentError) throw rail.refuse(terms, error.message, "malformed_payment");
-        throw error;
-      }
+      const identity = paymentIdentity(payment.exact);
       const fingerprint = requestFingerprint(request);
       const deadline = Date.now() + inlineWindowMs;
 
+      /** A payment the ledger already holds: answered only when it proves the payer (payer and nonce are public). */
       const replay = async (row: PaidEdit): Promise<Reply> => {
+        const refusal = await replayRefusal(payment.exact, row.payer, row.requirements as AnyRequirements);
+        if (refusal) throw rail.refuse(terms, `payment refused: it was already used and does not prove its payer: ${refusal}`, "invalid_signature");
         if (row.fingerprint !== fingerprint) {
           throw rail.refuse(
             terms,

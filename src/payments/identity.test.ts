@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BASE, SOLANA } from "../chains/index.ts";
+import { readExactPayment } from "./exact-payload.ts";
 import { paymentIdentity } from "./identity.ts";
 import { encodeHeader, MalformedPaymentError, readPaymentHeader, type ClientPayment } from "./protocol.ts";
 
@@ -12,12 +13,24 @@ const NONCE = `0x${"Ab".repeat(32)}`;
 
 const accepted = { scheme: "exact", network: BASE.caip2, asset: BASE.usdc.address, amount: "1000", payTo: FROM, maxTimeoutSeconds: 300 };
 
-function evm(version: 1 | 2, authorization: Record<string, unknown>, network: string = version === 2 ? BASE.caip2 : BASE.name): ClientPayment {
-  const payload = { authorization, signature: "0x00" };
+const TO = "0x1111111111111111111111111111111111111111";
+const SIGNATURE = `0x${"5a".repeat(65)}`;
+const AUTHORIZATION = { from: FROM, to: TO, value: "1000", validAfter: "0", validBefore: "1999999999", nonce: NONCE };
+
+function evm(
+  version: 1 | 2,
+  fields: Record<string, unknown>,
+  network: string = version === 2 ? BASE.caip2 : BASE.name,
+  signature: unknown = SIGNATURE,
+): ClientPayment {
+  const payload = { authorization: { ...AUTHORIZATION, ...fields }, signature };
   return version === 2
     ? ({ version, payload: { x402Version: 2, accepted: { ...accepted, network }, payload } } as unknown as ClientPayment)
     : ({ version, payload: { x402Version: 1, scheme: "exact", network, payload } } as unknown as ClientPayment);
 }
+
+/** The identity of a payment, read as the gateway reads it. */
+const identify = (payment: ClientPayment) => paymentIdentity(readExactPayment(payment));
 
 function malformed(message: RegExp) {
   return (error: unknown) => error instanceof MalformedPaymentError && message.test(error.message);
@@ -56,43 +69,60 @@ test("headers above 16,384 characters are refused before they are decoded", () =
 
 test("an EVM payment is named by chain, payer and nonce, whatever their case and whichever protocol version carries it", () => {
   const id = `${BASE.caip2}:${FROM.toLowerCase()}:${NONCE.toLowerCase()}`;
-  assert.deepEqual(paymentIdentity(evm(2, { from: FROM, nonce: NONCE })), { id, network: BASE.caip2 });
-  assert.deepEqual(paymentIdentity(evm(1, { from: FROM, nonce: NONCE })), { id, network: BASE.caip2 });
-  assert.equal(paymentIdentity(evm(2, { from: FROM.toLowerCase(), nonce: NONCE.toUpperCase().replace("0X", "0x") })).id, id);
-  assert.notEqual(paymentIdentity(evm(2, { from: FROM, nonce: `0x${"cd".repeat(32)}` })).id, id, "another nonce is another payment");
+  assert.deepEqual(identify(evm(2, {})), { id, network: BASE.caip2 });
+  assert.deepEqual(identify(evm(1, {})), { id, network: BASE.caip2 });
+  assert.equal(identify(evm(2, { from: FROM.toLowerCase(), nonce: NONCE.toUpperCase().replace("0X", "0x") })).id, id);
+  assert.notEqual(identify(evm(2, { nonce: `0x${"cd".repeat(32)}` })).id, id, "another nonce is another payment");
 });
 
-test("an EVM payment without a well-formed payer address and 32-byte nonce has no identity", () => {
-  const refused = malformed(/^EVM payment needs payload\.authorization\.from \(an address\) and a 32-byte payload\.authorization\.nonce$/);
-  for (const authorization of [
-    {},
-    { from: FROM },
-    { nonce: NONCE },
-    { from: FROM.slice(0, -1), nonce: NONCE },
-    { from: `${FROM}0`, nonce: NONCE },
-    { from: `x${FROM}`, nonce: NONCE },
-    { from: FROM.replace("0x", "0y"), nonce: NONCE },
-    { from: FROM.replace("A", "g"), nonce: NONCE },
-    { from: FROM, nonce: NONCE.slice(0, -2) },
-    { from: FROM, nonce: `${NONCE}00` },
-    { from: FROM, nonce: `x${NONCE}` },
-    { from: FROM, nonce: NONCE.replace("A", "z") },
-    { from: FROM, nonce: 7 },
-    { from: 7, nonce: NONCE },
+test("an EVM payment whose payer or nonce is not well formed is refused, naming the field", () => {
+  for (const [field, values] of [
+    ["from", [undefined, FROM.slice(0, -1), `${FROM}0`, `x${FROM}`, FROM.replace("0x", "0y"), FROM.replace("A", "g"), 7, [FROM]]],
+    ["to", [undefined, TO.slice(0, -1), 7, [TO]]],
     // Arrays print as their one element: only a string is an address or a nonce.
-    { from: [FROM], nonce: NONCE },
-    { from: FROM, nonce: [NONCE] },
-  ]) {
-    assert.throws(() => paymentIdentity(evm(2, authorization)), refused, JSON.stringify(authorization));
+    ["nonce", [undefined, NONCE.slice(0, -2), `${NONCE}00`, `x${NONCE}`, NONCE.replace("A", "z"), 7, [NONCE]]],
+  ] as const) {
+    const refused = malformed(new RegExp(`^payload\\.authorization\\.${field} must be `));
+    for (const value of values) assert.throws(() => identify(evm(2, { [field]: value })), refused, `${field}: ${JSON.stringify(value)}`);
   }
-  assert.throws(() => paymentIdentity({ version: 2, payload: { x402Version: 2, accepted, payload: {} } } as ClientPayment), refused);
+  const noAuthorization = { version: 2, payload: { x402Version: 2, accepted, payload: { signature: SIGNATURE } } } as unknown as ClientPayment;
+  assert.throws(() => identify(noAuthorization), malformed(/^EVM payment needs payload\.authorization: /));
+});
+
+test("amounts and times that are not uint256 decimal strings are refused before any facilitator sees them", () => {
+  // The strings a facilitator once failed on with its own exception text ("Cannot convert abc to a BigInt",
+  // "value_.replace is not a function"), and their cousins.
+  for (const field of ["value", "validAfter", "validBefore"]) {
+    for (const value of ["abc", 1000, "-1", "1e3", "0x10", " 1", "", null, [1], { n: 1 }, "1".repeat(79), (2n ** 256n).toString()]) {
+      assert.throws(
+        () => identify(evm(2, { [field]: value })),
+        malformed(new RegExp(`^payload\\.authorization\\.${field} must be a decimal string of a uint256 \\(got `)),
+        `${field}: ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  assert.equal(readExactPayment(evm(2, { value: (2n ** 256n - 1n).toString() })).family, "evm", "the largest uint256 is well formed");
+});
+
+test("an EVM signature must be hex of at least 65 bytes", () => {
+  for (const signature of [null, 7, "0x00", `0x${"5a".repeat(64)}`, `0x${"5a".repeat(65)}0`, `${"5a".repeat(66)}`, `0x${"zz".repeat(65)}`]) {
+    assert.throws(() => identify(evm(2, {}, BASE.caip2, signature)), malformed(/^EVM payment needs payload\.signature: /), String(signature));
+  }
+  // Contract wallets sign longer blobs (ERC-1271, ERC-6492).
+  assert.equal(readExactPayment(evm(2, {}, BASE.caip2, `0x${"5a".repeat(300)}`)).family, "evm");
+});
+
+test("a scheme other than exact is refused by name, in v1 and v2 alike", () => {
+  const v2 = { version: 2, payload: { x402Version: 2, accepted: { ...accepted, scheme: "upto" }, payload: {} } } as unknown as ClientPayment;
+  const v1 = { version: 1, payload: { x402Version: 1, scheme: "upto", network: BASE.name, payload: {} } } as unknown as ClientPayment;
+  for (const payment of [v2, v1]) assert.throws(() => readExactPayment(payment), malformed(/^payment scheme "upto" is not supported; this server takes "exact"$/));
 });
 
 test("a payment on a network nobody knows, or a Solana payment without a readable transaction, has no identity", () => {
-  assert.throws(() => paymentIdentity(evm(2, { from: FROM, nonce: NONCE }, "eip155:1")), malformed(/^payment is for unknown network "eip155:1"$/));
-  assert.throws(() => paymentIdentity(evm(1, { from: FROM, nonce: NONCE }, "ethereum")), malformed(/^payment is for unknown network "ethereum"$/));
+  assert.throws(() => identify(evm(2, {}, "eip155:1")), malformed(/^payment is for unknown network "eip155:1"$/));
+  assert.throws(() => identify(evm(1, {}, "ethereum")), malformed(/^payment is for unknown network "ethereum"$/));
   const solana = (payload: Record<string, unknown>) => ({ version: 1, payload: { x402Version: 1, scheme: "exact", network: SOLANA.name, payload } }) as unknown as ClientPayment;
-  assert.throws(() => paymentIdentity(solana({})), malformed(/^Solana payment needs payload\.transaction \(base64\)$/));
-  assert.throws(() => paymentIdentity(solana({ transaction: 42 })), malformed(/^Solana payment needs payload\.transaction \(base64\)$/));
-  assert.throws(() => paymentIdentity(solana({ transaction: "bm90IGEgdHJhbnNhY3Rpb24=" })), malformed(/^Solana payment: the Solana transaction could not be decoded$/));
+  assert.throws(() => identify(solana({})), malformed(/^Solana payment needs payload\.transaction: a base64 transaction$/));
+  assert.throws(() => identify(solana({ transaction: 42 })), malformed(/^Solana payment needs payload\.transaction: a base64 transaction$/));
+  assert.throws(() => identify(solana({ transaction: "bm90IGEgdHJhbnNhY3Rpb24=" })), malformed(/^Solana payment: the Solana transaction could not be decoded$/));
 });

@@ -5,9 +5,7 @@
 // message (never a signature slot, which the client or facilitator fills).
 // v1 and v2 payments of the same transfer get the same identity.
 
-import { findNetwork } from "../chains/index.ts";
-import { MalformedPaymentError, type ClientPayment } from "./protocol.ts";
-import { readSolanaPayment, SolanaTransactionError } from "./solana-transaction.ts";
+import type { ExactPayment } from "./exact-payload.ts";
 
 export interface PaymentIdentity {
   /** Stable key of this payment in the ledger. */
@@ -16,26 +14,11 @@ export interface PaymentIdentity {
   network: string;
 }
 
-export function paymentIdentity(payment: ClientPayment): PaymentIdentity {
-  const networkName = payment.version === 2 ? payment.payload.accepted.network : payment.payload.network;
-  const network = findNetwork(networkName);
-  if (!network) throw new MalformedPaymentError(`payment is for unknown network "${networkName}"`);
-  const body = payment.payload.payload;
-  if (network.family === "evm") {
-    const authorization = body.authorization as { from?: unknown; nonce?: unknown } | undefined;
-    const from = authorization?.from;
-    const nonce = authorization?.nonce;
-    if (typeof from !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(from) || typeof nonce !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(nonce)) {
-      throw new MalformedPaymentError("EVM payment needs payload.authorization.from (an address) and a 32-byte payload.authorization.nonce");
-    }
-    return { id: `${network.caip2}:${from.toLowerCase()}:${nonce.toLowerCase()}`, network: network.caip2 };
+export function paymentIdentity(payment: ExactPayment): PaymentIdentity {
+  const network = payment.network.caip2;
+  if (payment.family === "evm") {
+    const { from, nonce } = payment.authorization;
+    return { id: `${network}:${from.toLowerCase()}:${nonce.toLowerCase()}`, network };
   }
-  const transaction = body.transaction;
-  if (typeof transaction !== "string") throw new MalformedPaymentError("Solana payment needs payload.transaction (base64)");
-  try {
-    return { id: `${network.caip2}:message:${readSolanaPayment(transaction).messageHash}`, network: network.caip2 };
-  } catch (error) {
-    if (error instanceof SolanaTransactionError) throw new MalformedPaymentError(`Solana payment: ${error.message}`);
-    throw error;
-  }
+  return { id: `${network}:message:${payment.solana.messageHash}`, network };
 }

@@ -2,12 +2,14 @@
 // facilitator adapters, the rail, the ledger and the sign-in of polls.
 export { inProcessFacilitator, devchainX402Facilitator } from "./facilitator/in-process.ts";
 export { remoteFacilitator } from "./facilitator/remote.ts";
-export type { Facilitator, SettleResponse } from "./facilitator/types.ts";
+export type { AnyRequirements, Facilitator, SettleResponse } from "./facilitator/types.ts";
+export { readExactPayment, type ExactPayment } from "./exact-payload.ts";
 export { paymentIdentity, type PaymentIdentity } from "./identity.ts";
+export { replayRefusal } from "./replay-proof.ts";
 export { openLedger, type Ledger, type PaidEdit, type PaidEditStatus, type StoredError } from "./ledger/ledger.ts";
 export type { SiwxNonce, SiwxNonces } from "./ledger/siwx-nonces.ts";
 export { encodeHeader, HEADERS, MalformedPaymentError, readPaymentHeader, type ClientPayment } from "./protocol.ts";
-export { createPaymentRail, type PaymentRail } from "./rail.ts";
+export { createPaymentRail, SettleTimeout, type PaymentRail } from "./rail.ts";
 export { explainReason } from "./reasons.ts";
 export { evmSettlementProbe, svmSettlementProbe, type OnChain, type SettlementProbe } from "./settlement-probe.ts";
 export type { PaymentTerms } from "./requirements.ts";

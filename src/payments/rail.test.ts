@@ -120,16 +120,16 @@ test("select answers with this server's own requirement: v1 gets the v1 shape, v
   assert.throws(() => r.select(v2Payment(terms.v2[0], { scheme: "upto" }), terms), isRefusal("wrong_scheme", /payment scheme is upto but this edit requires exact/));
 });
 
-test("a Solana transaction that cannot be read is a 402 malformed_payment before the facilitator sees it", async () => {
+test("a Solana transaction that cannot be read is a 402 invalid_payment before the facilitator sees it", async () => {
   let verified = 0;
   const r = await rail({ facilitator: facilitator({ verify: async () => (verified++, { isValid: true, payer: "x" }) }) });
   const terms = r.terms(1000n, "http://gw/x", "image edit");
   const garbage = { version: 2, payload: { x402Version: 2, accepted: terms.v2[1], payload: { transaction: "bm90IGEgdHJhbnNhY3Rpb24=" } } } as ClientPayment;
-  assert.throws(() => r.select(garbage, terms), isRefusal("malformed_payment", /^malformed payment: the Solana transaction could not be decoded$/));
+  assert.throws(() => r.select(garbage, terms), isRefusal("invalid_payment", /^invalid payment: the Solana transaction could not be decoded$/));
   assert.equal(verified, 0);
 });
 
-test("verify: the facilitator unreachable is a 502 with its error; a refusal is a 402 with its reason in words", async () => {
+test("verify: the facilitator unreachable is a 502 in our words (its error kept for the log); a refusal is a 402 with its reason in words", async () => {
   const terms = (await rail()).terms(1000n, "http://gw/x", "image edit");
   const payment = v2Payment(terms.v2[0]);
 
@@ -137,7 +137,9 @@ test("verify: the facilitator unreachable is a 502 with its error; a refusal is 
   await assert.rejects(down.verify(payment, terms.v2[0], terms), (error: RetouchError) => {
     assert.equal(error.status, 502);
     assert.equal(error.code, "facilitator_unavailable");
-    assert.equal(error.message, "the payment facilitator could not be reached: connect ECONNREFUSED 127.0.0.1:4021");
+    // Its exception text (hosts, internals) stays in the log through `cause`, not in the answer.
+    assert.equal(error.message, "the payment facilitator could not be reached; nothing was charged, try again shortly");
+    assert.equal((error.cause as Error).message, "connect ECONNREFUSED 127.0.0.1:4021");
     return true;
   });
 
@@ -163,7 +165,7 @@ test("settle: the facilitator's answer is passed on; no answer within the settle
 
   const hanging = await rail({ facilitator: facilitator({ settle: () => new Promise(() => {}) }), settleTimeoutMs: 30 });
   const started = Date.now();
-  await assert.rejects(hanging.settle({}, {}), /^Error: the facilitator did not answer within 30 ms$/);
+  await assert.rejects(hanging.settle({}, {}), /^SettleTimeout: the facilitator did not answer within 30 ms$/);
   assert.ok(Date.now() - started < 1000);
 
   const failing = await rail({ facilitator: facilitator({ settle: async () => Promise.reject(new Error("socket hang up")) }) });

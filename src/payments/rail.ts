@@ -30,6 +30,14 @@ export interface PaymentRail {
   close(): Promise<void>;
 }
 
+/** The facilitator has not answered a settlement within the settle timeout. */
+export class SettleTimeout extends Error {
+  override name = "SettleTimeout";
+  constructor(ms: number) {
+    super(`the facilitator did not answer within ${ms} ms`);
+  }
+}
+
 export async function createPaymentRail(options: {
   facilitator: Facilitator;
   networks: NetworkName[];
@@ -73,7 +81,7 @@ export async function createPaymentRail(options: {
       refusal = typeof transaction === "string" ? feeRefusal(readSolanaPayment(transaction), options.solanaFees) : undefined;
     } catch (error) {
       if (!(error instanceof SolanaTransactionError)) throw error;
-      throw refuse(terms, `malformed payment: ${error.message}`, "malformed_payment");
+      throw refuse(terms, `invalid payment: ${error.message}`, "invalid_payment");
     }
     if (refusal) throw refuse(terms, refusal, "fee_too_high");
   }
@@ -106,7 +114,8 @@ export async function createPaymentRail(options: {
       try {
         result = await facilitator.verify(payment.payload, requirements);
       } catch (error) {
-        throw new RetouchError(`the payment facilitator could not be reached: ${(error as Error).message}`, {
+        // Its words stay in the log (through `cause`): they are about our facilitator, not the client's payment.
+        throw new RetouchError("the payment facilitator could not be reached; nothing was charged, try again shortly", {
           status: 502,
           type: "upstream_error",
           code: "facilitator_unavailable",
@@ -122,7 +131,7 @@ export async function createPaymentRail(options: {
     async settle(payload, requirements) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the facilitator did not answer within ${options.settleTimeoutMs} ms`)), options.settleTimeoutMs);
+        timer = setTimeout(() => reject(new SettleTimeout(options.settleTimeoutMs)), options.settleTimeoutMs);
       });
       try {
         return await Promise.race([facilitator.settle(payload as never, requirements as never), timeout]);

@@ -29,6 +29,8 @@ export interface SolanaPayment {
   feePayer: string;
   /** The signers after the fee payer (the buyer's wallet is among them). */
   signers: string[];
+  /** Each signer's signature as sent (null where the slot is still empty). */
+  signatureOf: Record<string, Uint8Array | null>;
   signatures: number;
   computeUnitLimit: number;
   /** Micro-lamports per compute unit (0 when the transaction sets no price). */
@@ -41,9 +43,13 @@ export class SolanaTransactionError extends Error {
 
 export function readSolanaPayment(base64: string): SolanaPayment {
   let messageBytes: ReadonlyUint8Array;
+  let signatureOf: Record<string, Uint8Array | null>;
   let message;
   try {
-    ({ messageBytes } = getTransactionDecoder().decode(getBase64Encoder().encode(base64)));
+    ({ messageBytes, signatures: signatureOf } = getTransactionDecoder().decode(getBase64Encoder().encode(base64)) as {
+      messageBytes: ReadonlyUint8Array;
+      signatures: Record<string, Uint8Array | null>;
+    });
     message = getCompiledTransactionMessageDecoder().decode(messageBytes);
   } catch {
     throw new SolanaTransactionError("the Solana transaction could not be decoded");
@@ -72,6 +78,7 @@ export function readSolanaPayment(base64: string): SolanaPayment {
     blockhash: message.lifetimeToken,
     feePayer: accounts[0],
     signers: accounts.slice(1, signatures),
+    signatureOf,
     signatures,
     computeUnitLimit: Math.min(limit ?? DEFAULT_UNITS_PER_INSTRUCTION * otherInstructions, MAX_COMPUTE_UNITS),
     computeUnitPrice: price,
