@@ -2,4 +2,10 @@
 export { createProviderRegistry, type ProviderRegistry } from "./registry.ts";
 export type { EditedImage, EditOutput, Provider } from "./types.ts";
 export { checkResult, expectedResult, providerName, resultLimits, RESULT_LIMITS } from "./result-check.ts";
-export { upstreamFailed } from "./upstream.ts";
+export { upstreamFailed, UPSTREAM_QUOTA_EXHAUSTED, UPSTREAM_REFUSED } from "./upstream.ts";
+export {
+  upstreamAnswerLimit,
+  UPSTREAM_ANSWER_BYTES_PER_IMAGE,
+  UPSTREAM_ANSWER_OVERHEAD_BYTES,
+  UPSTREAM_ERROR_BODY_BYTES,
+} from "./answer-limits.ts";

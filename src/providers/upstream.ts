@@ -9,6 +9,12 @@ import type { EditedImage } from "./types.ts";
 /** Retry-After sent to the caller when the upstream's 429 names no delay. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 60;
 
+/** The code of upstreamQuotaExhausted's errors (the server's upstream account is out of credit), stable for metrics and alerts. */
+export const UPSTREAM_QUOTA_EXHAUSTED = "upstream_quota_exhausted";
+
+/** The code of upstreamRefused's errors (the upstream declined, not on safety grounds), stable for metrics. */
+export const UPSTREAM_REFUSED = "upstream_refused";
+
 /** 400: the upstream's safety system refused the prompt or an image. */
 export function contentPolicyViolation(provider: string, reason: string): RetouchError {
   return new RetouchError(`${provider}'s safety system rejected this edit: ${reason}`, {
@@ -18,12 +24,13 @@ export function contentPolicyViolation(provider: string, reason: string): Retouc
   });
 }
 
-/** 400: the upstream refused the request as sent (its message says why). */
-export function upstreamRejected(provider: string, message: string): RetouchError {
+/** 400: the upstream refused the request as sent (its message says why). `detail` is for the log. */
+export function upstreamRejected(provider: string, message: string, detail?: Error): RetouchError {
   return new RetouchError(`${provider} rejected the request: ${message}`, {
     status: 400,
     type: "invalid_request_error",
     code: "upstream_invalid_request",
+    cause: detail,
   });
 }
 
@@ -31,32 +38,60 @@ export function upstreamRejected(provider: string, message: string): RetouchErro
  * 500: the server's key was refused. The caller learns only that the server is
  * misconfigured; the upstream's detail (without the key) goes to the log through `cause`.
  */
-export function credentialsRefused(provider: string, detail: string): RetouchError {
+export function credentialsRefused(provider: string, detail: Error): RetouchError {
   return new RetouchError(
     `the server's ${provider} credentials were refused by ${provider}; the server is misconfigured ` +
       "(this is not a problem with your request)",
-    { status: 500, type: "server_error", code: "upstream_credentials_refused", cause: new Error(detail) },
+    { status: 500, type: "server_error", code: "upstream_credentials_refused", cause: detail },
   );
 }
 
 /** 429: the upstream is rate limiting this server; the caller may retry after `seconds`. */
-export function upstreamRateLimited(provider: string, seconds: number, detail: string): RetouchError {
+export function upstreamRateLimited(provider: string, seconds: number, detail: Error): RetouchError {
   return new RetouchError(`${provider} is rate limiting this server; retry after ${seconds} seconds`, {
     status: 429,
     type: "rate_limit_error",
     code: "RATE_LIMITED",
-    cause: new Error(detail),
+    cause: detail,
     headers: { "Retry-After": String(seconds), "X-RateLimit-Source": "upstream" },
   });
 }
 
-/** 502: the upstream failed (5xx, connection, or an answer that makes no sense). */
-export function upstreamFailed(provider: string, detail: string): RetouchError {
-  return new RetouchError(`${provider} failed to complete the edit: ${detail}`, {
+/**
+ * 503: the server's upstream account is out of credit (OpenAI's insufficient_quota).
+ * Unlike a rate limit no wait will fix it, so no Retry-After is promised.
+ */
+export function upstreamQuotaExhausted(provider: string, detail: Error): RetouchError {
+  return new RetouchError(
+    `this server cannot serve ${provider} models right now: the server's ${provider} account is out of credit ` +
+      "(this is not a problem with your request)",
+    { status: 503, type: "server_error", code: UPSTREAM_QUOTA_EXHAUSTED, cause: detail },
+  );
+}
+
+/** 422: the upstream declined to make an image for a reason other than its safety policy. */
+export function upstreamRefused(provider: string, reason: string): RetouchError {
+  return new RetouchError(`${provider} declined to produce an image (${reason})`, {
+    status: 422,
+    type: "invalid_request_error",
+    code: UPSTREAM_REFUSED,
+  });
+}
+
+/** 502: the upstream failed (5xx, connection, or an answer that makes no sense). `detail` is for the log. */
+export function upstreamFailed(provider: string, message: string, detail?: Error): RetouchError {
+  return new RetouchError(`${provider} failed to complete the edit: ${message}`, {
     status: 502,
     type: "upstream_error",
     code: "upstream_error",
+    cause: detail,
   });
+}
+
+/** 502: the upstream's answer passed the byte limit (answer-limits.ts) and was cut off unread. */
+export function upstreamAnswerTooLarge(provider: string, limit: number): RetouchError {
+  const megabytes = Math.ceil(limit / 1e5) / 10;
+  return upstreamFailed(provider, `its answer was larger than the limit of ${megabytes} MB; the rest was not read`);
 }
 
 /** Seconds from a Retry-After (seconds or HTTP date) or retry-after-ms header, if any. */

@@ -81,6 +81,14 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
   res.end(JSON.stringify(body));
 }
 
+/** An answer with any body and type: a proxy's HTML page, a load balancer's text. */
+export function rawAnswer(status: number, body: string, contentType: string, headers: Record<string, string> = {}): Reply<unknown> {
+  return (res) => {
+    res.writeHead(status, { "content-type": contentType, ...headers });
+    res.end(body);
+  };
+}
+
 /** An answer that never comes: waits until the client gives up (or `ms`, as a backstop). */
 export function hang(ms = 30_000): Reply<unknown> {
   return (res) =>
@@ -100,6 +108,47 @@ export function hang(ms = 30_000): Reply<unknown> {
 export const dropConnection: Reply<unknown> = (_res, _received, req) => {
   req.socket.destroy();
 };
+
+/** What a flood wrote before the client stopped reading. */
+export interface FloodStats {
+  /** Bytes written to the socket. */
+  sent: number;
+  /** Whether the whole answer was written. */
+  finished: boolean;
+}
+
+/**
+ * A 200 JSON answer of `bytes` bytes: `prefix`, "A"s (valid base64), then `suffix`.
+ * Written only as the socket drains, so this side holds 1 MB at most and
+ * `stats` tell how much the client really read. `contentLength` announces the size.
+ */
+export function flood(
+  prefix: string,
+  suffix: string,
+  bytes: number,
+  options: { contentLength?: boolean } = {},
+): { reply: Reply<unknown>; stats: FloodStats } {
+  const stats: FloodStats = { sent: 0, finished: false };
+  const filler = Buffer.alloc(1024 * 1024, "A");
+  const reply: Reply<unknown> = async (res) => {
+    res.writeHead(200, { "content-type": "application/json", ...(options.contentLength ? { "content-length": String(bytes) } : {}) });
+    const write = (chunk: Buffer) =>
+      new Promise<void>((resolve) => {
+        stats.sent += chunk.length;
+        if (res.write(chunk)) return resolve();
+        const done = () => (res.off("drain", done), res.off("close", done), resolve());
+        res.on("drain", done).on("close", done);
+      });
+    await write(Buffer.from(prefix));
+    for (let left = bytes - prefix.length - suffix.length; left > 0 && !res.destroyed; left -= filler.length) {
+      await write(filler.subarray(0, Math.min(left, filler.length)));
+    }
+    if (res.destroyed) return;
+    stats.sent += suffix.length;
+    res.end(suffix, () => (stats.finished = true));
+  };
+  return { reply, stats };
+}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {

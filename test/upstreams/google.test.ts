@@ -106,6 +106,19 @@ describe("refusals and failures as the caller sees them", () => {
     await expectError(await edit(), 400, "content_policy_violation", /blocked \(PROHIBITED_CONTENT\)/);
   });
 
+  test("a prompt blocked for SAFETY is a content_policy_violation; for OTHER it is a 422 upstream_refused, not a safety rejection", async () => {
+    fake.reply(promptBlocked("SAFETY"));
+    await expectError(await edit(), 400, "content_policy_violation", /safety system rejected this edit: the request was blocked \(SAFETY\)/);
+    fake.reply(promptBlocked("OTHER"));
+    const body = await expectError(await edit(), 422, "upstream_refused", /^Google Gemini declined to produce an image \(blockReason OTHER\)$/);
+    assert.doesNotMatch(body.error.message, /safety/i);
+  });
+
+  test("finish reason RECITATION (too close to a source) is a 422 upstream_refused", async () => {
+    fake.reply(candidate({ parts: [], finishReason: "IMAGE_RECITATION" }));
+    await expectError(await edit(), 422, "upstream_refused", /declined to produce an image \(finishReason IMAGE_RECITATION\)/);
+  });
+
   test("an answer with text but no image is a 502 that quotes the model", async () => {
     fake.reply(candidate({ parts: [{ text: "I can't edit this picture." }], finishReason: "STOP" }));
     await expectError(await edit(), 502, "upstream_error", /no image.*I can't edit this picture/);
@@ -171,7 +184,7 @@ describe("refusals and failures as the caller sees them", () => {
   test("an outage that outlasts the retries is a 502", async () => {
     const outage = failure(503, "UNAVAILABLE", "The model is overloaded. Please try again later.");
     fake.reply(outage, outage, outage);
-    await expectError(await edit(), 502, "upstream_error", /Gemini answered 503: The model is overloaded/);
+    await expectError(await edit(), 502, "upstream_error", /Gemini answered 503 \(UNAVAILABLE\): The model is overloaded/);
     assert.equal(fake.received.length, 3);
   });
 

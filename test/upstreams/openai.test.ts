@@ -235,7 +235,7 @@ describe("upstream failures as the caller sees them", () => {
   test("an upstream that keeps failing is a 502 upstream_error after 3 attempts", async () => {
     const outage = failure(503, { message: "Service unavailable.", type: "server_error", code: null });
     fake.reply(outage, outage, outage);
-    await expectError(await edit(), 502, "upstream_error", /OpenAI failed to complete the edit: OpenAI answered 503: Service unavailable/);
+    await expectError(await edit(), 502, "upstream_error", /OpenAI failed to complete the edit: OpenAI answered 503 \(server_error\): Service unavailable/);
     assert.equal(fake.received.length, 3);
   });
 

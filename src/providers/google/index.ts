@@ -1,9 +1,12 @@
 // Google's Gemini image models (google/nano-banana = gemini-2.5-flash-image) as
 // a Provider, through @google/genai's models.generateContent: the images go as
-// inlineData parts, the prompt as text, the edited image comes back inline.
+// inlineData parts, the prompt as text, the edited image comes back inline
+// (read up to a byte limit).
 
 import { GoogleGenAI, type GenerateContentResponse, type Part } from "@google/genai";
 import { CONTENT_TYPES, outputSize, type EditRequest } from "../../edits/index.ts";
+import { upstreamAnswerLimit } from "../answer-limits.ts";
+import { boundedFetch } from "../bounded-fetch.ts";
 import type { EditOutput, Provider } from "../types.ts";
 import { decodeImage, DEFAULT_RETRY, withRetries, type RetryPolicy } from "../upstream.ts";
 import { googleError, isTransientGoogleError, noImageError } from "./errors.ts";
@@ -40,11 +43,11 @@ export function googleProvider(options: GoogleProviderOptions): Provider {
     async edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
       // The SDK's ApiError has no headers: keep the last response's to read Retry-After.
       let lastHeaders: Headers | undefined;
-      const recordingFetch: typeof fetch = async (input, init) => {
-        const response = await fetch(input, init);
-        lastHeaders = response.headers;
-        return response;
-      };
+      // The answer is read through a counter and cut off past the limit for n images.
+      const limitedFetch = boundedFetch({
+        maxBytes: upstreamAnswerLimit(request.n),
+        onResponse: (response) => (lastHeaders = response.headers),
+      });
       let response: GenerateContentResponse;
       try {
         response = await withRetries(
@@ -56,7 +59,7 @@ export function googleProvider(options: GoogleProviderOptions): Provider {
                 abortSignal: signal,
                 responseModalities: ["IMAGE", "TEXT"],
                 ...imageConfig(request),
-                httpOptions: { fetch: recordingFetch },
+                httpOptions: { fetch: limitedFetch },
               },
             }),
           { signal, isTransient: isTransientGoogleError, policy },

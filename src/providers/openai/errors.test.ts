@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import type { RetouchError } from "../../errors.ts";
+import { AnswerTooLargeError } from "../bounded-fetch.ts";
 import { isTransientOpenAiError, openAiError } from "./errors.ts";
 
 const KEY = "sk-proj-abcdef0123456789";
@@ -66,10 +67,55 @@ test("429 -> 429 RATE_LIMITED with Retry-After (seconds, retry-after-ms, or 60) 
 });
 
 test("5xx and connection errors -> 502 upstream_error", () => {
-  const outage = openAiError(apiError(503, { message: "Service unavailable" }), KEY);
-  expectMapped(outage, 502, "upstream_error", /OpenAI answered 503: Service unavailable/);
-  const refused = new APIConnectionError({ cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }) });
-  expectMapped(openAiError(refused, KEY), 502, "upstream_error", /Connection error: connect ECONNREFUSED/);
+  const outage = openAiError(apiError(503, { message: "Service unavailable", type: "server_error" }), KEY);
+  expectMapped(outage, 502, "upstream_error", /OpenAI answered 503 \(server_error\): Service unavailable/);
+  const refused = new APIConnectionError({ cause: Object.assign(new Error("connect ECONNREFUSED 10.1.2.3:443"), { code: "ECONNREFUSED" }) });
+  const mapped = openAiError(refused, KEY);
+  expectMapped(mapped, 502, "upstream_error", /^OpenAI failed to complete the edit: Connection error: connect ECONNREFUSED \[redacted\]$/);
+  assert.match((mapped.cause as Error).message, /10\.1\.2\.3:443/, "the address is in the log");
+});
+
+test("a 500 with a 20 KB HTML body -> 502 saying only that the body was not JSON; the body goes to the log, cut", () => {
+  const html = `<html><body><h1>Internal Server Error</h1><pre>File "/srv/app/internal.py", line 7 (10.0.3.7)</pre>${"<p>x</p>".repeat(2_500)}</body></html>`;
+  const error = openAiError(APIError.generate(500, undefined, html, new Headers({ "content-type": "text/html" })), KEY);
+  expectMapped(error, 502, "upstream_error", /^OpenAI failed to complete the edit: OpenAI answered 500 with a non-JSON body$/);
+  assert.ok(error.message.length <= 300);
+  const cause = (error.cause as Error).message;
+  assert.match(cause, /\/srv\/app\/internal\.py/);
+  assert.ok(cause.length < 2_100, `${cause.length} characters in the log`);
+});
+
+test("OpenAI's own message loses paths, addresses and URLs and stays short", () => {
+  const message = `Upstream /srv/app/internal.py at 10.0.3.7 failed, see https://status.internal.example/x. ${"detail ".repeat(200)}`;
+  const error = openAiError(apiError(500, { message, type: "server_error", code: null }), KEY);
+  expectMapped(error, 502, "upstream_error", /OpenAI answered 500 \(server_error\): Upstream \[redacted\] at \[redacted\] failed, see \[redacted\]/);
+  assert.ok(error.message.length <= 300, `${error.message.length} characters`);
+});
+
+test("429 insufficient_quota (and billing_hard_limit_reached) -> 503 upstream_quota_exhausted, no Retry-After", () => {
+  const quota = {
+    message: "You exceeded your current quota, please check your plan and billing details.",
+    type: "insufficient_quota",
+    code: "insufficient_quota",
+  };
+  for (const error of [
+    apiError(429, quota, { "retry-after": "20" }),
+    apiError(429, { ...quota, code: null }),
+    apiError(400, { message: "Billing hard limit has been reached", type: "invalid_request_error", code: "billing_hard_limit_reached" }),
+  ]) {
+    const mapped = openAiError(error, KEY);
+    expectMapped(mapped, 503, "upstream_quota_exhausted", /cannot serve OpenAI models right now: the server's OpenAI account is out of credit/);
+    assert.equal(mapped.type, "server_error");
+    assert.deepEqual(mapped.headers, {});
+    assert.doesNotMatch(mapped.message, /retry/i);
+  }
+});
+
+test("an answer over the byte limit -> 502 naming the limit, and it is not retried", () => {
+  const tooLarge = new APIConnectionError({ cause: new AnswerTooLargeError(71_000_000) });
+  expectMapped(openAiError(tooLarge, KEY), 502, "upstream_error", /its answer was larger than the limit of 71 MB/);
+  expectMapped(openAiError(new AnswerTooLargeError(71_000_000), KEY), 502, "upstream_error", /limit of 71 MB/);
+  assert.equal(isTransientOpenAiError(tooLarge), false);
 });
 
 test("only 5xx, 408 and lost connections are worth a retry", () => {

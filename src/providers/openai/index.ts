@@ -1,10 +1,12 @@
 // OpenAI's image models (gpt-image-*) as a Provider, through the official SDK's
 // images.edit: multipart upload, white mask turned into OpenAI's alpha mask,
-// base64 results checked to be images, failures mapped in errors.ts.
+// base64 results checked to be images, answers read up to a byte limit, failures mapped in errors.ts.
 
 import OpenAI, { toFile } from "openai";
 import type { ImageEditParamsNonStreaming } from "openai/resources/images";
 import { CONTENT_TYPES, type EditRequest, type ImageFormat } from "../../edits/index.ts";
+import { upstreamAnswerLimit } from "../answer-limits.ts";
+import { boundedFetch } from "../bounded-fetch.ts";
 import type { EditOutput, Provider } from "../types.ts";
 import { isTransientOpenAiError, openAiError } from "./errors.ts";
 import { toOpenAiMask } from "./mask.ts";
@@ -39,9 +41,11 @@ export function openAiProvider(options: OpenAiProviderOptions): Provider {
     unavailableReason: () => undefined,
     async edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
       const params = await editParams(request);
+      // The answer is read through a counter and cut off past the limit for n images.
+      const bounded = client.withOptions({ fetch: boundedFetch({ maxBytes: upstreamAnswerLimit(request.n) }) });
       let response;
       try {
-        response = await withRetries(() => client.images.edit(params, { signal }), {
+        response = await withRetries(() => bounded.images.edit(params, { signal }), {
           signal,
           isTransient: isTransientOpenAiError,
           policy,
