@@ -20,9 +20,17 @@ import {
   type PaymentRail,
   type SettlementProbe,
 } from "./payments/index.ts";
-import { createProviderRegistry } from "./providers/index.ts";
-import { createApp, createLogger, createMetrics, type App, type Logger } from "./server/index.ts";
-import { createFilesystemBlobStore, openPglite, openPostgres } from "./storage/index.ts";
+import { createProviderRegistry, UPSTREAM_QUOTA_EXHAUSTED } from "./providers/index.ts";
+import { createApp, createLogger, createMetrics, type App, type Logger, type Metrics } from "./server/index.ts";
+import {
+  createFilesystemBlobStore,
+  GROUP_READ_MODES,
+  openPglite,
+  openPostgres,
+  PRIVATE_MODES,
+  RESULTS_FOLDER,
+  secureDataDir,
+} from "./storage/index.ts";
 
 import { VERSION } from "./version.ts";
 
@@ -34,6 +42,7 @@ export const DEV_SELLER_WALLET_FILE = "dev-seller.json";
 export interface Gateway {
   app: App;
   logger: Logger;
+  metrics: Metrics;
   config: Config;
   /** Present in RETOUCH_PAYMENTS=devchain mode. */
   devchain?: Devchain;
@@ -46,7 +55,15 @@ export async function createGateway(config: Config, options: { logger?: Logger }
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   const catalog = createCatalog({ margin: config.margin, config: config.catalog });
-  const blobs = await createFilesystemBlobStore(join(config.dataDir, "files"));
+  const loosened = await secureDataDir(config.dataDir, { groupRead: config.filesGroupRead });
+  if (loosened.length > 0) {
+    logger.warn(
+      { data_dir: config.dataDir, fixed: loosened.length, first: loosened.slice(0, 5) },
+      "the data folder was readable by other users of this machine; its modes were narrowed (folders 0700, files 0600)",
+    );
+  }
+  const resultModes = config.filesGroupRead ? GROUP_READ_MODES : PRIVATE_MODES;
+  const blobs = await createFilesystemBlobStore(join(config.dataDir, RESULTS_FOLDER), resultModes.file);
   const engine = createEnginePool({ threads: config.engineThreads });
   const providers = createProviderRegistry(config, engine);
   const edits = createEditService({
@@ -58,6 +75,12 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     maxImageSide: config.maxImageSide,
     onFinished: (model, seconds, outcome) => metrics.editSeconds.observe({ model, outcome }, seconds),
     onFallback: (from, to, error) => logger.warn({ from, to, status: error.status, code: error.code }, "model failed; trying its fallback"),
+    onModelFailed: (model, error) => {
+      metrics.upstreamErrors.inc({ provider: model.provider, model: model.id, code: error.code });
+      if (error.code === UPSTREAM_QUOTA_EXHAUSTED) {
+        logger.error({ provider: model.provider, model: model.id }, "the upstream account is out of credit: this model cannot be served until it is topped up");
+      }
+    },
   });
   const closers: (() => Promise<void>)[] = [() => providers.close()];
   const close = async () => {
@@ -83,7 +106,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     metrics,
     version: VERSION,
   });
-  return { app, logger, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, close };
+  return { app, logger, metrics, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, close };
 }
 
 /** Where buyer tools find the devchain's two chains (GET /api/v1/devchain). */

@@ -44,6 +44,10 @@ export interface Config {
   maxImageSide: number;
   engineThreads: number | undefined;
   logLevel: string;
+  /** Results readable by the data folder's group (RETOUCH_FILES_GROUP_READ=1); otherwise owner-only, like the rest. */
+  filesGroupRead: boolean;
+  /** Who may read /metrics: a bearer token, and/or a listen address of its own instead of the API's. */
+  metrics: { token?: string; listen?: { host: string; port: number } };
   catalog: CatalogConfig | undefined;
   credentials: { openaiApiKey?: string; openaiBaseUrl?: string; geminiApiKey?: string; geminiBaseUrl?: string };
 }
@@ -80,6 +84,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxImageSide: integer(env, "RETOUCH_MAX_IMAGE_SIDE", 4096, 16, 16384),
     engineThreads: env.RETOUCH_ENGINE_THREADS ? integer(env, "RETOUCH_ENGINE_THREADS", 1, 1, 64) : undefined,
     logLevel: env.LOG_LEVEL || "info",
+    filesGroupRead: flag(env, "RETOUCH_FILES_GROUP_READ"),
+    metrics: loadMetrics(env),
     catalog: env.RETOUCH_CONFIG ? readConfigFile(env.RETOUCH_CONFIG).catalog : undefined,
     credentials: {
       openaiApiKey: env.OPENAI_API_KEY || undefined,
@@ -88,6 +94,31 @@ export function loadConfig(env: Env = process.env): Config {
       geminiBaseUrl: env.GEMINI_BASE_URL || undefined,
     },
   };
+}
+
+/** The shortest bearer token accepted for /metrics: a guessable one would be no lock. */
+const MIN_METRICS_TOKEN_CHARS = 16;
+
+function loadMetrics(env: Env): Config["metrics"] {
+  const token = env.RETOUCH_METRICS_TOKEN || undefined;
+  if (token !== undefined && (token.length < MIN_METRICS_TOKEN_CHARS || /\s/.test(token))) {
+    throw new ConfigError(`RETOUCH_METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_CHARS} characters without spaces (e.g. openssl rand -hex 32)`);
+  }
+  const address = env.RETOUCH_METRICS_ADDR || undefined;
+  if (address === undefined) return { token };
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new ConfigError(`RETOUCH_METRICS_ADDR must be HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464), got "${address}"`);
+  }
+  return { token, listen: { host: match[1] ?? match[2], port } };
+}
+
+function flag(env: Env, name: string): boolean {
+  const value = env[name];
+  if (value === undefined || value === "" || value === "0" || value === "false") return false;
+  if (value === "1" || value === "true") return true;
+  throw new ConfigError(`${name} must be 1 or 0, got "${value}"`);
 }
 
 const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;

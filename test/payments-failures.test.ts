@@ -117,6 +117,25 @@ describe("the upstream fails after the payment was verified: never charged", () 
     assert.equal(await buyer.paid("base"), 0n);
   });
 
+  test("OpenAI rate limits the server: the paying buyer gets 429 with Retry-After and X-RateLimit-Source, as unpaid callers do; the replay too", async () => {
+    const buyer = await testBuyer(inline);
+    const edit = miniEdit();
+    const limited = failure(429, { message: "Rate limit reached for gpt-image-1-mini.", type: "requests", code: "rate_limit_exceeded" }, { "retry-after": "3600" });
+    upstream.reply(limited);
+    const { header } = await signV2(inline, "base", EDIT, jsonInit(edit), buyer.wallet);
+
+    for (const attempt of ["first", "replay"]) {
+      const response = await inline.request(EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
+      assert.equal(response.headers.get("retry-after"), "3600", attempt);
+      assert.equal(response.headers.get("x-ratelimit-source"), "upstream", attempt);
+      const error = await errorOf(response, 429);
+      assert.equal(error.code, "RATE_LIMITED", attempt);
+    }
+    assert.equal(calls(edit.prompt), 1, "a 429 is not retried, and the replay runs nothing");
+    assert.deepEqual(await buyer.rows(), [{ status: "failed", tx_hash: null }]);
+    assert.equal(await buyer.paid("base"), 0n);
+  });
+
   test("OpenAI never answers: 504 when RETOUCH_UPSTREAM_TIMEOUT_MS runs out, nothing moves, the row is failed", async () => {
     const buyer = await testBuyer(inline);
     const edit = miniEdit();

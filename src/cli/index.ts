@@ -51,6 +51,8 @@ program
       "  RETOUCH_DATA_DIR              where the dev wallets' key file is written (default ./.retouch)",
   )
   .action(async () => {
+    // The dev wallets' key file and the chain state are this user's alone.
+    process.umask(0o077);
     const config = loadConfig();
     const { runDevchainCommand } = await import("./devchain.ts");
     const { listenError } = await import("./listen-error.ts");

@@ -1,7 +1,8 @@
 // `retouch serve`: the gateway on HOST:PORT until SIGINT/SIGTERM.
 
 import { serve } from "@hono/node-server";
-import { createGateway } from "../compose.ts";
+import { createGateway, type Gateway } from "../compose.ts";
+import { metricsApp } from "../server/index.ts";
 import { loadConfig } from "../config.ts";
 import { reportFailure } from "../client/run.ts";
 import { describeDevchain } from "./devchain.ts";
@@ -10,6 +11,9 @@ import { listenError } from "./listen-error.ts";
 const DEVCHAIN_PORTS = "RETOUCH_DEVCHAIN_EVM_PORT / RETOUCH_DEVCHAIN_SOLANA_PORT to free ports (0 picks any)";
 
 export async function runServe(overrides: { host?: string; port?: string }): Promise<void> {
+  // Everything this process creates (ledger, results, logs of PGlite) is its owner's alone;
+  // RETOUCH_FILES_GROUP_READ widens the results explicitly.
+  process.umask(0o077);
   const config = loadConfig({ ...process.env, ...definedOnly({ HOST: overrides.host, PORT: overrides.port }) });
   const gateway = await createGateway(config).catch((error: unknown) => {
     throw listenError(error, DEVCHAIN_PORTS) ?? error;
@@ -33,13 +37,27 @@ export async function runServe(overrides: { host?: string; port?: string }): Pro
     reportFailure(listenError(error, "PORT (or --port) to a free port") ?? error);
     void gateway.close().finally(() => process.exit());
   });
+  const metricsServer = config.metrics.listen && serveMetrics(gateway, config.metrics.listen);
   const stop = () => {
     gateway.logger.info("shutting down");
+    if (metricsServer) metricsServer.close();
     server.close(() => void gateway.close().then(() => process.exit(0)));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+}
+
+/** /metrics on an address of its own (RETOUCH_METRICS_ADDR), e.g. loopback only, away from the public API. */
+function serveMetrics(gateway: Gateway, listen: { host: string; port: number }) {
+  const server = serve({ fetch: metricsApp(gateway.metrics, gateway.config.metrics.token).fetch, hostname: listen.host, port: listen.port }, (info) => {
+    gateway.logger.info({ address: `${info.address}:${info.port}` }, `metrics on http://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${info.port}/metrics`);
+  });
+  server.once("error", (error) => {
+    reportFailure(listenError(error, "RETOUCH_METRICS_ADDR to a free address") ?? error);
+    void gateway.close().finally(() => process.exit());
+  });
+  return server;
 }
 
 function definedOnly(values: Record<string, string | undefined>): Record<string, string> {

@@ -48,6 +48,8 @@ export interface EditServiceOptions {
   onFinished?(model: string, seconds: number, outcome: "ok" | "error"): void;
   /** Called when a model failed and its fallback is tried, for logs. */
   onFallback?(from: string, to: string, error: RetouchError): void;
+  /** Called for every model that failed with a known error (its fallback tried or not), for metrics and alerts. */
+  onModelFailed?(model: ModelEntry, error: RetouchError): void;
 }
 
 export function createEditService(options: EditServiceOptions): EditService {
@@ -97,6 +99,7 @@ export function createEditService(options: EditServiceOptions): EditService {
         output = await untilAborted(provider.edit(onModel, signal).then((answer) => checkedOutput(answer, onModel)), signal);
         break;
       } catch (error) {
+        if (error instanceof RetouchError) options.onModelFailed?.(model, error);
         if (signal.aborted && !(error instanceof RetouchError)) throw editTimedOut(timeoutMs);
         if (i === models.length - 1 || !worthFallingBack(error)) throw error;
         options.onFallback?.(model.id, models[i + 1].id, error as RetouchError);

@@ -168,6 +168,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       type: stored.type as RetouchError["type"],
       code: stored.code,
       param: stored.param,
+      headers: stored.headers,
     });
   }
 
@@ -328,7 +329,8 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
 
 function storedError(error: unknown, jobId: string): StoredError {
   if (error instanceof RetouchError) {
-    return { status: error.status, message: error.message, type: error.type, code: error.code, param: error.param };
+    const stored: StoredError = { status: error.status, message: error.message, type: error.type, code: error.code, param: error.param };
+    return Object.keys(error.headers).length > 0 ? { ...stored, headers: error.headers } : stored;
   }
   return {
     status: 500,

@@ -2,3 +2,4 @@
 export { createApp } from "./app.ts";
 export type { App, ServerDeps } from "./context.ts";
 export { createLogger, createMetrics, type Logger, type Metrics } from "./observability.ts";
+export { metricsApp } from "./metrics-access.ts";

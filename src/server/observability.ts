@@ -15,6 +15,7 @@ export interface Metrics {
   registry: Registry;
   requests: Counter<"method" | "route" | "status">;
   editSeconds: Histogram<"model" | "outcome">;
+  upstreamErrors: Counter<"provider" | "model" | "code">;
 }
 
 export function createMetrics(): Metrics {
@@ -33,6 +34,12 @@ export function createMetrics(): Metrics {
       help: "Time to run an edit (provider + storage), by model and outcome",
       labelNames: ["model", "outcome"],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    upstreamErrors: new Counter({
+      name: "retouch_upstream_errors_total",
+      help: "Models that failed an edit, by provider and error code (upstream_quota_exhausted: the operator's account is out of credit)",
+      labelNames: ["provider", "model", "code"],
       registers: [registry],
     }),
   };

@@ -4,3 +4,4 @@ export { BLOB_KEY, type BlobStore, type StoredBlob } from "./blobs/types.ts";
 export { openPglite } from "./db/pglite.ts";
 export { openPostgres } from "./db/postgres.ts";
 export type { Db } from "./db/types.ts";
+export { GROUP_READ_MODES, PRIVATE_MODES, RESULTS_FOLDER, secureDataDir } from "./private-dir.ts";

@@ -19,6 +19,8 @@ export interface StoredError {
   type: string;
   code: string;
   param: string | null;
+  /** Headers the answer carried, e.g. a 429's Retry-After. */
+  headers?: Record<string, string>;
 }
 
 export interface PaidEdit {

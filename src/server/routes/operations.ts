@@ -2,6 +2,7 @@
 
 import type { App, ServerDeps } from "../context.ts";
 import { renderDocs } from "../docs-page.ts";
+import { metricsHandler } from "../metrics-access.ts";
 import { Health } from "../schemas.ts";
 
 const started = Date.now();
@@ -17,9 +18,8 @@ export function registerOperations(app: App, deps: ServerDeps): void {
     c.json({ status: "ok" as const, version: deps.version, uptime_seconds: Math.round((Date.now() - started) / 1000) }),
   );
 
-  app.get("/metrics", async (c) =>
-    c.body(await deps.metrics.registry.metrics(), 200, { "Content-Type": deps.metrics.registry.contentType }),
-  );
+  // With a listen address of its own, /metrics is not on the API's port at all.
+  if (!deps.config.metrics.listen) app.get("/metrics", metricsHandler(deps.metrics, deps.config.metrics.token));
 
   const document = () =>
     app.getOpenAPI31Document({

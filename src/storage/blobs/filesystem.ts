@@ -4,20 +4,23 @@
 
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { ImageFormat } from "../../edits/index.ts";
 import { BLOB_KEY, CONTENT_TYPE_BY_EXTENSION, EXTENSIONS, type BlobExtension, type BlobStore } from "./types.ts";
 
-export async function createFilesystemBlobStore(directory: string): Promise<BlobStore> {
-  await mkdir(directory, { recursive: true });
+/** `fileMode`: what results are written with (owner-only unless the operator grants group access). */
+export async function createFilesystemBlobStore(directory: string, fileMode = 0o600): Promise<BlobStore> {
+  await mkdir(directory, { recursive: true, mode: 0o700 });
   return {
     async put(bytes: Uint8Array, format: ImageFormat): Promise<string> {
       const key = `${randomBytes(16).toString("base64url")}.${EXTENSIONS[format]}`;
       const temporary = join(directory, `.${key}.${process.pid}.tmp`);
       try {
-        await writeFile(temporary, bytes, { flag: "wx" });
+        await writeFile(temporary, bytes, { flag: "wx", mode: fileMode });
+        // The umask may have narrowed the mode further (or a looser one widened it): set it exactly.
+        await chmod(temporary, fileMode);
         await rename(temporary, join(directory, key));
       } catch (error) {
         await rm(temporary, { force: true });
