@@ -122,6 +122,10 @@ describe("OpenAI", () => {
     assert.equal(response.headers.get("x-ratelimit-source"), null);
     assert.doesNotMatch(error.message, /retry|seconds/i);
     assert.equal(openai.received.length, 1);
+    // The operator learns it from the metrics and an error in the log, the buyer from the 503.
+    const metrics = await (await gw.request("/metrics")).text();
+    assert.match(metrics, /^retouch_upstream_errors_total\{provider="openai",model="openai\/gpt-image-1",code="upstream_quota_exhausted"\} 1$/m);
+    assert.ok(gw.logs.some((line) => line.includes('"level":50') && line.includes("out of credit")), "an error in the log");
   });
 
   test("a plain 429 with retry-after: 3600 keeps Retry-After 3600 and X-RateLimit-Source: upstream", async () => {
