@@ -48,6 +48,7 @@ program
     "\nEnvironment:\n" +
       "  RETOUCH_DEVCHAIN_EVM_PORT     Base JSON-RPC port on 127.0.0.1 (default 8545; 0 picks a free one)\n" +
       "  RETOUCH_DEVCHAIN_SOLANA_PORT  Solana JSON-RPC port on 127.0.0.1 (default 8899; 0 picks a free one)\n" +
+      "  RETOUCH_DEVCHAIN_ADMIN_RPC    1 serves evm_*, personal_*, requestAirdrop, ... over RPC (tests only; off by default)\n" +
       "  RETOUCH_DATA_DIR              where the dev wallets' key file is written (default ./.retouch)",
   )
   .action(async () => {
