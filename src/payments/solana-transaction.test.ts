@@ -85,3 +85,15 @@ test("garbage is a SolanaTransactionError, never a crash", () => {
     assert.throws(() => readSolanaPayment(bad), SolanaTransactionError, bad);
   }
 });
+
+test("a v1 message (kit can build one; x402 payments are v0) is refused by name, not read as something it is not", async () => {
+  const feePayer = await generateKeyPairSigner();
+  const message = pipe(
+    createTransactionMessage({ version: 1 as never }),
+    (m) => setTransactionMessageFeePayer(feePayer.address, m),
+    (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: "4vJ9JU1bJJE96FWSJKvHsmmFADCg4gpZQff4P3bkLKi" as Blockhash, lastValidBlockHeight: 100n }, m),
+    (m) => appendTransactionMessageInstructions([memo], m),
+  );
+  const v1 = getBase64EncodedWireTransaction(compileTransaction(message));
+  assert.throws(() => readSolanaPayment(v1), (error: unknown) => error instanceof SolanaTransactionError && error.message === "only legacy and v0 Solana transactions are accepted");
+});
