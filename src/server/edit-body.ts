@@ -1,37 +1,58 @@
 // Reads an edit request's body, JSON or OpenAI multipart, into a RawEdit.
 // The body-limit middleware has already bounded its size; this checks the
-// content type, the syntax and the field types, naming the field at fault.
+// content type, the shape (parts, nesting, counts) before building anything,
+// then the syntax and the field types, naming the field at fault.
 
 import type { z } from "@hono/zod-openapi";
 import { DEFAULT_MODEL_ID } from "../catalog/index.ts";
-import { decodeDataUri, type RawEdit, type RawImage } from "../edits/index.ts";
+import { decodeDataUri, MAX_PROMPT_CHARS, type RawEdit, type RawImage } from "../edits/index.ts";
 import { invalidRequest, RetouchError } from "../errors.ts";
-import { ImageEditMultipart, ImageToImageJson } from "./schemas.ts";
+import { checkJsonBounds, type JsonBounds } from "./json-bounds.ts";
+import { readMultipart, type MultipartForm, type MultipartLimits } from "./multipart.ts";
+import { ImageEditMultipart, ImageToImageJson, MAX_SOURCE_IMAGES } from "./schemas.ts";
 
-export async function readEditBody(request: Request): Promise<RawEdit> {
-  const contentType = (request.headers.get("content-type") ?? "").toLowerCase();
-  if (contentType.startsWith("application/json")) return fromJson(await readJson(request));
-  if (contentType.startsWith("multipart/form-data")) return fromMultipart(await readForm(request));
+/** Generous for the dozen fields of an edit (prompt, model, size, n, the options, and what the OpenAI SDK adds). */
+const MAX_FORM_FIELDS = 32;
+/** The images and the mask as files, and the text fields, together. */
+const MAX_FORM_PARTS = 40;
+/** UTF-8 takes at most 3 bytes per UTF-16 unit, so a prompt at its character limit fits. */
+const MAX_TEXT_FIELD_BYTES = 3 * MAX_PROMPT_CHARS;
+/** Fields that may carry an image as a data URI instead of a file: as large as the body allows. */
+const IMAGE_FIELDS = ["image", "image[]", "mask"] as const;
+
+/** An edit request is one object of a dozen fields, `image` the only array. */
+const JSON_BOUNDS: JsonBounds = { depth: 8, arrayItems: 64, values: 1000 };
+
+/** `maxBodyBytes` bounds a single image, as file or data URI; the body as a whole is bounded before this. */
+export async function readEditBody(request: Request, maxBodyBytes: number): Promise<RawEdit> {
+  const contentType = request.headers.get("content-type") ?? "";
+  const mediaType = contentType.split(";", 1)[0].trim().toLowerCase();
+  if (mediaType === "application/json") return fromJson(await readJson(request));
+  if (mediaType === "multipart/form-data") return fromMultipart(await readMultipart(request.body, contentType, formLimits(maxBodyBytes)));
   throw new RetouchError(
-    `Content-Type must be application/json or multipart/form-data, got "${contentType || "none"}"`,
+    `Content-Type must be application/json or multipart/form-data, got "${contentType.toLowerCase() || "none"}"`,
     { status: 415, type: "invalid_request_error", code: "unsupported_media_type" },
   );
 }
 
+function formLimits(maxBodyBytes: number): MultipartLimits {
+  return {
+    parts: MAX_FORM_PARTS,
+    files: MAX_SOURCE_IMAGES + 1,
+    fields: MAX_FORM_FIELDS,
+    fieldBytes: MAX_TEXT_FIELD_BYTES,
+    largeFields: IMAGE_FIELDS,
+    largeBytes: maxBodyBytes,
+  };
+}
+
 async function readJson(request: Request): Promise<unknown> {
   const text = await request.text();
+  checkJsonBounds(text, JSON_BOUNDS);
   try {
     return JSON.parse(text);
   } catch (error) {
     throw invalidRequest(null, `request body is not valid JSON: ${(error as Error).message}`, "invalid_json");
-  }
-}
-
-async function readForm(request: Request): Promise<FormData> {
-  try {
-    return await request.formData();
-  } catch {
-    throw invalidRequest(null, "request body is not a valid multipart/form-data body", "invalid_multipart");
   }
 }
 
@@ -59,9 +80,9 @@ function fromJson(json: unknown): RawEdit {
   };
 }
 
-async function fromMultipart(form: FormData): Promise<RawEdit> {
+function fromMultipart(form: MultipartForm): RawEdit {
   const text = (name: string) => {
-    const value = form.get(name);
+    const value = form.get(name)?.[0];
     return typeof value === "string" ? value : undefined;
   };
   const body = parse(ImageEditMultipart, {
@@ -75,17 +96,14 @@ async function fromMultipart(form: FormData): Promise<RawEdit> {
     output_compression: text("output_compression") || undefined,
     input_fidelity: text("input_fidelity") || undefined,
   });
-  const parts = [...form.getAll("image"), ...form.getAll("image[]")];
-  const images: RawImage[] = [];
-  for (const [i, part] of parts.entries()) {
-    images.push(await partBytes(part, parts.length > 1 ? `image[${i}]` : "image"));
-  }
-  const mask = form.get("mask");
+  const parts = [...(form.get("image") ?? []), ...(form.get("image[]") ?? [])];
+  const images = parts.map((part, i) => partBytes(part, parts.length > 1 ? `image[${i}]` : "image"));
+  const mask = form.get("mask")?.[0];
   return {
     model: body.model || DEFAULT_MODEL_ID,
     prompt: body.prompt,
     images,
-    mask: mask === null ? undefined : await partBytes(mask, "mask"),
+    mask: mask === undefined ? undefined : partBytes(mask, "mask"),
     size: body.size || undefined,
     n: body.n === undefined ? 1 : Number(body.n),
     options: {
@@ -99,9 +117,8 @@ async function fromMultipart(form: FormData): Promise<RawEdit> {
 }
 
 /** A multipart image is a file part, or (for convenience) a data URI text field. */
-async function partBytes(part: File | string, param: string): Promise<RawImage> {
-  if (typeof part === "string") return { param, bytes: decodeDataUri(part, param).bytes };
-  return { param, bytes: new Uint8Array(await part.arrayBuffer()) };
+function partBytes(part: string | Uint8Array, param: string): RawImage {
+  return { param, bytes: typeof part === "string" ? decodeDataUri(part, param).bytes : part };
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {

@@ -19,6 +19,9 @@ const optionFields = {
 };
 const compressionError = "output_compression must be a whole number from 0 to 100";
 
+/** The most source images any model takes (the catalog allows no more), in `image` or as `image[]` parts. */
+export const MAX_SOURCE_IMAGES = 16;
+
 const dataUri = z.string().openapi({
   description: "A base64 data URI of a PNG, JPEG or WebP picture",
   example: "data:image/png;base64,iVBORw0KGgo...",
@@ -35,7 +38,7 @@ export const ImageToImageJson = z
       .string({ error: required("prompt", "a text describing the edit") })
       .openapi({ description: "What to change (up to 32,000 characters)", example: "remove the red ball" }),
     image: z
-      .union([dataUri, z.array(dataUri).min(1).max(16)], {
+      .union([dataUri, z.array(dataUri).min(1).max(MAX_SOURCE_IMAGES)], {
         error: required("image", "a data URI string, or an array of data URIs"),
       })
       .openapi({ description: "The picture to edit, or several where the model takes several" }),

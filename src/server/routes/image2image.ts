@@ -43,7 +43,7 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
         202: { description: "Paid and running: poll poll_url (slow edits)", content: { "application/json": { schema: JobEnvelope } } },
         400: { description: "Invalid request; message names the field", content: { "application/json": { schema: ErrorBody } } },
         402: { description: "Payment required or refused (x402: PAYMENT-REQUIRED header, v1 body)", content: { "application/json": { schema: PaymentRequiredBody } } },
-        413: { description: "Body over the size limit", content: { "application/json": { schema: ErrorBody } } },
+        413: { description: "Body over the size limit, or a multipart body with more parts than an edit has", content: { "application/json": { schema: ErrorBody } } },
         415: { description: "Content-Type is not JSON or multipart", content: { "application/json": { schema: ErrorBody } } },
         500: { description: "Server error (with a request id)", content: { "application/json": { schema: ErrorBody } } },
         504: { description: "The edit ran past its time budget; not charged", content: { "application/json": { schema: ErrorBody } } },
@@ -51,7 +51,7 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
     });
 
     app.post(path, limit, async (c) => {
-      const request = await deps.edits.prepare(await readEditBody(c.req.raw));
+      const request = await deps.edits.prepare(await readEditBody(c.req.raw, deps.config.maxBodyBytes));
       if (!deps.paidEdits) return c.json((await deps.edits.run(request)).result, 200);
       // The request's signal aborts when the client disconnects: a completed edit is then not settled.
       const reply = await deps.paidEdits.handle(request, c.req.raw.headers, `${deps.config.publicUrl}${path}`, c.req.raw.signal);
