@@ -167,10 +167,26 @@ describe("payments off", () => {
   });
 
   test("the same flood without Content-Length (chunked) is a 413 too_many_files too", async () => {
-    // The body-limit middleware reads a chunked body whole before the route: the parser then gets it as one chunk.
-    const answer = await post(http.url, EDITS, `multipart/form-data; boundary=${BOUNDARY}`, partFlood(600_000), { chunked: true });
+    // Nothing buffers a chunked body before the parser: it stops at the 18th file, long before the end.
+    const body = partFlood(600_000);
+    const answer = await post(http.url, EDITS, `multipart/form-data; boundary=${BOUNDARY}`, body, { chunked: true });
     assert.equal(answer.status, 413, JSON.stringify(answer.body).slice(0, 300));
     assert.equal(errorOf(answer).code, "too_many_files");
+    assert.ok(answer.sentWhenAnswered < body.length, `answered after ${answer.sentWhenAnswered} of ${body.length} bytes`);
+  });
+
+  test("a chunked body over RETOUCH_MAX_BODY_BYTES is a 413 as soon as it crosses the limit, not after it is all read", async () => {
+    const small = await startHttpGateway({ RETOUCH_PAYMENTS: "off", RETOUCH_MAX_BODY_BYTES: String(1024 * 1024) });
+    try {
+      const body = Buffer.from(`{"prompt":"p","image":"data:image/png;base64,${"A".repeat(40 * 1024 * 1024)}"}`);
+      const answer = await post(small.url, IMAGE2IMAGE, "application/json", body, { chunked: true });
+      assert.equal(answer.status, 413, JSON.stringify(answer.body));
+      assert.equal(errorOf(answer).code, "payload_too_large");
+      assert.match(errorOf(answer).message, /larger than the limit of 1048576 bytes/);
+      assert.ok(answer.sentWhenAnswered < body.length, `answered after ${answer.sentWhenAnswered} of ${body.length} bytes`);
+    } finally {
+      await small.close();
+    }
   });
 
   test("a JSON array of 1.2 million items is a 400 naming the 64-item limit", async () => {

@@ -89,7 +89,7 @@ test("garbage is a SolanaTransactionError, never a crash", () => {
 test("a v1 message (kit can build one; x402 payments are v0) is refused by name, not read as something it is not", async () => {
   const feePayer = await generateKeyPairSigner();
   const message = pipe(
-    createTransactionMessage({ version: 1 as never }),
+    createTransactionMessage({ version: 1 }),
     (m) => setTransactionMessageFeePayer(feePayer.address, m),
     (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: "4vJ9JU1bJJE96FWSJKvHsmmFADCg4gpZQff4P3bkLKi" as Blockhash, lastValidBlockHeight: 100n }, m),
     (m) => appendTransactionMessageInstructions([memo], m),

@@ -1,5 +1,5 @@
 // Reads an edit request's body, JSON or OpenAI multipart, into a RawEdit.
-// The body-limit middleware has already bounded its size; this checks the
+// Its size is bounded as it streams (streamed-limit.ts); this checks the
 // content type, the shape (parts, nesting, counts) before building anything,
 // then the syntax and the field types, naming the field at fault.
 
@@ -8,6 +8,7 @@ import { DEFAULT_MODEL_ID } from "../catalog/index.ts";
 import { decodeDataUri, MAX_PROMPT_CHARS, type RawEdit, type RawImage } from "../edits/index.ts";
 import { invalidRequest, RetouchError } from "../errors.ts";
 import { checkJsonBounds, type JsonBounds } from "./json-bounds.ts";
+import { limitedBody } from "./streamed-limit.ts";
 import { readMultipart, type MultipartForm, type MultipartLimits } from "./multipart.ts";
 import { ImageEditMultipart, ImageToImageJson, MAX_SOURCE_IMAGES } from "./schemas.ts";
 
@@ -23,12 +24,14 @@ const IMAGE_FIELDS = ["image", "image[]", "mask"] as const;
 /** An edit request is one object of a dozen fields, `image` the only array. */
 const JSON_BOUNDS: JsonBounds = { depth: 8, arrayItems: 64, values: 1000 };
 
-/** `maxBodyBytes` bounds a single image, as file or data URI; the body as a whole is bounded before this. */
+/** `maxBodyBytes` bounds the body as it streams in (413 beyond), and so any one image in it. */
 export async function readEditBody(request: Request, maxBodyBytes: number): Promise<RawEdit> {
   const contentType = request.headers.get("content-type") ?? "";
   const mediaType = contentType.split(";", 1)[0].trim().toLowerCase();
-  if (mediaType === "application/json") return fromJson(await readJson(request));
-  if (mediaType === "multipart/form-data") return fromMultipart(await readMultipart(request.body, contentType, formLimits(maxBodyBytes)));
+  if (mediaType === "application/json") return fromJson(await readJson(limitedBody(request, maxBodyBytes)));
+  if (mediaType === "multipart/form-data") {
+    return fromMultipart(await readMultipart(limitedBody(request, maxBodyBytes), contentType, formLimits(maxBodyBytes)));
+  }
   throw new RetouchError(
     `Content-Type must be application/json or multipart/form-data, got "${contentType.toLowerCase() || "none"}"`,
     { status: 415, type: "invalid_request_error", code: "unsupported_media_type" },
@@ -46,8 +49,14 @@ function formLimits(maxBodyBytes: number): MultipartLimits {
   };
 }
 
-async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
+async function readJson(body: ReadableStream<Uint8Array> | null): Promise<unknown> {
+  let text: string;
+  try {
+    text = await new Response(body).text();
+  } catch (error) {
+    if (error instanceof RetouchError) throw error; // over the size limit
+    throw invalidRequest(null, "the request body could not be read to its end", "invalid_json");
+  }
   checkJsonBounds(text, JSON_BOUNDS);
   try {
     return JSON.parse(text);

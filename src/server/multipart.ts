@@ -123,6 +123,7 @@ async function nextChunk(reader: ReadableStreamDefaultReader<Uint8Array>) {
   try {
     return await reader.read();
   } catch (error) {
+    if (error instanceof RetouchError) throw error; // the size limit, crossed while streaming
     throw malformed(`the body could not be read to its end (${(error as Error).message})`);
   }
 }

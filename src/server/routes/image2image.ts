@@ -1,10 +1,8 @@
 // POST /api/v1/images/image2image and its OpenAI-compatible alias
 // POST /v1/images/edits: validate, run, answer with URLs.
 
-import { bodyLimit } from "hono/body-limit";
 import type { App, ServerDeps } from "../context.ts";
 import { readEditBody } from "../edit-body.ts";
-import { payloadTooLarge } from "../errors.ts";
 import {
   ErrorBody,
   ImageEditMultipart,
@@ -17,13 +15,6 @@ import {
 export const EDIT_PATHS = ["/api/v1/images/image2image", "/v1/images/edits"] as const;
 
 export function registerImageToImage(app: App, deps: ServerDeps): void {
-  const limit = bodyLimit({
-    maxSize: deps.config.maxBodyBytes,
-    onError: () => {
-      throw payloadTooLarge(deps.config.maxBodyBytes);
-    },
-  });
-
   for (const path of EDIT_PATHS) {
     app.openAPIRegistry.registerPath({
       method: "post",
@@ -50,7 +41,7 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
       },
     });
 
-    app.post(path, limit, async (c) => {
+    app.post(path, async (c) => {
       const request = await deps.edits.prepare(await readEditBody(c.req.raw, deps.config.maxBodyBytes));
       if (!deps.paidEdits) return c.json((await deps.edits.run(request)).result, 200);
       // The request's signal aborts when the client disconnects: a completed edit is then not settled.
