@@ -7,7 +7,7 @@ import type { z } from "@hono/zod-openapi";
 import { DEFAULT_MODEL_ID } from "../catalog/index.ts";
 import { decodeDataUri, MAX_PROMPT_CHARS, type RawEdit, type RawImage } from "../edits/index.ts";
 import { invalidRequest, RetouchError } from "../errors.ts";
-import { checkJsonBounds, type JsonBounds } from "./json-bounds.ts";
+import { JsonBoundsScanner, type JsonBounds } from "./json-bounds.ts";
 import { limitedBody } from "./streamed-limit.ts";
 import { readMultipart, type MultipartForm, type MultipartLimits } from "./multipart.ts";
 import { ImageEditMultipart, ImageToImageJson, MAX_SOURCE_IMAGES } from "./schemas.ts";
@@ -49,17 +49,28 @@ function formLimits(maxBodyBytes: number): MultipartLimits {
   };
 }
 
+/** Decodes the body as it arrives and checks its shape piece by piece: a body far out of bounds is refused at its first piece over. */
 async function readJson(body: ReadableStream<Uint8Array> | null): Promise<unknown> {
-  let text: string;
-  try {
-    text = await new Response(body).text();
-  } catch (error) {
-    if (error instanceof RetouchError) throw error; // over the size limit
-    throw invalidRequest(null, "the request body could not be read to its end", "invalid_json");
+  const scanner = new JsonBoundsScanner(JSON_BOUNDS);
+  const decoder = new TextDecoder();
+  const pieces: string[] = [];
+  const take = (piece: string) => {
+    scanner.feed(piece);
+    pieces.push(piece);
+  };
+  if (body) {
+    const reader = body.getReader();
+    try {
+      for (let read = await reader.read(); !read.done; read = await reader.read()) take(decoder.decode(read.value, { stream: true }));
+    } catch (error) {
+      reader.cancel().catch(() => {});
+      if (error instanceof RetouchError) throw error; // over a bound or the size limit
+      throw invalidRequest(null, "the request body could not be read to its end", "invalid_json");
+    }
   }
-  checkJsonBounds(text, JSON_BOUNDS);
+  take(decoder.decode());
   try {
-    return JSON.parse(text);
+    return JSON.parse(pieces.join(""));
   } catch (error) {
     throw invalidRequest(null, `request body is not valid JSON: ${(error as Error).message}`, "invalid_json");
   }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RetouchError } from "../errors.ts";
-import { checkJsonBounds } from "./json-bounds.ts";
+import { checkJsonBounds, JsonBoundsScanner } from "./json-bounds.ts";
 
 const BOUNDS = { depth: 8, arrayItems: 64, values: 1000 };
 
@@ -67,5 +67,26 @@ test("a string ending in an escaped backslash ends there: the array after it is 
 test("text that is not JSON is left for JSON.parse to name", () => {
   for (const text of ['{"prompt": "never ends', "]]]],,,,", "", '{"a":1}}}]]' + ",".repeat(2000)]) {
     assert.doesNotThrow(() => checkJsonBounds(text, BOUNDS), text.slice(0, 40));
+  }
+});
+
+test("fed in pieces split anywhere (inside strings, between a backslash and its quote), the verdict is the whole text's", () => {
+  const tricky = `{"prompt":"a \\\\\\" [ , ] \\\\","image":["x","y\\\\"],"mask":"[[[[[[[[[["}`;
+  JSON.parse(tricky); // it is JSON
+  const deep = `{"prompt":"\\\\",${"[".repeat(9)}`;
+  for (const [text, verdict] of [[tricky, "ok"], [deep, "json_too_deep"]] as const) {
+    for (let cut = 0; cut <= text.length; cut++) {
+      for (const size of [1, 2, 3, 7]) {
+        const scanner = new JsonBoundsScanner(BOUNDS);
+        let got = "ok";
+        try {
+          scanner.feed(text.slice(0, cut));
+          for (let at = cut; at < text.length; at += size) scanner.feed(text.slice(at, at + size));
+        } catch (error) {
+          got = (error as RetouchError).code;
+        }
+        assert.equal(got, verdict, `cut at ${cut}, then pieces of ${size}`);
+      }
+    }
   }
 });
