@@ -6,11 +6,12 @@
 import { after, before, beforeEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { upstreamAnswerLimit } from "../../src/providers/index.ts";
-import { dataUri, solidImage, startTestGateway, type TestGateway } from "../support/gateway.ts";
+import { dataUri, type TestGateway } from "../support/gateway.ts";
+import { startBothUpstreams, type BothUpstreams } from "./both.ts";
 import { expectError } from "./expect.ts";
 import { flood } from "./fake-server.ts";
-import { startFakeGemini, type FakeGemini } from "./fake-gemini.ts";
-import { startFakeOpenAi, type FakeOpenAi } from "./fake-openai.ts";
+import type { FakeGemini } from "./fake-gemini.ts";
+import type { FakeOpenAi } from "./fake-openai.ts";
 
 const OPENAI_KEY = "sk-test-oversized-0a1b2c3d4e5f";
 const GEMINI_KEY = "AIzaSyFAKE-oversized-0123456789abcdefgh";
@@ -25,33 +26,18 @@ const GEMINI_JSON = [
   '"}}]},"finishReason":"STOP","index":0}]}',
 ] as const;
 
+let upstreams: BothUpstreams;
 let openai: FakeOpenAi;
 let gemini: FakeGemini;
 let gw: TestGateway;
 let png: Buffer;
 
 before(async () => {
-  const result = await solidImage(1024, 1024);
-  png = await solidImage(64, 64);
-  openai = await startFakeOpenAi(OPENAI_KEY, result);
-  gemini = await startFakeGemini(GEMINI_KEY, result);
-  gw = await startTestGateway({
-    OPENAI_API_KEY: OPENAI_KEY,
-    OPENAI_BASE_URL: openai.baseUrl,
-    GEMINI_API_KEY: GEMINI_KEY,
-    GEMINI_BASE_URL: gemini.origin,
-    RETOUCH_UPSTREAM_TIMEOUT_MS: "60000",
-  });
+  upstreams = await startBothUpstreams({ openai: OPENAI_KEY, gemini: GEMINI_KEY }, 6_0000);
+  ({ openai, gemini, gw, png } = upstreams);
 });
-after(async () => {
-  await gw.close();
-  await openai.close();
-  await gemini.close();
-});
-beforeEach(() => {
-  openai.reset();
-  gemini.reset();
-});
+after(() => upstreams.close());
+beforeEach(() => upstreams.reset());
 
 const edit = (model: string) => gw.postJson({ model, prompt: "make it blue", image: dataUri(png), size: "1024x1024" });
 const TOO_LARGE = /failed to complete the edit: its answer was larger than the limit of 71 MB; the rest was not read/;
