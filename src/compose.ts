@@ -9,12 +9,12 @@ import type { Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
 import { createEditService, createPaidEdits, type PaidEdits } from "./gateway/index.ts";
 import {
+  connectFacilitator,
   createPaymentRail,
   createSiwxGate,
   evmSettlementProbe,
   inProcessFacilitator,
   openLedger,
-  remoteFacilitator,
   svmSettlementProbe,
   type Ledger,
   type PaymentRail,
@@ -169,7 +169,10 @@ async function setUpPayments(
     // A Solana payee needs its USDC account to exist, as on mainnet.
     await devchain.fundUsdc("solana", payTo.solana!, 0n);
   } else {
-    facilitator = remoteFacilitator({ url: config.payments.facilitatorUrl!, headers: config.payments.facilitatorHeaders });
+    facilitator = await connectFacilitator(config.payments.facilitator!, {
+      networks: config.payments.networks,
+      onNotice: (message) => logger.warn({ facilitator: config.payments.facilitator!.kind }, message),
+    });
     probes = remoteProbes(config);
   }
 

@@ -23,9 +23,27 @@ test("remote mode reads the facilitator, networks and payTo addresses", () => {
     RETOUCH_PAY_TO_EVM: EVM,
     RETOUCH_PAY_TO_SOLANA: SOL,
   });
-  assert.equal(config.payments.facilitatorUrl, "https://facilitator.example");
-  assert.deepEqual(config.payments.facilitatorHeaders, { Authorization: "Bearer k" });
+  assert.deepEqual(config.payments.facilitator, { kind: "url", url: "https://facilitator.example", headers: { Authorization: "Bearer k" } });
   assert.deepEqual(config.payments.networks, ["base-sepolia", "solana-devnet"]);
+});
+
+test("RETOUCH_FACILITATOR=cdp or payai needs no FACILITATOR_URL; an explicit one overrides the provider's", () => {
+  const remote = { RETOUCH_PAYMENTS: "remote", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM };
+  const keys = { CDP_API_KEY_ID: "key-id", CDP_API_KEY_SECRET: "key-secret" };
+  assert.deepEqual(loadConfig({ ...remote, ...keys, RETOUCH_FACILITATOR: "cdp" }).payments.facilitator, {
+    kind: "cdp",
+    url: undefined,
+    apiKeyId: "key-id",
+    apiKeySecret: "key-secret",
+  });
+  assert.equal(loadConfig({ ...remote, ...keys, RETOUCH_FACILITATOR: "cdp", FACILITATOR_URL: "http://127.0.0.1:9/x402/" }).payments.facilitator?.url, "http://127.0.0.1:9/x402");
+  // PayAI without keys is its free tier; PAYAI_FACILITATOR_URL is the package's own variable, FACILITATOR_URL wins.
+  assert.deepEqual(loadConfig({ ...remote, RETOUCH_FACILITATOR: "payai" }).payments.facilitator, { kind: "payai", url: undefined, apiKey: undefined });
+  const payai = { ...remote, RETOUCH_FACILITATOR: "payai", PAYAI_API_KEY_ID: "id", PAYAI_API_KEY_SECRET: "payai_sk_x", PAYAI_FACILITATOR_URL: "https://p.example" };
+  assert.deepEqual(loadConfig(payai).payments.facilitator, { kind: "payai", url: "https://p.example", apiKey: { id: "id", secret: "payai_sk_x" } });
+  assert.equal(loadConfig({ ...payai, FACILITATOR_URL: "http://f" }).payments.facilitator?.url, "http://f");
+  // Outside remote mode the variables mean nothing.
+  assert.equal(loadConfig({ RETOUCH_FACILITATOR: "cdp" }).payments.facilitator, undefined);
 });
 
 test("start-up fails with a clear message when something required is missing or wrong", () => {
@@ -36,6 +54,13 @@ test("start-up fails with a clear message when something required is missing or 
     [{ RETOUCH_PAYMENTS: "remote", FACILITATOR_URL: "http://f", RETOUCH_NETWORKS: "solana", RETOUCH_PAY_TO_EVM: EVM }, /solana needs RETOUCH_PAY_TO_SOLANA/],
     [{ RETOUCH_PAYMENTS: "remote", FACILITATOR_URL: "ftp://f", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /http\(s\) URL/],
     [{ RETOUCH_PAYMENTS: "remote", FACILITATOR_URL: "http://f", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM, FACILITATOR_HEADERS: "Bearer x" }, /JSON object/],
+    [{ RETOUCH_PAYMENTS: "remote", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /or RETOUCH_FACILITATOR=cdp or payai/],
+    [{ RETOUCH_PAYMENTS: "remote", RETOUCH_FACILITATOR: "coinbase", FACILITATOR_URL: "http://f" }, /RETOUCH_FACILITATOR must be one of cdp, payai, url, got "coinbase"/],
+    [{ RETOUCH_PAYMENTS: "remote", RETOUCH_FACILITATOR: "url", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /needs FACILITATOR_URL/],
+    [{ RETOUCH_PAYMENTS: "remote", RETOUCH_FACILITATOR: "cdp", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /cdp needs CDP_API_KEY_ID and CDP_API_KEY_SECRET/],
+    [{ RETOUCH_PAYMENTS: "remote", RETOUCH_FACILITATOR: "cdp", CDP_API_KEY_ID: "k", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /cdp needs CDP_API_KEY_ID and CDP_API_KEY_SECRET/],
+    [{ RETOUCH_PAYMENTS: "remote", RETOUCH_FACILITATOR: "payai", PAYAI_API_KEY_ID: "k", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /PAYAI_API_KEY_ID and PAYAI_API_KEY_SECRET go together/],
+    [{ RETOUCH_PAYMENTS: "remote", RETOUCH_FACILITATOR: "payai", PAYAI_FACILITATOR_URL: "payai.network" }, /PAYAI_FACILITATOR_URL must be an http\(s\) URL/],
     [{ RETOUCH_NETWORKS: "base,polygon" }, /unknown network "polygon"/],
     [{ RETOUCH_NETWORKS: "base-sepolia" }, /testnets need RETOUCH_PAYMENTS=remote/],
     [{ RETOUCH_PAY_TO_EVM: "0x12" }, /RETOUCH_PAY_TO_EVM must be a 0x address/],

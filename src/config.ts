@@ -15,9 +15,8 @@ export interface PaymentsConfig {
   /** Networks a payment is accepted on, in the order they are offered. */
   networks: NetworkName[];
   payTo: { evm?: string; solana?: string };
-  /** remote mode: the facilitator's base URL and extra headers (auth). */
-  facilitatorUrl?: string;
-  facilitatorHeaders: Record<string, string>;
+  /** remote mode: which facilitator verifies and settles, and how it is authenticated. */
+  facilitator?: FacilitatorSettings;
   /** remote mode: EVM JSON-RPC URLs by network name, to look a settlement up on chain when the facilitator gives no answer. */
   evmRpcUrls: Partial<Record<NetworkName, string>>;
   /** Edits that finish within this window answer 200; slower ones 202 + poll_url. */
@@ -28,6 +27,16 @@ export interface PaymentsConfig {
   solanaFees: { maxComputeUnits: number; maxPriorityFeeMicroLamports: number };
   devchain: { evmPort: number; solanaPort: number };
 }
+
+/**
+ * remote mode's facilitator: any x402 facilitator at a URL with static headers, or Coinbase's
+ * CDP or PayAI's, which take a fresh JWT signed with the seller's API key on every call.
+ * `url` on cdp/payai overrides the provider's own.
+ */
+export type FacilitatorSettings =
+  | { kind: "url"; url: string; headers: Record<string, string> }
+  | { kind: "cdp"; url?: string; apiKeyId: string; apiKeySecret: string }
+  | { kind: "payai"; url?: string; apiKey?: { id: string; secret: string } };
 
 export interface Config {
   host: string;
@@ -144,10 +153,9 @@ function loadPayments(env: Env): PaymentsConfig {
   if (payTo.solana && !SOLANA_ADDRESS.test(payTo.solana)) {
     throw new ConfigError(`RETOUCH_PAY_TO_SOLANA must be a base58 Solana address, got "${payTo.solana}"`);
   }
-  let facilitatorHeaders: Record<string, string> = {};
+  let facilitator: FacilitatorSettings | undefined;
   if (mode === "remote") {
-    if (!env.FACILITATOR_URL) throw new ConfigError("RETOUCH_PAYMENTS=remote needs FACILITATOR_URL (the x402 facilitator's base URL)");
-    if (!/^https?:\/\//.test(env.FACILITATOR_URL)) throw new ConfigError(`FACILITATOR_URL must be an http(s) URL, got "${env.FACILITATOR_URL}"`);
+    facilitator = loadFacilitator(env);
     if (networks.length === 0) {
       throw new ConfigError("RETOUCH_PAYMENTS=remote needs RETOUCH_NETWORKS, e.g. base,solana or base-sepolia,solana-devnet");
     }
@@ -155,13 +163,6 @@ function loadPayments(env: Env): PaymentsConfig {
       const family = NETWORKS[name as NetworkName].family;
       if (family === "evm" && !payTo.evm) throw new ConfigError(`network ${name} needs RETOUCH_PAY_TO_EVM (the address that receives USDC)`);
       if (family === "svm" && !payTo.solana) throw new ConfigError(`network ${name} needs RETOUCH_PAY_TO_SOLANA (the address that receives USDC)`);
-    }
-    if (env.FACILITATOR_HEADERS) {
-      try {
-        facilitatorHeaders = z.record(z.string(), z.string()).parse(JSON.parse(env.FACILITATOR_HEADERS));
-      } catch {
-        throw new ConfigError('FACILITATOR_HEADERS must be a JSON object of header names to values, e.g. {"Authorization":"Bearer ..."}');
-      }
     }
   }
   const evmRpcUrls: Partial<Record<NetworkName, string>> = {};
@@ -176,8 +177,7 @@ function loadPayments(env: Env): PaymentsConfig {
     networks: networks as NetworkName[],
     evmRpcUrls,
     payTo,
-    facilitatorUrl: mode === "remote" ? env.FACILITATOR_URL!.replace(/\/+$/, "") : undefined,
-    facilitatorHeaders,
+    facilitator,
     inlineWindowMs: integer(env, "RETOUCH_INLINE_WINDOW_MS", 30_000, 0, 600_000),
     settleTimeoutMs: integer(env, "RETOUCH_SETTLE_TIMEOUT_MS", 60_000, 100, 600_000),
     solanaFees: {
@@ -190,6 +190,47 @@ function loadPayments(env: Env): PaymentsConfig {
       solanaPort: integer(env, "RETOUCH_DEVCHAIN_SOLANA_PORT", 8899, 0, 65535),
     },
   };
+}
+
+function loadFacilitator(env: Env): FacilitatorSettings {
+  const kind = oneOf(env, "RETOUCH_FACILITATOR", ["cdp", "payai", "url"] as const, "url");
+  const url = httpUrl(env, kind === "payai" && !env.FACILITATOR_URL ? "PAYAI_FACILITATOR_URL" : "FACILITATOR_URL");
+  if (kind === "cdp") {
+    const apiKeyId = env.CDP_API_KEY_ID || undefined;
+    const apiKeySecret = env.CDP_API_KEY_SECRET || undefined;
+    if (!apiKeyId || !apiKeySecret) {
+      throw new ConfigError("RETOUCH_FACILITATOR=cdp needs CDP_API_KEY_ID and CDP_API_KEY_SECRET (a CDP secret API key: its id and private key)");
+    }
+    return { kind, url, apiKeyId, apiKeySecret };
+  }
+  if (kind === "payai") {
+    const id = env.PAYAI_API_KEY_ID || undefined;
+    const secret = env.PAYAI_API_KEY_SECRET || undefined;
+    if (Boolean(id) !== Boolean(secret)) throw new ConfigError("PAYAI_API_KEY_ID and PAYAI_API_KEY_SECRET go together: set both, or neither for PayAI's free tier");
+    return { kind, url, apiKey: id && secret ? { id, secret } : undefined };
+  }
+  if (!url) {
+    throw new ConfigError(
+      "RETOUCH_PAYMENTS=remote needs FACILITATOR_URL (the x402 facilitator's base URL), or RETOUCH_FACILITATOR=cdp or payai for Coinbase's or PayAI's facilitator",
+    );
+  }
+  let headers: Record<string, string> = {};
+  if (env.FACILITATOR_HEADERS) {
+    try {
+      headers = z.record(z.string(), z.string()).parse(JSON.parse(env.FACILITATOR_HEADERS));
+    } catch {
+      throw new ConfigError('FACILITATOR_HEADERS must be a JSON object of header names to values, e.g. {"Authorization":"Bearer ..."}');
+    }
+  }
+  return { kind, url, headers };
+}
+
+/** An optional http(s) URL variable, without its trailing slashes. */
+function httpUrl(env: Env, name: string): string | undefined {
+  const url = env[name];
+  if (!url) return undefined;
+  if (!/^https?:\/\//.test(url)) throw new ConfigError(`${name} must be an http(s) URL, got "${url}"`);
+  return url.replace(/\/+$/, "");
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -1,6 +1,7 @@
 // x402 payments: protocol codecs, requirements, payment identity, the
 // facilitator adapters, the rail, the ledger and the sign-in of polls.
 export { inProcessFacilitator, devchainX402Facilitator } from "./facilitator/in-process.ts";
+export { connectFacilitator } from "./facilitator/connect.ts";
 export { remoteFacilitator } from "./facilitator/remote.ts";
 export type { AnyRequirements, Facilitator, SettleResponse } from "./facilitator/types.ts";
 export { readExactPayment, type ExactPayment } from "./exact-payload.ts";

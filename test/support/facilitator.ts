@@ -1,7 +1,9 @@
 // A loopback x402 facilitator over HTTP, backed by a devchain, that a test can
 // switch into the ways a real one fails: down, erroring, hanging, refusing, or
-// settling on the chain and then losing the answer.
+// settling on the chain and then losing the answer. A guard in front of it checks
+// each request as a provider does (its auth) and refuses what does not pass.
 
+import { verify as verifySignature, type KeyObject } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve, type HttpBindings } from "@hono/node-server";
@@ -35,16 +37,46 @@ export interface TestFacilitator {
   close(): Promise<void>;
 }
 
+/** Looks at a request before the facilitator does: a Response refuses it, undefined lets it through. */
+export type RequestGuard = (request: Request) => Response | undefined | Promise<Response | undefined>;
+
+export interface TestFacilitatorOptions {
+  /** Where the API is mounted, e.g. "/platform/v2/x402" as on api.cdp.coinbase.com. */
+  basePath?: string;
+  guard?: RequestGuard;
+}
+
+/**
+ * The header and claims of a compact JWS in an `Authorization: Bearer` header, once its signature
+ * checks out with `publicKey` (ES256 or EdDSA, as the header says); throws saying what is wrong.
+ */
+export function verifiedJwt(authorization: string | null, publicKey: KeyObject): { header: Record<string, unknown>; claims: Record<string, unknown> } {
+  const token = /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(authorization ?? "");
+  if (!token) throw new Error("no bearer JWT");
+  const [, header64, claims64, signature64] = token;
+  const header = JSON.parse(Buffer.from(header64, "base64url").toString()) as Record<string, unknown>;
+  const data = Buffer.from(`${header64}.${claims64}`);
+  const signature = Buffer.from(signature64, "base64url");
+  const valid =
+    header.alg === "ES256" ? verifySignature("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature)
+    : header.alg === "EdDSA" ? verifySignature(null, data, publicKey, signature)
+    : false;
+  if (!valid) throw new Error(`bad signature (alg ${String(header.alg)})`);
+  return { header, claims: JSON.parse(Buffer.from(claims64, "base64url").toString()) as Record<string, unknown> };
+}
+
 export const REFUSAL = { success: false, errorReason: "unexpected_settle_error", transaction: "", network: "" } as const;
 
-export async function startTestFacilitator(devchain: Devchain): Promise<TestFacilitator> {
+export async function startTestFacilitator(devchain: Devchain, options: TestFacilitatorOptions = {}): Promise<TestFacilitator> {
   const facilitator = devchainX402Facilitator(devchain);
   const state: Pick<TestFacilitator, "verify" | "settle" | "settlements"> = {
     verify: "answer",
     settle: "answer",
     settlements: [],
   };
-  const api = new Hono<{ Bindings: HttpBindings }>();
+  const api = new Hono<{ Bindings: HttpBindings }>().basePath(options.basePath ?? "/");
+  const guard = options.guard;
+  if (guard) api.use(async (c, next) => (await guard(c.req.raw)) ?? next());
 
   /** Cuts the TCP connection, so the caller sees a socket error and no status at all. */
   const drop = (env: HttpBindings) => {
@@ -95,7 +127,7 @@ export async function startTestFacilitator(devchain: Devchain): Promise<TestFaci
       server.close(() => resolve());
     });
   return Object.assign(state, {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}${options.basePath ?? ""}`,
     down,
     up: () => new Promise<void>((resolve) => (server.listening ? resolve() : server.listen(port, "127.0.0.1", resolve))),
     close: down,

@@ -1,17 +1,34 @@
-// A remote x402 facilitator over HTTP (production: FACILITATOR_URL), with
-// optional auth headers sent on every call.
+// A remote x402 facilitator over HTTP, whatever authenticates it: the one adapter
+// behind RETOUCH_FACILITATOR=url, cdp and payai (see kinds.ts).
 
-import { HTTPFacilitatorClient } from "@x402/core/server";
+import { HTTPFacilitatorClient, type FacilitatorConfig } from "@x402/core/server";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import { SettleError, VerifyError } from "@x402/core/types";
+import { ConfigError } from "../../config.ts";
 import type { Facilitator } from "./types.ts";
 
-export function remoteFacilitator(options: { url: string; headers: Record<string, string>; timeoutMs?: number }): Facilitator {
-  const headers = options.headers;
+export interface RemoteFacilitatorOptions {
+  /** What `HTTPFacilitatorClient` takes: the base URL and the headers of each call (auth). */
+  config: FacilitatorConfig;
+  /** The start-up line when the facilitator refuses our credentials with this status (401/403). */
+  refused: (status: number) => string;
+  /** The start-up line when the credentials cannot even be turned into headers (a malformed key). */
+  unusableKey?: string;
+  timeoutMs?: number;
+}
+
+export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitator {
+  const { createAuthHeaders } = options.config;
   const client = new HTTPFacilitatorClient({
-    url: options.url,
+    ...options.config,
     timeoutMs: options.timeoutMs ?? 90_000,
-    createAuthHeaders: async () => ({ verify: headers, settle: headers, supported: headers }),
+    // The SDKs' own errors about a key are not for users; and they must never carry the key.
+    createAuthHeaders:
+      createAuthHeaders &&
+      (() =>
+        createAuthHeaders().catch(() => {
+          throw new ConfigError(options.unusableKey ?? "the facilitator's credentials could not be turned into request headers");
+        })),
   });
   // A facilitator may refuse with a 4xx/5xx status and a verify or settle answer as its body:
   // that is an answer (a refusal with its reason), not a facilitator that could not be reached.
@@ -39,6 +56,15 @@ export function remoteFacilitator(options: { url: string; headers: Record<string
         };
       }
     },
-    supported: () => client.getSupported(),
+    async supported() {
+      try {
+        return await client.getSupported();
+      } catch (error) {
+        // HTTPFacilitatorClient keeps the status only in its message.
+        const status = Number(/^Facilitator getSupported failed \((\d{3})\)/.exec((error as Error).message)?.[1]);
+        if (status === 401 || status === 403) throw new ConfigError(options.refused(status));
+        throw error;
+      }
+    },
   };
 }
