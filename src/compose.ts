@@ -141,7 +141,9 @@ async function setUpPayments(
   const abandoned = await ledger.recoverAbandoned(
     config.databaseUrl ? Math.max(config.upstreamTimeoutMs, config.payments.settleTimeoutMs) + 60_000 : 0,
   );
-  if (abandoned.failed > 0) logger.warn({ abandoned: abandoned.failed }, "edits interrupted by a restart were marked failed (not charged)");
+  if (abandoned.interrupted > 0) {
+    logger.warn({ interrupted: abandoned.interrupted }, "edits interrupted by a restart (not charged) run again when their payment is sent again");
+  }
   if (abandoned.uncertain > 0) {
     logger.warn({ uncertain: abandoned.uncertain }, "settlements interrupted by a restart will be checked on chain when replayed or polled");
   }

@@ -15,6 +15,7 @@ import type { EditRequest } from "../edits/index.ts";
 import { RetouchError } from "../errors.ts";
 import {
   createPaymentRail,
+  INTERRUPTED,
   encodeHeader,
   openLedger,
   SettleTimeout,
@@ -419,4 +420,59 @@ test("a settlement the chain reports landed without a transaction id is still se
   const reply = await h.paid.handle(editRequest(), await wallet().v2(), RESOURCE);
   assert.equal(reply.status, 200);
   assert.equal(reply.headers["X-Payment-Receipt"], "");
+});
+
+/** A paid edit whose process "dies" mid-edit: its row is running, then a restart marks it interrupted. */
+async function interruptedEdit(buyer: ReturnType<typeof wallet>, headers: Headers): Promise<string> {
+  const dying = await harness();
+  dying.run = () => new Promise(() => {}); // the edit never ends in this process
+  const waiting = dying.paid.handle(editRequest(), headers, RESOURCE);
+  let row: PaidEdit | undefined;
+  for (let i = 0; i < 200 && row?.status !== "running"; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    row = await rowOf({ payer: buyer.from }).catch(() => undefined);
+  }
+  assert.equal(row?.status, "running");
+  assert.equal(await ledger.transition(row.jobId, "running", "interrupted", { error: INTERRUPTED }), true);
+  // Whoever still waited on it hears that it was interrupted: 503 with Retry-After, not a 500.
+  await assert.rejects(waiting, (error: unknown) => {
+    refused(503, "edit_interrupted", /interrupted by a server restart.*nothing was charged\. Send the same request with the same payment again/)(error);
+    assert.equal((error as RetouchError).headers["Retry-After"], "1");
+    return true;
+  });
+  return row.jobId;
+}
+
+test("an edit a restart cut off runs again when its payment is sent again (concurrently too): one edit, settled once", async () => {
+  const buyer = wallet();
+  const headers = await buyer.v2();
+  const jobId = await interruptedEdit(buyer, headers);
+
+  const restarted = await harness();
+  const replies = await Promise.all([1, 2, 3].map(() => restarted.paid.handle(editRequest(), headers, RESOURCE)));
+  assert.deepEqual(replies.map((r) => r.status), [200, 200, 200]);
+  assert.deepEqual(replies.map((r) => (r.body as { payment: { status: string } }).payment.status).sort(), ["already_settled", "already_settled", "settled"]);
+  assert.equal(restarted.edits, 1, "one edit for all the retries");
+  assert.equal(restarted.settlements, 1);
+  const row = await rowOf({ jobId });
+  assert.equal(row.status, "settled");
+  assert.equal(row.error, null, "the interruption is no longer its state");
+
+  // Another request with the same payment is still refused: it paid for this edit only.
+  await assert.rejects(restarted.paid.handle(editRequest("another edit"), headers, RESOURCE), refused(402, "payment_already_used", /already used for job/));
+});
+
+test("an interrupted edit whose authorization has (nearly) expired is failed on its replay: 402, never run, never charged", async () => {
+  const buyer = wallet();
+  const headers = await buyer.v2();
+  const jobId = await interruptedEdit(buyer, headers);
+  // Valid for 30 more seconds: too little to edit and settle.
+  const soon = String(Math.floor(Date.now() / 1000) + 30);
+  await ledger.db.query(`UPDATE paid_edits SET payload = jsonb_set(payload, '{payload,authorization,validBefore}', to_jsonb($2::text)) WHERE job_id = $1`, [jobId, soon]);
+
+  const restarted = await harness();
+  await assert.rejects(restarted.paid.handle(editRequest(), headers, RESOURCE), refused(402, "payment_expired", /interrupted by a server restart and its payment has expired since; nothing was charged/));
+  assert.equal(restarted.edits, 0);
+  assert.equal(restarted.settlements, 0);
+  assert.equal((await rowOf({ jobId })).status, "failed");
 });

@@ -102,6 +102,28 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     }
   }
 
+  function start(jobId: string, request: EditRequest): void {
+    const job = execute(jobId, request).finally(() => running.delete(jobId));
+    running.set(jobId, job);
+  }
+
+  /**
+   * An edit a restart cut off, its payment sent again (proven, same request): it runs again while
+   * the authorization can still be settled; past that it fails, never charged. The first caller to
+   * move the row back to `verified` runs it; the others wait for that run.
+   */
+  async function rerun(row: PaidEdit, request: EditRequest): Promise<void> {
+    const expiry = authorizationExpiry(row.payload);
+    if (expiry !== undefined && expiry - Date.now() < RERUN_MARGIN_MS) {
+      const reason = "the edit was interrupted by a server restart and its payment has expired since; nothing was charged: sign a new payment";
+      await ledger.transition(row.jobId, "interrupted", "failed", {
+        error: { status: 402, message: reason, type: "payment_required", code: "payment_expired", param: null },
+      });
+      return;
+    }
+    if (await ledger.transition(row.jobId, "interrupted", "verified")) start(row.jobId, request);
+  }
+
   /**
    * Settles a row this caller has just moved to `settling`. The ledger follows the facilitator's
    * answer, and where that is missing or a refusal, what the chain says: landed is settled; certain
@@ -177,11 +199,11 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     throw restoreError(row);
   }
 
-  /** A failed paid edit, answered to a poll: the job's state, not an error of the poll itself. */
+  /** A failed (or interrupted) paid edit, answered to a poll: the job's state, not an error of the poll itself. */
   function failedJob(row: PaidEdit): Reply {
     return {
       status: 200,
-      body: { id: row.jobId, object: "image.edit.job", status: "failed", error: row.error, payment_status: "not_charged" },
+      body: { id: row.jobId, object: "image.edit.job", status: row.status, error: row.error, payment_status: "not_charged" },
       headers: {},
     };
   }
@@ -238,7 +260,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
         continue;
       }
       if (row.status === "settled") return success(row, "already_settled", version, row.payer);
-      if (row.status === "failed") return failed(row);
+      if (row.status === "failed" || row.status === "interrupted") return failed(row);
       if (Date.now() >= deadline) return envelope(row);
       const local = running.get(jobId);
       const pause = new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
@@ -281,6 +303,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
             "payment_already_used",
           );
         }
+        if (row.status === "interrupted") await rerun(row, request);
         return outcome(row.jobId, deadline, payment.version, rethrow, clientGone);
       };
 
@@ -307,8 +330,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       });
       if (!claimed) return replay((await ledger.byPayment(identity.id))!);
 
-      const job = execute(jobId, request).finally(() => running.delete(jobId));
-      running.set(jobId, job);
+      start(jobId, request);
       return outcome(jobId, deadline, payment.version, rethrow, clientGone);
     },
 
@@ -325,6 +347,15 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       return outcome(jobId, Date.now(), version, failedJob);
     },
   };
+}
+
+/** An interrupted edit runs again only if its authorization stays valid at least this long: time to edit and settle. */
+const RERUN_MARGIN_MS = 60_000;
+
+/** When an EVM authorization stops being valid (ms), from the payload the ledger holds; undefined on Solana (its blockhash decides). */
+function authorizationExpiry(payload: unknown): number | undefined {
+  const validBefore = (payload as { payload?: { authorization?: { validBefore?: unknown } } }).payload?.authorization?.validBefore;
+  return typeof validBefore === "string" && /^\d+$/.test(validBefore) ? Number(validBefore) * 1000 : undefined;
 }
 
 function storedError(error: unknown, jobId: string): StoredError {

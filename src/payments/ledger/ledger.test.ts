@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openPglite } from "../../storage/index.ts";
-import { openLedger, type Ledger, type NewPaidEdit, type PaidEditStatus } from "./ledger.ts";
+import { INTERRUPTED, openLedger, type Ledger, type NewPaidEdit, type PaidEditStatus } from "./ledger.ts";
 
 /** A ledger on a fresh database of its own; `close` removes it. */
 async function openFreshLedger(): Promise<Ledger & { close(): Promise<void> }> {
@@ -131,7 +131,7 @@ describe("rows of one payment each (one database for these tests, each on rows i
   });
 });
 
-test("after a restart, edits a dead process left unfinished are failed (not charged) and unrecorded settlements become uncertain", async (t) => {
+test("after a restart, edits a dead process left unfinished are interrupted (not charged) and unrecorded settlements become uncertain", async (t) => {
   const ledger = await freshLedger(t);
   const verified = await rowIn(ledger, []);
   const running = await rowIn(ledger, ["running"]);
@@ -140,23 +140,22 @@ test("after a restart, edits a dead process left unfinished are failed (not char
   const settled = await rowIn(ledger, ["running", "completed", "settling", "settled"]);
   for (const jobId of [verified, running, completed, settling, settled]) await age(ledger, jobId, 10);
 
-  assert.deepEqual(await ledger.recoverAbandoned(60_000), { failed: 2, uncertain: 1 });
+  assert.deepEqual(await ledger.recoverAbandoned(60_000), { interrupted: 2, uncertain: 1 });
 
   const status = async (jobId: string) => (await ledger.byJob(jobId))?.status;
-  assert.equal(await status(verified), "failed");
-  assert.equal(await status(running), "failed");
+  assert.equal(await status(verified), "interrupted");
+  assert.equal(await status(running), "interrupted");
   assert.equal(await status(settling), "uncertain");
   assert.equal(await status(completed), "completed", "a finished edit waits for its settlement");
   assert.equal(await status(settled), "settled");
-  assert.deepEqual((await ledger.byJob(running))?.error, {
-    status: 500,
-    message: "the edit was interrupted by a server restart; nothing was charged",
-    type: "server_error",
-    code: "edit_interrupted",
-    param: null,
-  });
+  assert.deepEqual((await ledger.byJob(running))?.error, INTERRUPTED);
+  assert.equal(INTERRUPTED.status, 503, "not a 500: nothing is broken, the edit can run again");
   assert.equal((await ledger.byJob(settling))?.error, null);
-  assert.deepEqual(await ledger.recoverAbandoned(60_000), { failed: 0, uncertain: 0 }, "a second clean-up finds nothing");
+  assert.deepEqual(await ledger.recoverAbandoned(60_000), { interrupted: 0, uncertain: 0 }, "a second clean-up finds nothing");
+
+  // Run again: back to verified, its stale error cleared.
+  assert.equal(await ledger.transition(running, "interrupted", "verified"), true);
+  assert.equal((await ledger.byJob(running))?.error, null);
 });
 
 test("rows younger than the window may belong to a live process sharing the database: left alone", async (t) => {
@@ -168,8 +167,8 @@ test("rows younger than the window may belong to a live process sharing the data
   await age(ledger, youngSettling, 1);
   await age(ledger, old, 5);
 
-  assert.deepEqual(await ledger.recoverAbandoned(3 * 60_000), { failed: 1, uncertain: 0 });
+  assert.deepEqual(await ledger.recoverAbandoned(3 * 60_000), { interrupted: 1, uncertain: 0 });
   assert.equal((await ledger.byJob(young))?.status, "running");
   assert.equal((await ledger.byJob(youngSettling))?.status, "settling");
-  assert.equal((await ledger.byJob(old))?.status, "failed");
+  assert.equal((await ledger.byJob(old))?.status, "interrupted");
 });

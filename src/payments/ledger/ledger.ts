@@ -11,7 +11,11 @@ import { siwxNonces, type SiwxNonces } from "./siwx-nonces.ts";
  * `uncertain`: a settlement was attempted but neither the facilitator nor the chain could say
  * whether it landed; the next replay or poll settles again (at most once on chain) or finds it landed.
  */
-export type PaidEditStatus = "verified" | "running" | "completed" | "settling" | "uncertain" | "settled" | "failed";
+/**
+ * `interrupted`: the edit was cut off by a restart before it finished; nothing was charged, and
+ * sending the same request with the same payment runs it again.
+ */
+export type PaidEditStatus = "verified" | "running" | "completed" | "settling" | "uncertain" | "settled" | "failed" | "interrupted";
 
 export interface StoredError {
   status: number;
@@ -46,6 +50,18 @@ export interface PaidEdit {
   note: string | null;
   createdAt: Date;
 }
+
+/** What an interrupted edit answers until its payment is sent again. */
+export const INTERRUPTED: StoredError = {
+  status: 503,
+  message:
+    "the edit was interrupted by a server restart before it finished; nothing was charged. " +
+    "Send the same request with the same payment again to run it (while the payment is valid)",
+  type: "server_error",
+  code: "edit_interrupted",
+  param: null,
+  headers: { "Retry-After": "1" },
+};
 
 export type NewPaidEdit = Omit<PaidEdit, "status" | "result" | "error" | "usage" | "txHash" | "note" | "createdAt">;
 
@@ -106,9 +122,10 @@ export interface Ledger {
   annotate(jobId: string, status: PaidEditStatus, note: string): Promise<boolean>;
   /**
    * Rows a stopped process left behind, untouched for `olderThanMs`: edits never finished are
-   * failed (never charged); settlements never recorded become `uncertain`, for the chain to decide.
+   * `interrupted` (never charged; the same payment sent again runs them); settlements never
+   * recorded become `uncertain`, for the chain to decide.
    */
-  recoverAbandoned(olderThanMs: number): Promise<{ failed: number; uncertain: number }>;
+  recoverAbandoned(olderThanMs: number): Promise<{ interrupted: number; uncertain: number }>;
   /** The single-use sign-in nonces of polls. */
   nonces: SiwxNonces;
   db: Db;
@@ -162,7 +179,8 @@ export async function openLedger(db: Db): Promise<Ledger> {
     async transition(jobId, from, to, fields = {}) {
       const rows = await db.query(
         `UPDATE paid_edits SET status = $3, updated_at = now(),
-           result = COALESCE($4::jsonb, result), error = COALESCE($5::jsonb, error),
+           result = COALESCE($4::jsonb, result),
+           error = CASE WHEN $3 = 'verified' THEN NULL ELSE COALESCE($5::jsonb, error) END,
            usage = COALESCE($6::jsonb, usage), tx_hash = COALESCE($7, tx_hash),
            settled_at = CASE WHEN $3 = 'settled' THEN now() ELSE settled_at END
          WHERE job_id = $1 AND status = $2 RETURNING job_id`,
@@ -187,24 +205,17 @@ export async function openLedger(db: Db): Promise<Ledger> {
       return rows.length === 1;
     },
     async recoverAbandoned(olderThanMs) {
-      const error: StoredError = {
-        status: 500,
-        message: "the edit was interrupted by a server restart; nothing was charged",
-        type: "server_error",
-        code: "edit_interrupted",
-        param: null,
-      };
       const stale = `updated_at < now() - ($2::text || ' milliseconds')::interval`;
-      const failed = await db.query(
-        `UPDATE paid_edits SET status = 'failed', error = $1::jsonb, updated_at = now()
+      const interrupted = await db.query(
+        `UPDATE paid_edits SET status = 'interrupted', error = $1::jsonb, updated_at = now()
          WHERE status IN ('verified', 'running') AND ${stale} RETURNING job_id`,
-        [JSON.stringify(error), String(olderThanMs)],
+        [JSON.stringify(INTERRUPTED), String(olderThanMs)],
       );
       const uncertain = await db.query(
         `UPDATE paid_edits SET status = 'uncertain', updated_at = now() WHERE status = $1 AND ${stale} RETURNING job_id`,
         ["settling", String(olderThanMs)],
       );
-      return { failed: failed.length, uncertain: uncertain.length };
+      return { interrupted: interrupted.length, uncertain: uncertain.length };
     },
   };
 }

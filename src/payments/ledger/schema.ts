@@ -30,7 +30,7 @@ CREATE INDEX IF NOT EXISTS paid_edits_status ON paid_edits (status, updated_at);
 -- Recreated on every start, so a ledger made by an older version learns new states.
 ALTER TABLE paid_edits DROP CONSTRAINT IF EXISTS paid_edits_status_check;
 ALTER TABLE paid_edits ADD CONSTRAINT paid_edits_status_check
-  CHECK (status IN ('verified', 'running', 'completed', 'settling', 'uncertain', 'settled', 'failed'));
+  CHECK (status IN ('verified', 'running', 'completed', 'settling', 'uncertain', 'settled', 'failed', 'interrupted'));
 -- Why a row was left as it is (a completed edit not settled because its client had gone).
 ALTER TABLE paid_edits ADD COLUMN IF NOT EXISTS note TEXT;
 
