@@ -4,12 +4,18 @@
 import { join } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
 import { createPublicClient, http } from "viem";
-import { BASE, loadOrCreateWallet, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
+import { BASE, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
 import type { Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
 import { createEditService, createPaidEdits, type PaidEdits } from "./gateway/index.ts";
 import {
+  chainX402Facilitator,
   connectFacilitator,
+  localFacilitator,
+  readFacilitatorKeys,
+  rpcChainAccess,
+  watchGas,
+  type ChainAccess,
   createPaymentRail,
   createSiwxGate,
   evmSettlementProbe,
@@ -35,9 +41,6 @@ import {
 import { VERSION } from "./version.ts";
 
 export { VERSION };
-
-/** The seller's own devchain wallet: where devchain payments go unless RETOUCH_PAY_TO_* say otherwise. */
-export const DEV_SELLER_WALLET_FILE = "dev-seller.json";
 
 export interface Gateway {
   app: App;
@@ -89,7 +92,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
 
   let payments: { paidEdits: PaidEdits; rail: PaymentRail; ledger: Ledger; devchain?: Devchain } | undefined;
   try {
-    if (config.payments.mode !== "off") payments = await setUpPayments(config, logger, edits, closers);
+    if (config.payments.mode !== "off") payments = await setUpPayments(config, logger, metrics, edits, closers);
   } catch (error) {
     await close();
     throw error;
@@ -120,7 +123,7 @@ function devchainEndpoints(devchain: Devchain) {
 /** Remote mode: EVM settlements are looked up over the operator's RPC (Solana needs the fee payer's key, which the facilitator holds). */
 function remoteProbes(config: Config): Record<string, SettlementProbe> {
   const probes: Record<string, SettlementProbe> = {};
-  for (const [name, url] of Object.entries(config.payments.evmRpcUrls)) {
+  for (const [name, url] of Object.entries(config.payments.rpcUrls)) {
     const network = NETWORKS[name as NetworkName];
     if (network.family !== "evm" || !config.payments.networks.includes(network.name)) continue;
     probes[network.caip2] = evmSettlementProbe(createPublicClient({ transport: http(url) }), network.usdc.address);
@@ -128,9 +131,18 @@ function remoteProbes(config: Config): Record<string, SettlementProbe> {
   return probes;
 }
 
+/** Self mode: settlements are looked up with the wallet's own clients (and, on Solana, its fee payer's key). */
+function selfProbes(chains: ChainAccess): Record<string, SettlementProbe> {
+  const probes: Record<string, SettlementProbe> = {};
+  for (const { network, client } of chains.evm) probes[network.caip2] = evmSettlementProbe(client, network.usdc.address);
+  for (const { network, rpc } of chains.svm) probes[network.caip2] = svmSettlementProbe(rpc, [chains.svmSigner!]);
+  return probes;
+}
+
 async function setUpPayments(
   config: Config,
   logger: Logger,
+  metrics: Metrics,
   edits: ReturnType<typeof createEditService>,
   closers: (() => Promise<void>)[],
 ) {
@@ -166,10 +178,22 @@ async function setUpPayments(
       [BASE.caip2]: evmSettlementProbe(devchain.evm.publicClient, BASE.usdc.address),
       [SOLANA.caip2]: svmSettlementProbe(devchain.solana.rpc, [devchain.solana.facilitator.signer]),
     };
-    const seller = await loadOrCreateWallet(config.dataDir, DEV_SELLER_WALLET_FILE);
+    const { seller } = devchain.wallets;
     payTo = { evm: payTo.evm ?? seller.evm.address, solana: payTo.solana ?? seller.solana.address };
     // A Solana payee needs its USDC account to exist, as on mainnet.
-    await devchain.fundUsdc("solana", payTo.solana!, 0n);
+    if (payTo.solana !== seller.solana.address) await devchain.fundUsdc("solana", payTo.solana!, 0n);
+  } else if (config.payments.mode === "self") {
+    // The operator's own gas wallet settles, through the operator's RPCs: the devchain mode's path on real chains.
+    const wallet = await readFacilitatorKeys(config.payments.facilitatorKeys!);
+    const chains = rpcChainAccess(wallet, config.payments.networks, config.payments.rpcUrls);
+    facilitator = localFacilitator(chainX402Facilitator(chains, config.payments.solanaFees));
+    const stopGasWatch = await watchGas(chains, { gauge: metrics.gasBalance, warn: (facts, message) => logger.warn(facts, message) });
+    closers.push(async () => stopGasWatch());
+    probes = selfProbes(chains);
+    logger.info(
+      { networks: config.payments.networks, evm_signer: wallet.evm.address, solana_fee_payer: wallet.solana.address },
+      "settling with the operator's own gas wallet (RETOUCH_PAYMENTS=self)",
+    );
   } else {
     facilitator = await connectFacilitator(config.payments.facilitator!, {
       networks: config.payments.networks,

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, loadFacilitatorServiceConfig } from "./config.ts";
 
 const EVM = "0x1111111111111111111111111111111111111111";
 const SOL = "4BwWF1GtFh1iD8LvQr1hw3hmMg3o7L9gAkBZzHTWS3m5";
@@ -46,6 +46,26 @@ test("RETOUCH_FACILITATOR=cdp or payai needs no FACILITATOR_URL; an explicit one
   assert.equal(loadConfig({ RETOUCH_FACILITATOR: "cdp" }).payments.facilitator, undefined);
 });
 
+test("retouch facilitator: keys and an RPC per network are required, and a token whenever it listens beyond loopback", () => {
+  const base = { RETOUCH_FACILITATOR_KEYS: "keys.json", BASE_RPC_URL: "http://rpc" };
+  assert.deepEqual(loadFacilitatorServiceConfig(base, "127.0.0.1").networks, ["base"]);
+  assert.equal(loadFacilitatorServiceConfig(base, "::1").token, undefined);
+  const token = "0123456789abcdef0123";
+  assert.equal(loadFacilitatorServiceConfig({ ...base, RETOUCH_FACILITATOR_TOKEN: token }, "0.0.0.0").token, token);
+  const cases: [Record<string, string>, string, RegExp][] = [
+    [{ BASE_RPC_URL: "http://rpc" }, "127.0.0.1", /needs RETOUCH_FACILITATOR_KEYS/],
+    [{ RETOUCH_FACILITATOR_KEYS: "keys.json" }, "127.0.0.1", /set BASE_RPC_URL, BASE_SEPOLIA_RPC_URL, SOLANA_RPC_URL, SOLANA_DEVNET_RPC_URL/],
+    [{ ...base, RETOUCH_NETWORKS: "base,solana" }, "127.0.0.1", /settles on solana through its RPC: set SOLANA_RPC_URL/],
+    [{ ...base, RETOUCH_NETWORKS: "polygon" }, "127.0.0.1", /unknown network "polygon"/],
+    [base, "0.0.0.0", /reachable from other machines: set RETOUCH_FACILITATOR_TOKEN/],
+    [base, "10.0.0.5", /reachable from other machines/],
+    [{ ...base, RETOUCH_FACILITATOR_TOKEN: "short" }, "127.0.0.1", /at least 16 characters/],
+  ];
+  for (const [env, host, message] of cases) {
+    assert.throws(() => loadFacilitatorServiceConfig(env, host), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify({ env, host }));
+  }
+});
+
 test("start-up fails with a clear message when something required is missing or wrong", () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ RETOUCH_PAYMENTS: "remote", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /needs FACILITATOR_URL/],
@@ -62,9 +82,15 @@ test("start-up fails with a clear message when something required is missing or 
     [{ RETOUCH_PAYMENTS: "remote", RETOUCH_FACILITATOR: "payai", PAYAI_API_KEY_ID: "k", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /PAYAI_API_KEY_ID and PAYAI_API_KEY_SECRET go together/],
     [{ RETOUCH_PAYMENTS: "remote", RETOUCH_FACILITATOR: "payai", PAYAI_FACILITATOR_URL: "payai.network" }, /PAYAI_FACILITATOR_URL must be an http\(s\) URL/],
     [{ RETOUCH_NETWORKS: "base,polygon" }, /unknown network "polygon"/],
-    [{ RETOUCH_NETWORKS: "base-sepolia" }, /testnets need RETOUCH_PAYMENTS=remote/],
+    [{ RETOUCH_NETWORKS: "base-sepolia" }, /testnets need RETOUCH_PAYMENTS=remote or self/],
     [{ RETOUCH_PAY_TO_EVM: "0x12" }, /RETOUCH_PAY_TO_EVM must be a 0x address/],
-    [{ RETOUCH_PAYMENTS: "free" }, /RETOUCH_PAYMENTS must be one of devchain, remote, off/],
+    [{ RETOUCH_PAYMENTS: "free" }, /RETOUCH_PAYMENTS must be one of devchain, remote, self, off/],
+    [{ RETOUCH_PAYMENTS: "self", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM, BASE_RPC_URL: "http://rpc" }, /self needs RETOUCH_FACILITATOR_KEYS/],
+    [{ RETOUCH_PAYMENTS: "self", RETOUCH_FACILITATOR_KEYS: "k.json", RETOUCH_NETWORKS: "base", RETOUCH_PAY_TO_EVM: EVM }, /settles on base through its RPC: set BASE_RPC_URL/],
+    [{ RETOUCH_PAYMENTS: "self", RETOUCH_FACILITATOR_KEYS: "k.json", RETOUCH_NETWORKS: "solana-devnet", RETOUCH_PAY_TO_SOLANA: "So11111111111111111111111111111111111111112" }, /set SOLANA_DEVNET_RPC_URL/],
+    [{ RETOUCH_PAYMENTS: "self", RETOUCH_FACILITATOR_KEYS: "k.json", BASE_RPC_URL: "http://rpc" }, /self needs RETOUCH_NETWORKS/],
+    [{ RETOUCH_PAYMENTS: "self", RETOUCH_FACILITATOR_KEYS: "k.json", RETOUCH_NETWORKS: "base", BASE_RPC_URL: "http://rpc" }, /base needs RETOUCH_PAY_TO_EVM/],
+    [{ SOLANA_RPC_URL: "wss://rpc" }, /SOLANA_RPC_URL must be an http\(s\) URL/],
     [{ PORT: "http" }, /PORT must be a whole number/],
     [{ RETOUCH_MARGIN: "5%" }, /RETOUCH_MARGIN must be a decimal/],
     [{ RETOUCH_CONFIG: "/nonexistent/retouch.json" }, /could not be read/],

@@ -8,7 +8,7 @@ import { catalogConfigSchema, type CatalogConfig } from "./catalog/index.ts";
 import { parseDecimal } from "./catalog/money.ts";
 import { NETWORKS, type NetworkName } from "./chains/index.ts";
 
-export type PaymentsMode = "devchain" | "remote" | "off";
+export type PaymentsMode = "devchain" | "remote" | "self" | "off";
 
 export interface PaymentsConfig {
   mode: PaymentsMode;
@@ -17,15 +17,21 @@ export interface PaymentsConfig {
   payTo: { evm?: string; solana?: string };
   /** remote mode: which facilitator verifies and settles, and how it is authenticated. */
   facilitator?: FacilitatorSettings;
-  /** remote mode: EVM JSON-RPC URLs by network name, to look a settlement up on chain when the facilitator gives no answer. */
-  evmRpcUrls: Partial<Record<NetworkName, string>>;
+  /** self mode: the settlement wallet's key file (RETOUCH_FACILITATOR_KEYS). */
+  facilitatorKeys?: string;
+  /**
+   * JSON-RPC URLs by network name (BASE_RPC_URL, SOLANA_RPC_URL and the testnets' twins): how `self`
+   * mode settles, and how remote mode looks a settlement up when the facilitator gives no answer.
+   */
+  rpcUrls: Partial<Record<NetworkName, string>>;
   /** Edits that finish within this window answer 200; slower ones 202 + poll_url. */
   inlineWindowMs: number;
   /** A settlement the facilitator has not answered by then is looked up on chain instead. */
   settleTimeoutMs: number;
   /** What the Solana fee payer covers for one payment (compute units, micro-lamports per unit). */
   solanaFees: { maxComputeUnits: number; maxPriorityFeeMicroLamports: number };
-  devchain: { evmPort: number; solanaPort: number };
+  /** The devchain's JSON-RPC ports, and the port `retouch devchain` serves its facilitator on. */
+  devchain: { evmPort: number; solanaPort: number; facilitatorPort: number };
 }
 
 /**
@@ -105,13 +111,10 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-/** The shortest bearer token accepted for /metrics: a guessable one would be no lock. */
-const MIN_METRICS_TOKEN_CHARS = 16;
-
 function loadMetrics(env: Env): Config["metrics"] {
   const token = env.RETOUCH_METRICS_TOKEN || undefined;
-  if (token !== undefined && (token.length < MIN_METRICS_TOKEN_CHARS || /\s/.test(token))) {
-    throw new ConfigError(`RETOUCH_METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_CHARS} characters without spaces (e.g. openssl rand -hex 32)`);
+  if (token !== undefined && (token.length < MIN_TOKEN_CHARS || /\s/.test(token))) {
+    throw new ConfigError(`RETOUCH_METRICS_TOKEN must be at least ${MIN_TOKEN_CHARS} characters without spaces (e.g. openssl rand -hex 32)`);
   }
   const address = env.RETOUCH_METRICS_ADDR || undefined;
   if (address === undefined) return { token };
@@ -134,8 +137,10 @@ const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const SOLANA_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 
 function loadPayments(env: Env): PaymentsConfig {
-  const mode = oneOf(env, "RETOUCH_PAYMENTS", ["devchain", "remote", "off"] as const, "devchain");
-  const defaultNetworks = mode === "remote" ? "" : "base,solana";
+  const mode = oneOf(env, "RETOUCH_PAYMENTS", ["devchain", "remote", "self", "off"] as const, "devchain");
+  // Real money needs the operator to name its networks; the devchain serves both.
+  const live = mode === "remote" || mode === "self";
+  const defaultNetworks = live ? "" : "base,solana";
   const networks = (env.RETOUCH_NETWORKS ?? defaultNetworks)
     .split(",")
     .map((name) => name.trim())
@@ -146,18 +151,31 @@ function loadPayments(env: Env): PaymentsConfig {
     }
   }
   if (mode === "devchain" && networks.some((name) => NETWORKS[name as NetworkName].testnet)) {
-    throw new ConfigError("RETOUCH_PAYMENTS=devchain stands in for base and solana only; testnets need RETOUCH_PAYMENTS=remote");
+    throw new ConfigError("RETOUCH_PAYMENTS=devchain stands in for base and solana only; testnets need RETOUCH_PAYMENTS=remote or self");
   }
   const payTo = { evm: env.RETOUCH_PAY_TO_EVM || undefined, solana: env.RETOUCH_PAY_TO_SOLANA || undefined };
   if (payTo.evm && !EVM_ADDRESS.test(payTo.evm)) throw new ConfigError(`RETOUCH_PAY_TO_EVM must be a 0x address, got "${payTo.evm}"`);
   if (payTo.solana && !SOLANA_ADDRESS.test(payTo.solana)) {
     throw new ConfigError(`RETOUCH_PAY_TO_SOLANA must be a base58 Solana address, got "${payTo.solana}"`);
   }
-  let facilitator: FacilitatorSettings | undefined;
-  if (mode === "remote") {
-    facilitator = loadFacilitator(env);
+  const facilitator = mode === "remote" ? loadFacilitator(env) : undefined;
+  const rpcUrls = loadRpcUrls(env);
+  let facilitatorKeys: string | undefined;
+  if (mode === "self") {
+    facilitatorKeys = env.RETOUCH_FACILITATOR_KEYS || undefined;
+    if (!facilitatorKeys) {
+      throw new ConfigError("RETOUCH_PAYMENTS=self needs RETOUCH_FACILITATOR_KEYS: the settlement wallet's key file (mode 0600, shape of dev-wallets.json)");
+    }
+    facilitatorKeys = resolve(facilitatorKeys);
+    for (const name of networks) {
+      if (Object.hasOwn(NETWORKS, name) && !rpcUrls[name as NetworkName]) {
+        throw new ConfigError(`RETOUCH_PAYMENTS=self settles on ${name} through its RPC: set ${RPC_URL_VARIABLES[name as NetworkName]}`);
+      }
+    }
+  }
+  if (live) {
     if (networks.length === 0) {
-      throw new ConfigError("RETOUCH_PAYMENTS=remote needs RETOUCH_NETWORKS, e.g. base,solana or base-sepolia,solana-devnet");
+      throw new ConfigError(`RETOUCH_PAYMENTS=${mode} needs RETOUCH_NETWORKS, e.g. base,solana or base-sepolia,solana-devnet`);
     }
     for (const name of networks) {
       const family = NETWORKS[name as NetworkName].family;
@@ -165,31 +183,90 @@ function loadPayments(env: Env): PaymentsConfig {
       if (family === "svm" && !payTo.solana) throw new ConfigError(`network ${name} needs RETOUCH_PAY_TO_SOLANA (the address that receives USDC)`);
     }
   }
-  const evmRpcUrls: Partial<Record<NetworkName, string>> = {};
-  for (const [name, variable] of [["base", "BASE_RPC_URL"], ["base-sepolia", "BASE_SEPOLIA_RPC_URL"]] as const) {
-    const url = env[variable];
-    if (!url) continue;
-    if (!/^https?:\/\//.test(url)) throw new ConfigError(`${variable} must be an http(s) URL, got "${url}"`);
-    evmRpcUrls[name] = url;
-  }
   return {
     mode,
     networks: networks as NetworkName[],
-    evmRpcUrls,
+    rpcUrls,
     payTo,
     facilitator,
+    facilitatorKeys,
     inlineWindowMs: integer(env, "RETOUCH_INLINE_WINDOW_MS", 30_000, 0, 600_000),
     settleTimeoutMs: integer(env, "RETOUCH_SETTLE_TIMEOUT_MS", 60_000, 100, 600_000),
-    solanaFees: {
-      // x402's client asks 20,000 units at 1 micro-lamport; a transfer needs about 6,000 units.
-      maxComputeUnits: integer(env, "RETOUCH_SOLANA_MAX_COMPUTE_UNITS", 200_000, 1, 1_400_000),
-      maxPriorityFeeMicroLamports: integer(env, "RETOUCH_SOLANA_MAX_PRIORITY_FEE_MICROLAMPORTS", 50_000, 0, 5_000_000),
-    },
+    solanaFees: loadSolanaFees(env),
     devchain: {
       evmPort: integer(env, "RETOUCH_DEVCHAIN_EVM_PORT", 8545, 0, 65535),
       solanaPort: integer(env, "RETOUCH_DEVCHAIN_SOLANA_PORT", 8899, 0, 65535),
+      facilitatorPort: integer(env, "RETOUCH_DEVCHAIN_FACILITATOR_PORT", 4022, 0, 65535),
     },
   };
+}
+
+function loadSolanaFees(env: Env): PaymentsConfig["solanaFees"] {
+  return {
+    // x402's client asks 20,000 units at 1 micro-lamport; a transfer needs about 6,000 units.
+    maxComputeUnits: integer(env, "RETOUCH_SOLANA_MAX_COMPUTE_UNITS", 200_000, 1, 1_400_000),
+    maxPriorityFeeMicroLamports: integer(env, "RETOUCH_SOLANA_MAX_PRIORITY_FEE_MICROLAMPORTS", 50_000, 0, 5_000_000),
+  };
+}
+
+/** `retouch facilitator`: what it settles with, on which networks, and who may call it. */
+export interface FacilitatorServiceConfig {
+  keysFile: string;
+  networks: NetworkName[];
+  rpcUrls: Partial<Record<NetworkName, string>>;
+  /** Required unless the service listens on loopback only. */
+  token: string | undefined;
+  solanaFees: PaymentsConfig["solanaFees"];
+  logLevel: string;
+}
+
+/** The shortest bearer token accepted for a service: a guessable one would be no lock. */
+const MIN_TOKEN_CHARS = 16;
+
+export function loadFacilitatorServiceConfig(env: Env, host: string): FacilitatorServiceConfig {
+  const keysFile = env.RETOUCH_FACILITATOR_KEYS;
+  if (!keysFile) {
+    throw new ConfigError("retouch facilitator needs RETOUCH_FACILITATOR_KEYS: the settlement wallet's key file (mode 0600, shape of dev-wallets.json)");
+  }
+  const rpcUrls = loadRpcUrls(env);
+  const listed = env.RETOUCH_NETWORKS?.split(",").map((name) => name.trim()).filter(Boolean);
+  const networks = listed ?? (Object.keys(rpcUrls) as NetworkName[]);
+  if (networks.length === 0) {
+    throw new ConfigError(`retouch facilitator settles on the networks whose RPC is set: set ${Object.values(RPC_URL_VARIABLES).join(", ")} (or RETOUCH_NETWORKS)`);
+  }
+  for (const name of networks) {
+    if (!Object.hasOwn(NETWORKS, name)) throw new ConfigError(`RETOUCH_NETWORKS: unknown network "${name}"; known: ${Object.keys(NETWORKS).join(", ")}`);
+    if (!rpcUrls[name as NetworkName]) throw new ConfigError(`retouch facilitator settles on ${name} through its RPC: set ${RPC_URL_VARIABLES[name as NetworkName]}`);
+  }
+  const token = env.RETOUCH_FACILITATOR_TOKEN || undefined;
+  if (token !== undefined && (token.length < MIN_TOKEN_CHARS || /\s/.test(token))) {
+    throw new ConfigError(`RETOUCH_FACILITATOR_TOKEN must be at least ${MIN_TOKEN_CHARS} characters without spaces (e.g. openssl rand -hex 32)`);
+  }
+  if (token === undefined && !isLoopback(host)) {
+    throw new ConfigError(`retouch facilitator on ${host} is reachable from other machines: set RETOUCH_FACILITATOR_TOKEN (its gateways send it as FACILITATOR_HEADERS), or listen on 127.0.0.1`);
+  }
+  return { keysFile: resolve(keysFile), networks: networks as NetworkName[], rpcUrls, token, solanaFees: loadSolanaFees(env), logLevel: env.LOG_LEVEL || "info" };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The variable that holds each network's JSON-RPC URL. */
+export const RPC_URL_VARIABLES: Readonly<Record<NetworkName, string>> = {
+  base: "BASE_RPC_URL",
+  "base-sepolia": "BASE_SEPOLIA_RPC_URL",
+  solana: "SOLANA_RPC_URL",
+  "solana-devnet": "SOLANA_DEVNET_RPC_URL",
+};
+
+export function loadRpcUrls(env: Env): Partial<Record<NetworkName, string>> {
+  const urls: Partial<Record<NetworkName, string>> = {};
+  for (const [name, variable] of Object.entries(RPC_URL_VARIABLES) as [NetworkName, string][]) {
+    const url = httpUrl(env, variable);
+    if (url) urls[name] = url;
+  }
+  return urls;
 }
 
 function loadFacilitator(env: Env): FacilitatorSettings {

@@ -10,6 +10,6 @@ export async function startDevchain(options?: DevchainOptions): Promise<Devchain
   return devchain.startDevchain(options);
 }
 export type { Devchain, DevchainOptions, DevNetwork } from "./devchain/index.ts";
-export { loadOrCreateWallet } from "./devchain/wallets.ts";
+export { loadOrCreateWallet, SELLER_WALLET_FILE } from "./devchain/wallets.ts";
 export type { DevWallet } from "./devchain/wallets.ts";
 export { generateWalletKeys, parseWalletKeys, WALLET_FORMAT, walletFromKeys, type Wallet, type WalletKeys } from "./wallet-keys.ts";

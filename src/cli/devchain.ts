@@ -1,28 +1,54 @@
-// `retouch devchain`: runs the local Base + Solana alone and prints how to reach and pay them.
-// Prints addresses and the key file's path only, never a private key; stops cleanly on SIGINT/SIGTERM.
+// `retouch devchain`: runs the local Base + Solana and their x402 facilitator, and prints how
+// to reach and pay them. Prints addresses and key files' paths only, never a private key;
+// stops cleanly on SIGINT/SIGTERM.
 import { BASE, SOLANA } from "../chains/networks.ts";
 import { startDevchain, type Devchain, type DevchainOptions } from "../chains/devchain/index.ts";
+import { devchainAccess, devchainX402Facilitator } from "../payments/index.ts";
+import type { SolanaFeeLimits } from "../payments/solana-transaction.ts";
+import { createLogger } from "../server/index.ts";
+import { DEFAULT_FACILITATOR_PORT, serveFacilitator, type FacilitatorService } from "./facilitator.ts";
 
 export interface DevchainCommandOptions extends DevchainOptions {
+  /** The facilitator's port on 127.0.0.1; default 4022, 0 picks a free one. */
+  facilitatorPort?: number;
+  /** What the facilitator's Solana fee payer covers; default x402's own ceilings. */
+  solanaFees?: SolanaFeeLimits;
+  /** The facilitator's JSON log lines (one per verify/settle), on stdout after the summary. */
+  logLevel?: string;
   /** Where the summary goes; default stdout. */
   print?: (line: string) => void;
   /** Resolves to stop the devchain instead of waiting for a signal (tests, embedding). */
   until?: Promise<unknown>;
 }
 
-/** Starts the devchain, prints its summary, and resolves after a clean shutdown. */
+/** Starts the devchain and its facilitator, prints the summary, and resolves after a clean shutdown. */
 export async function runDevchainCommand(options: DevchainCommandOptions = {}): Promise<void> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const devchain = await startDevchain(options);
-  for (const line of describeDevchain(devchain)) print(line);
+  let facilitator: FacilitatorService;
+  try {
+    facilitator = await serveFacilitator({
+      facilitator: devchainX402Facilitator(devchain, options.solanaFees),
+      access: devchainAccess(devchain),
+      host: "127.0.0.1",
+      port: options.facilitatorPort ?? DEFAULT_FACILITATOR_PORT,
+      logger: createLogger(options.logLevel ?? "info").child({ component: "facilitator" }),
+    });
+  } catch (error) {
+    await devchain.close();
+    throw error;
+  }
+  for (const line of describeDevchain(devchain, facilitator.url)) print(line);
 
   const stop = options.until ?? waitForSignal();
   await stop;
   print("stopping devchain…");
+  await facilitator.close();
   await devchain.close();
 }
 
-export function describeDevchain(devchain: Devchain): string[] {
+/** The summary a person reads: chains, wallets, and (with `retouch devchain`) the facilitator and how gateways use it. */
+export function describeDevchain(devchain: Devchain, facilitatorUrl?: string): string[] {
   const { evm, solana, wallets, rpcAccess } = devchain;
   return [
     `retouch devchain up in ${Math.round(devchain.startupMs)} ms (state is in memory: every start re-funds the wallets)`,
@@ -38,10 +64,26 @@ export function describeDevchain(devchain: Devchain): string[] {
     `Facilitator wallet (gas only; keys in ${wallets.facilitator.file})`,
     `  EVM           ${wallets.facilitator.evm.address}`,
     `  Solana        ${wallets.facilitator.solana.address}`,
+    `Seller wallet (receives the payments; keys in ${wallets.seller.file})`,
+    `  EVM           ${wallets.seller.evm.address}`,
+    `  Solana        ${wallets.seller.solana.address}`,
     "",
+    ...(facilitatorUrl ? describeFacilitator(devchain, facilitatorUrl) : []),
     ...describeRpcAccess(rpcAccess),
     "",
     "Press Ctrl+C to stop.",
+  ];
+}
+
+function describeFacilitator({ evm, solana, wallets }: Devchain, url: string): string[] {
+  return [
+    `x402 facilitator  ${url}   (POST /verify, POST /settle, GET /supported; loopback, no token)`,
+    "Gateways in remote mode against it (any number, other ports):",
+    `  RETOUCH_PAYMENTS=remote FACILITATOR_URL=${url} RETOUCH_NETWORKS=base,solana \\`,
+    `  RETOUCH_PAY_TO_EVM=${wallets.seller.evm.address} RETOUCH_PAY_TO_SOLANA=${wallets.seller.solana.address} \\`,
+    `  BASE_RPC_URL=${evm.rpcUrl} SOLANA_RPC_URL=${solana.rpcUrl} PORT=4031 npx retouch serve`,
+    `Or settling by themselves: RETOUCH_PAYMENTS=self RETOUCH_FACILITATOR_KEYS=${wallets.facilitator.file} (same variables otherwise)`,
+    "",
   ];
 }
 

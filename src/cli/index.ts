@@ -42,14 +42,15 @@ program
 
 program
   .command("devchain")
-  .description("run the local Base + Solana alone and print their RPC URLs and the funded wallets")
+  .description("run the local Base + Solana and their x402 facilitator, and print the RPC URLs, the facilitator URL and the wallets")
   .addHelpText(
     "after",
     "\nEnvironment:\n" +
       "  RETOUCH_DEVCHAIN_EVM_PORT     Base JSON-RPC port on 127.0.0.1 (default 8545; 0 picks a free one)\n" +
       "  RETOUCH_DEVCHAIN_SOLANA_PORT  Solana JSON-RPC port on 127.0.0.1 (default 8899; 0 picks a free one)\n" +
+      "  RETOUCH_DEVCHAIN_FACILITATOR_PORT  its x402 facilitator on 127.0.0.1 (default 4022; 0 picks a free one)\n" +
       "  RETOUCH_DEVCHAIN_ADMIN_RPC    1 serves evm_*, personal_*, requestAirdrop, ... over RPC (tests only; off by default)\n" +
-      "  RETOUCH_DATA_DIR              where the dev wallets' key file is written (default ./.retouch)",
+      "  RETOUCH_DATA_DIR              where the wallets' key files are written (default ./.retouch)",
   )
   .action(async () => {
     // The dev wallets' key file and the chain state are this user's alone.
@@ -61,10 +62,30 @@ program
       dataDir: config.dataDir,
       evmPort: config.payments.devchain.evmPort,
       solanaPort: config.payments.devchain.solanaPort,
+      facilitatorPort: config.payments.devchain.facilitatorPort,
+      solanaFees: config.payments.solanaFees,
+      logLevel: config.logLevel,
     }).catch((error: unknown) => {
-      throw listenError(error, "RETOUCH_DEVCHAIN_EVM_PORT / RETOUCH_DEVCHAIN_SOLANA_PORT to free ports (0 picks any)") ?? error;
+      throw listenError(error, "RETOUCH_DEVCHAIN_EVM_PORT / RETOUCH_DEVCHAIN_SOLANA_PORT / RETOUCH_DEVCHAIN_FACILITATOR_PORT to free ports (0 picks any)") ?? error;
     });
   });
+
+program
+  .command("facilitator")
+  .description("run an x402 facilitator (POST /verify, POST /settle, GET /supported) that settles with your gas wallet, for many gateways")
+  .option("--host <host>", "address to listen on (default 127.0.0.1; any other needs RETOUCH_FACILITATOR_TOKEN)")
+  .option("--port <port>", "port to listen on (default 4022)")
+  .addHelpText(
+    "after",
+    "\nEnvironment:\n" +
+      "  RETOUCH_FACILITATOR_KEYS   the settlement wallet's key file (mode 0600, shape of dev-wallets.json); required\n" +
+      "  BASE_RPC_URL, BASE_SEPOLIA_RPC_URL, SOLANA_RPC_URL, SOLANA_DEVNET_RPC_URL\n" +
+      "                             JSON-RPC of each network it settles on (a devchain's RPC works too)\n" +
+      "  RETOUCH_NETWORKS           which of them (default: every network whose RPC is set)\n" +
+      "  RETOUCH_FACILITATOR_TOKEN  bearer token callers must send (required unless on loopback)\n" +
+      "  RETOUCH_SOLANA_MAX_COMPUTE_UNITS, RETOUCH_SOLANA_MAX_PRIORITY_FEE_MICROLAMPORTS  what the fee payer covers",
+  )
+  .action(async (options: { host?: string; port?: string }) => (await import("./facilitator.ts")).runFacilitatorCommand(options));
 
 registerWalletCommand(program);
 registerEditCommand(program);

@@ -1,6 +1,8 @@
 // x402 payments: protocol codecs, requirements, payment identity, the
 // facilitator adapters, the rail, the ledger and the sign-in of polls.
-export { inProcessFacilitator, devchainX402Facilitator } from "./facilitator/in-process.ts";
+export { devchainAccess, devchainX402Facilitator, inProcessFacilitator } from "./facilitator/in-process.ts";
+export { chainX402Facilitator, localFacilitator, type ChainAccess } from "./facilitator/chain.ts";
+export { readFacilitatorKeys, rpcChainAccess, watchGas } from "./facilitator/self.ts";
 export { connectFacilitator } from "./facilitator/connect.ts";
 export { remoteFacilitator } from "./facilitator/remote.ts";
 export type { AnyRequirements, Facilitator, SettleResponse } from "./facilitator/types.ts";

@@ -23,7 +23,10 @@ const AUTHORIZATION_STATE = parseAbiItem("function authorizationState(address au
 const LOOKBACK_BLOCKS = 50_000n;
 
 /** EIP-3009 USDC: the AuthorizationUsed event of (payer, nonce) is the transfer; a used nonce without it was cancelled. */
-export function evmSettlementProbe(client: PublicClient, usdc: Address): SettlementProbe {
+/** The reads a probe makes: any viem client with public actions (a public client, or a wallet client extended with them). */
+export type ChainReader = Pick<PublicClient, "readContract" | "getBlockNumber" | "getLogs" | "getBlock">;
+
+export function evmSettlementProbe(client: ChainReader, usdc: Address): SettlementProbe {
   return {
     async check(payload) {
       const { from, nonce, validBefore } = (payload.payload as { authorization: { from: Address; nonce: Hex; validBefore: string } }).authorization;

@@ -3,7 +3,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { pino, type Logger } from "pino";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export type { Logger };
 
@@ -16,6 +16,8 @@ export interface Metrics {
   requests: Counter<"method" | "route" | "status">;
   editSeconds: Histogram<"model" | "outcome">;
   upstreamErrors: Counter<"provider" | "model" | "code">;
+  /** RETOUCH_PAYMENTS=self: the settlement wallet's native balance, in ETH or SOL. */
+  gasBalance: Gauge<"network" | "address">;
 }
 
 export function createMetrics(): Metrics {
@@ -40,6 +42,12 @@ export function createMetrics(): Metrics {
       name: "retouch_upstream_errors_total",
       help: "Models that failed an edit, by provider and error code (upstream_quota_exhausted: the operator's account is out of credit)",
       labelNames: ["provider", "model", "code"],
+      registers: [registry],
+    }),
+    gasBalance: new Gauge({
+      name: "retouch_facilitator_gas_balance",
+      help: "RETOUCH_PAYMENTS=self: the settlement wallet's native balance (ETH on EVM networks, SOL on Solana), by network",
+      labelNames: ["network", "address"],
       registers: [registry],
     }),
   };

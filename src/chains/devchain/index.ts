@@ -6,7 +6,7 @@ import { BASE, SOLANA, findNetwork } from "../networks.ts";
 import { startEvmDevchain, type EvmDevchain } from "./evm/chain.ts";
 import { rpcAccessFrom, type RpcAccess } from "./rpc-access.ts";
 import { startSvmDevchain, type SvmDevchain } from "./svm/chain.ts";
-import { BUYER_WALLET_FILE, FACILITATOR_WALLET_FILE, loadOrCreateWallet, type DevWallet } from "./wallets.ts";
+import { BUYER_WALLET_FILE, FACILITATOR_WALLET_FILE, loadOrCreateWallet, SELLER_WALLET_FILE, type DevWallet } from "./wallets.ts";
 
 export type { EvmDevchain, EvmSignerClient } from "./evm/chain.ts";
 export type { SvmDevchain } from "./svm/chain.ts";
@@ -46,6 +46,8 @@ export interface Devchain {
     readonly buyer: DevWallet;
     /** The facilitator (pays gas, settles), keys in `dev-facilitator.json`. */
     readonly facilitator: DevWallet;
+    /** The seller (receives USDC; its Solana USDC account exists), keys in `dev-seller.json`. */
+    readonly seller: DevWallet;
   };
   /** USDC of `address` on the network, in atomic units (6 decimals). */
   usdcBalance(network: DevNetwork, address: string): Promise<bigint>;
@@ -64,7 +66,7 @@ const GAS_ETH = 10n * 10n ** 18n;
 const GAS_LAMPORTS = 10n * 10n ** 9n;
 
 /**
- * Starts both chains and funds the wallets. Keys persist in the data dir; balances do not (chains
+ * Starts both chains and funds the wallets (the buyer's USDC, the facilitator's gas, the seller's Solana USDC account). Keys persist in the data dir; balances do not (chains
  * are in memory), so every start funds the buyer afresh.
  *
  * @example
@@ -78,6 +80,7 @@ export async function startDevchain(options: DevchainOptions = {}): Promise<Devc
   const buyerUsdc = options.buyerUsdc ?? DEFAULT_BUYER_USDC;
   const buyer = await loadOrCreateWallet(dataDir, BUYER_WALLET_FILE);
   const facilitator = await loadOrCreateWallet(dataDir, FACILITATOR_WALLET_FILE);
+  const seller = await loadOrCreateWallet(dataDir, SELLER_WALLET_FILE);
   const access = rpcAccessFrom(options);
 
   const [evmResult, svmResult] = await Promise.allSettled([
@@ -99,6 +102,8 @@ export async function startDevchain(options: DevchainOptions = {}): Promise<Devc
   }
   const evm = evmResult.value;
   const solana = svmResult.value;
+  // A Solana payee needs its USDC account to exist, as on mainnet.
+  await solana.fund(seller.solana.address, { usdc: 0n });
 
   const familyOf = (network: DevNetwork) => {
     const found = findNetwork(network);
@@ -109,7 +114,7 @@ export async function startDevchain(options: DevchainOptions = {}): Promise<Devc
   return {
     evm,
     solana,
-    wallets: { buyer, facilitator },
+    wallets: { buyer, facilitator, seller },
     rpcAccess: access,
     startupMs: performance.now() - started,
     usdcBalance: (network, address) =>

@@ -14,6 +14,8 @@ export type DevWallet = Wallet;
 
 export const BUYER_WALLET_FILE = "dev-wallets.json";
 export const FACILITATOR_WALLET_FILE = "dev-facilitator.json";
+/** The seller's own devchain wallet: where devchain payments go unless RETOUCH_PAY_TO_* say otherwise. */
+export const SELLER_WALLET_FILE = "dev-seller.json";
 
 /** Loads the wallet in `dataDir/fileName`, creating it with fresh keys when the file does not exist. */
 export async function loadOrCreateWallet(dataDir: string, fileName: string): Promise<DevWallet> {

@@ -6,28 +6,23 @@ import {
   custom,
   defineChain,
   publicActions,
-
   type Address,
   type Chain,
   type CustomTransport,
-  type PublicActions,
   type PublicClient,
   type Transport,
-  type WalletClient,
 } from "viem";
-import { sendTransaction, writeContract } from "viem/actions";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { BASE } from "../../networks.ts";
 import { isPublicEvmMethod, publicMethodsOnly, type RpcAccess } from "../rpc-access.ts";
 import { startRpcServer } from "../rpc-server.ts";
-import { createMutex } from "../mutex.ts";
+import { serializedSignerClient, type EvmSignerClient } from "../../evm-signer.ts";
 import { once } from "../once.ts";
 import { MULTICALL3_ADDRESS, USDC_ABI, USDC_ADDRESS, loadArtifact } from "./contracts.ts";
 import { addUsdc, setEthBalance } from "./fund.ts";
 import { startEvmNode } from "./node.ts";
 
-/** A viem wallet client that can also read: what x402's toFacilitatorEvmSigner wraps. */
-export type EvmSignerClient = WalletClient<Transport, Chain, PrivateKeyAccount> & PublicActions<Transport, Chain, PrivateKeyAccount>;
+export type { EvmSignerClient };
 
 export interface EvmDevchain {
   /** JSON-RPC URL for wallets and out-of-process clients (127.0.0.1 only). */
@@ -127,21 +122,3 @@ export async function startEvmDevchain(options: EvmDevchainOptions): Promise<Evm
     }),
   };
 }
-
-/**
- * Routes the client's sends through one queue. Each send reads the pending nonce and then broadcasts;
- * two settles interleaving those steps would reuse a nonce (the "nonce too low" failures x402
- * facilitators are known for). The actions are called on the unwrapped client, so a writeContract
- * that sends internally does not wait for itself.
- */
-function serializedSignerClient(client: EvmSignerClient): EvmSignerClient {
-  const exclusive = createMutex();
-  return client.extend((inner) => ({
-    sendTransaction: ((args: Parameters<EvmSignerClient["sendTransaction"]>[0]) =>
-      exclusive(() => sendTransaction(inner, args))) as EvmSignerClient["sendTransaction"],
-    writeContract: ((args: Parameters<EvmSignerClient["writeContract"]>[0]) =>
-      exclusive(() => writeContract(inner, args))) as EvmSignerClient["writeContract"],
-  })) as EvmSignerClient;
-}
-
-
