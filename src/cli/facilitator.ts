@@ -6,11 +6,12 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { x402Facilitator } from "@x402/core/facilitator";
-import { loadFacilitatorServiceConfig } from "../config.ts";
-import type { ChainAccess } from "../payments/facilitator/chain.ts";
+import { ConfigError, loadFacilitatorServiceConfig } from "../config.ts";
+import { chainX402Facilitator, type ChainAccess } from "../payments/facilitator/chain.ts";
 import { createFacilitatorMetrics, facilitatorApp } from "../payments/facilitator/service.ts";
-import { watchGas } from "../payments/facilitator/self.ts";
-import type { Logger } from "../server/index.ts";
+import { readFacilitatorKeys, rpcChainAccess, watchGas } from "../payments/facilitator/self.ts";
+import { createLogger, type Logger } from "../server/index.ts";
+import { listenError } from "./listen-error.ts";
 
 export const DEFAULT_FACILITATOR_PORT = 4022;
 
@@ -55,15 +56,10 @@ export async function serveFacilitator(options: {
 /** The command: reads its settings, connects to the chains, serves until SIGINT/SIGTERM. */
 export async function runFacilitatorCommand(flags: { host?: string; port?: string }): Promise<void> {
   process.umask(0o077);
-  const { ConfigError } = await import("../config.ts");
   const host = flags.host ?? "127.0.0.1";
   const port = Number(flags.port ?? DEFAULT_FACILITATOR_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port must be a port number from 0 to 65535, got "${flags.port}"`);
   const config = loadFacilitatorServiceConfig(process.env, host);
-  const { createLogger } = await import("../server/index.ts");
-  const { readFacilitatorKeys, rpcChainAccess } = await import("../payments/facilitator/self.ts");
-  const { chainX402Facilitator } = await import("../payments/facilitator/chain.ts");
-  const { listenError } = await import("./listen-error.ts");
 
   const logger = createLogger(config.logLevel).child({ component: "facilitator" });
   const wallet = await readFacilitatorKeys(config.keysFile);

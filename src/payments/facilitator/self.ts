@@ -76,9 +76,12 @@ export async function gasBalances(access: ChainAccess): Promise<GasBalance[]> {
   return Promise.all([...evm, ...svm]);
 }
 
+/** The native coin of each family: decimals and symbol. */
+const GAS_COIN = { evm: { decimals: 18, symbol: "ETH" }, svm: { decimals: 9, symbol: "SOL" } } as const;
+
 /** "0.0005 ETH" / "0.01 SOL": a balance as a person reads it. */
 export function formatGas(gas: Pick<GasBalance, "network" | "balance">): string {
-  const [decimals, symbol] = gas.network.family === "evm" ? [18, "ETH"] : [9, "SOL"];
+  const { decimals, symbol } = GAS_COIN[gas.network.family];
   const whole = gas.balance / 10n ** BigInt(decimals);
   const fraction = (gas.balance % 10n ** BigInt(decimals)).toString().padStart(decimals, "0").replace(/0+$/, "");
   return `${whole}${fraction ? `.${fraction}` : ""} ${symbol}`;
@@ -104,8 +107,7 @@ export async function watchGas(access: ChainAccess, watch: GasWatch, everyMs = 6
       return;
     }
     for (const gas of balances) {
-      const [decimals] = gas.network.family === "evm" ? [18] : [9];
-      watch.gauge.set({ network: gas.network.name, address: gas.address }, Number(gas.balance) / 10 ** decimals);
+      watch.gauge.set({ network: gas.network.name, address: gas.address }, Number(gas.balance) / 10 ** GAS_COIN[gas.network.family].decimals);
       if (gas.low) {
         watch.warn(
           { network: gas.network.name, address: gas.address, balance: formatGas(gas), low_below: formatGas({ network: gas.network, balance: LOW_GAS[gas.network.family] }) },

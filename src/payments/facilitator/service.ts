@@ -58,22 +58,25 @@ const callSchema = z.object({
 type Call = z.infer<typeof callSchema>;
 
 type Env = { Variables: { requestId: string } };
+type SupportedKind = ReturnType<x402Facilitator["getSupported"]>["kinds"][number];
 
 export function facilitatorApp(options: FacilitatorServiceOptions): Hono<Env> {
   const { facilitator, logger, metrics } = options;
+  // Registered once, before serving: what it settles never changes while it runs.
+  const supported = facilitator.getSupported();
   const app = new Hono<Env>();
   app.use(requestId({ limitLength: 64 }));
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   if (options.token !== undefined) app.use(bearer(options.token));
 
-  app.get("/supported", (c) => c.json(facilitator.getSupported()));
+  app.get("/supported", (c) => c.json(supported));
   app.get("/metrics", async (c) => c.body(await metrics.registry.metrics(), 200, { "Content-Type": metrics.registry.contentType }));
 
   app.post("/verify", async (c) => {
     const call = await readCall(c);
     if (call instanceof Response) return call;
     return observe(c, "verify", call, async () => {
-      const unsupported = unsupportedReason(facilitator, call);
+      const unsupported = unsupportedReason(supported.kinds, call);
       if (unsupported) return { status: 400, body: { isValid: false, invalidReason: "unsupported_scheme", invalidMessage: unsupported }, outcome: "invalid" };
       const answer = await facilitator.verify(call.paymentPayload as unknown as PaymentPayload, call.paymentRequirements as unknown as PaymentRequirements);
       return { status: 200, body: answer, outcome: answer.isValid ? "valid" : "invalid", reason: answer.invalidReason, payer: answer.payer };
@@ -84,7 +87,7 @@ export function facilitatorApp(options: FacilitatorServiceOptions): Hono<Env> {
     const call = await readCall(c);
     if (call instanceof Response) return call;
     return observe(c, "settle", call, async () => {
-      const unsupported = unsupportedReason(facilitator, call);
+      const unsupported = unsupportedReason(supported.kinds, call);
       if (unsupported) {
         const body = { success: false, errorReason: "unsupported_scheme", errorMessage: unsupported, transaction: "", network: call.paymentRequirements.network };
         return { status: 400, body, outcome: "refused" };
@@ -119,11 +122,11 @@ export function facilitatorApp(options: FacilitatorServiceOptions): Hono<Env> {
     const seconds = () => (performance.now() - started) / 1000;
     try {
       const { status, body, outcome, ...facts } = await run();
-      metrics.calls.observe({ operation, network: knownNetwork(facilitator, network), outcome }, seconds());
+      metrics.calls.observe({ operation, network: knownNetwork(supported.kinds, network), outcome }, seconds());
       logger.info({ req_id: c.get("requestId"), operation, network, outcome, ...facts, ms: Math.round(seconds() * 1000) }, operation);
       return c.json(body, status);
     } catch (error) {
-      metrics.calls.observe({ operation, network: knownNetwork(facilitator, network), outcome: "error" }, seconds());
+      metrics.calls.observe({ operation, network: knownNetwork(supported.kinds, network), outcome: "error" }, seconds());
       logger.error({ req_id: c.get("requestId"), operation, network, err: error, ms: Math.round(seconds() * 1000) }, `${operation} failed`);
       // No `isValid` / `success` in the body: the caller must not read this as a refusal (a settlement may have gone out).
       return c.json({ error: `${operation} failed inside the facilitator; request id ${c.get("requestId")}` }, 500);
@@ -157,16 +160,16 @@ async function readCall(c: Context<Env>): Promise<Call | Response> {
 }
 
 /** Why this facilitator cannot handle the call (scheme, network, x402 version), or undefined when it can. */
-function unsupportedReason(facilitator: x402Facilitator, call: Call): string | undefined {
+function unsupportedReason(kinds: SupportedKind[], call: Call): string | undefined {
   const { scheme, network } = call.paymentRequirements;
   const version = call.paymentPayload.x402Version;
-  const served = facilitator.getSupported().kinds.some((kind) => kind.x402Version === version && kind.scheme === scheme && kind.network === network);
+  const served = kinds.some((kind) => kind.x402Version === version && kind.scheme === scheme && kind.network === network);
   return served ? undefined : `this facilitator does not settle x402 v${version} ${scheme} payments on ${network}`;
 }
 
 /** The network as a metric label: one of ours, or "other" (a caller must not create label values at will). */
-function knownNetwork(facilitator: x402Facilitator, network: string): string {
-  return facilitator.getSupported().kinds.some((kind) => kind.network === network) ? network : "other";
+function knownNetwork(kinds: SupportedKind[], network: string): string {
+  return kinds.some((kind) => kind.network === network) ? network : "other";
 }
 
 function bearer(token: string) {
