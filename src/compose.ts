@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
 import { createPublicClient, http } from "viem";
 import { BASE, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
-import type { Config } from "./config.ts";
+import { RPC_URL_VARIABLES, type Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
-import { createEditService, createPaidEdits, type PaidEdits } from "./gateway/index.ts";
+import { createEditService, createPaidEdits, startSettlementSweep, type PaidEdits, type SettlementCheckpoint } from "./gateway/index.ts";
 import {
   chainX402Facilitator,
   connectFacilitator,
@@ -139,6 +139,54 @@ function selfProbes(chains: ChainAccess): Record<string, SettlementProbe> {
   return probes;
 }
 
+/**
+ * Settlements a stopped process left unfinished: taken at start-up (embedded: everything, as the
+ * last process is gone; shared database: rows no live process can still hold) and settled from the
+ * chain in the background, then looked for periodically.
+ */
+async function recoverSettlements(config: Config, ledger: Ledger, paidEdits: PaidEdits, logger: Logger, closers: (() => Promise<void>)[]) {
+  const { settleTimeoutMs, sweepIntervalMs } = config.payments;
+  const staleMs = Math.max(config.upstreamTimeoutMs, settleTimeoutMs) + sweepIntervalMs;
+  const sweep = startSettlementSweep({
+    ledger,
+    paidEdits,
+    intervalMs: sweepIntervalMs,
+    staleMs,
+    onReport: (report) => logger.warn(report, "settlement sweep: payments a stopped process left unfinished"),
+    onError: (error) => logger.error({ err: error }, "settlement sweep failed; it runs again at the next interval"),
+  });
+  closers.push(() => sweep.stop());
+  const startup = await sweep.recover(config.databaseUrl ? staleMs : 0);
+  if (startup.interrupted > 0) {
+    logger.warn({ interrupted: startup.interrupted }, "edits interrupted by a restart (not charged) run again when their payment is sent again");
+  }
+  if (startup.taken > 0) logger.warn({ settlements: startup.taken }, "settlements interrupted by a restart are being finished from the chain");
+}
+
+/** Remote mode without a chain's RPC (or on Solana, whose transaction id is the facilitator's signature): say what crash recovery cannot do. */
+function warnWithoutRecovery(config: Config, probes: Record<string, SettlementProbe>, logger: Logger) {
+  for (const name of config.payments.networks) {
+    const network = NETWORKS[name];
+    if (probes[network.caip2]) continue;
+    logger.warn(
+      { network: name },
+      network.family === "evm"
+        ? `crash recovery is off on ${name}: a settlement cut off by a crash cannot be looked up on chain; set ${RPC_URL_VARIABLES[name]}`
+        : `crash recovery is partial on ${name}: a settlement cut off by a crash before it was sent is sent again, but one sent ` +
+            "cannot be looked up (its transaction id is the remote facilitator's signature) and stays uncertain",
+    );
+  }
+}
+
+/** RETOUCH_TEST_PAUSE (tests only): the settlement stops at `point` for good, for the test to kill the process there. */
+function pauseAt(point: SettlementCheckpoint, logger: Logger) {
+  return async (reached: SettlementCheckpoint) => {
+    if (reached !== point) return;
+    logger.warn({ checkpoint: point }, "paused for a crash test (RETOUCH_TEST_PAUSE)");
+    await new Promise<never>(() => {});
+  };
+}
+
 async function setUpPayments(
   config: Config,
   logger: Logger,
@@ -149,17 +197,6 @@ async function setUpPayments(
   const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "db"));
   closers.push(() => db.close());
   const ledger = await openLedger(db);
-  // Embedded: one process, so anything left running died with the last one.
-  const abandoned = await ledger.recoverAbandoned(
-    config.databaseUrl ? Math.max(config.upstreamTimeoutMs, config.payments.settleTimeoutMs) + 60_000 : 0,
-  );
-  if (abandoned.interrupted > 0) {
-    logger.warn({ interrupted: abandoned.interrupted }, "edits interrupted by a restart (not charged) run again when their payment is sent again");
-  }
-  if (abandoned.uncertain > 0) {
-    logger.warn({ uncertain: abandoned.uncertain }, "settlements interrupted by a restart will be checked on chain when replayed or polled");
-  }
-
   let devchain: Devchain | undefined;
   let facilitator;
   let probes: Record<string, SettlementProbe> | undefined;
@@ -212,6 +249,7 @@ async function setUpPayments(
     settleTimeoutMs: config.payments.settleTimeoutMs,
     probes,
   });
+  const testPause = config.payments.testPause;
   const paidEdits = createPaidEdits({
     edits,
     ledger,
@@ -220,6 +258,9 @@ async function setUpPayments(
     publicUrl: config.publicUrl,
     inlineWindowMs: config.payments.inlineWindowMs,
     onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "paid edit failed unexpectedly"),
+    checkpoint: testPause && pauseAt(testPause, logger),
   });
+  warnWithoutRecovery(config, probes, logger);
+  await recoverSettlements(config, ledger, paidEdits, logger, closers);
   return { paidEdits, rail, ledger, devchain };
 }

@@ -99,3 +99,12 @@ test("start-up fails with a clear message when something required is missing or 
     assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
   }
 });
+
+test("the settlement sweep runs every minute by default; the crash tests' pause point is honoured only under NODE_ENV=test", () => {
+  assert.equal(loadConfig({}).payments.sweepIntervalMs, 60_000);
+  assert.equal(loadConfig({ RETOUCH_SWEEP_INTERVAL_MS: "500" }).payments.sweepIntervalMs, 500);
+  assert.throws(() => loadConfig({ RETOUCH_SWEEP_INTERVAL_MS: "0" }), /RETOUCH_SWEEP_INTERVAL_MS must be a whole number from 100/);
+  assert.equal(loadConfig({ RETOUCH_TEST_PAUSE: "after-broadcast" }).payments.testPause, undefined, "a stray variable cannot freeze production");
+  assert.equal(loadConfig({ NODE_ENV: "test", RETOUCH_TEST_PAUSE: "after-broadcast" }).payments.testPause, "after-broadcast");
+  assert.throws(() => loadConfig({ NODE_ENV: "test", RETOUCH_TEST_PAUSE: "later" }), /RETOUCH_TEST_PAUSE must be one of before-settle, after-broadcast, after-record/);
+});

@@ -28,6 +28,10 @@ export interface PaymentsConfig {
   inlineWindowMs: number;
   /** A settlement the facilitator has not answered by then is looked up on chain instead. */
   settleTimeoutMs: number;
+  /** How often settlements a stopped process left unfinished are looked for and finished from the chain. */
+  sweepIntervalMs: number;
+  /** Tests only (NODE_ENV=test): the settlement checkpoint where the process stops for good, to be killed there. */
+  testPause?: "before-settle" | "after-broadcast" | "after-record";
   /** What the Solana fee payer covers for one payment (compute units, micro-lamports per unit). */
   solanaFees: { maxComputeUnits: number; maxPriorityFeeMicroLamports: number };
   /** The devchain's JSON-RPC ports, and the port `retouch devchain` serves its facilitator on. */
@@ -192,6 +196,9 @@ function loadPayments(env: Env): PaymentsConfig {
     facilitatorKeys,
     inlineWindowMs: integer(env, "RETOUCH_INLINE_WINDOW_MS", 30_000, 0, 600_000),
     settleTimeoutMs: integer(env, "RETOUCH_SETTLE_TIMEOUT_MS", 60_000, 100, 600_000),
+    sweepIntervalMs: integer(env, "RETOUCH_SWEEP_INTERVAL_MS", 60_000, 100, 3_600_000),
+    // Never outside tests: a stray variable must not freeze a production gateway mid-settlement.
+    testPause: env.NODE_ENV === "test" && env.RETOUCH_TEST_PAUSE ? oneOf(env, "RETOUCH_TEST_PAUSE", TEST_PAUSES, "before-settle") : undefined,
     solanaFees: loadSolanaFees(env),
     devchain: {
       evmPort: integer(env, "RETOUCH_DEVCHAIN_EVM_PORT", 8545, 0, 65535),
@@ -200,6 +207,8 @@ function loadPayments(env: Env): PaymentsConfig {
     },
   };
 }
+
+const TEST_PAUSES = ["before-settle", "after-broadcast", "after-record"] as const;
 
 function loadSolanaFees(env: Env): PaymentsConfig["solanaFees"] {
   return {

@@ -1,3 +1,4 @@
 // The gateway's use cases.
 export { createEditService, type EditResult, type EditRun, type EditService, type EditServiceOptions } from "./edit-service.ts";
-export { createPaidEdits, type PaidEdits, type Reply } from "./paid-edits.ts";
+export { createPaidEdits, type PaidEdits, type Reply, type Settlement, type SettlementCheckpoint } from "./paid-edits.ts";
+export { startSettlementSweep, type SettlementSweep, type SweepReport } from "./settlement-sweep.ts";

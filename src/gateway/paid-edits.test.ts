@@ -476,3 +476,75 @@ test("an interrupted edit whose authorization has (nearly) expired is failed on 
   assert.equal(restarted.settlements, 0);
   assert.equal((await rowOf({ jobId })).status, "failed");
 });
+
+/** A row a stopped process left in `path`'s last state, paid for by a new wallet (as the sweep finds it). */
+async function leftBehind(path: PaidEdit["status"][]): Promise<PaidEdit> {
+  const jobId = `job_${randomBytes(8).toString("hex")}`;
+  const from = privateKeyToAccount(generatePrivateKey()).address;
+  const authorization = { from, to: PAY_TO, value: "1000", validAfter: "0", validBefore: "4102444800", nonce: `0x${randomBytes(32).toString("hex")}` };
+  assert.equal(
+    await ledger.claim({
+      paymentId: `${BASE.caip2}:${from}:${authorization.nonce}`,
+      jobId,
+      x402Version: 2,
+      network: BASE.caip2,
+      payer: from,
+      amount: "1000",
+      priceUsd: "0.001",
+      model: "local/content-aware-fill",
+      size: "512x512",
+      n: 1,
+      fingerprint: "f".repeat(64),
+      payload: { x402Version: 2, payload: { authorization, signature: "0x" } },
+      requirements: { scheme: "exact", network: BASE.caip2, amount: "1000", payTo: PAY_TO },
+    }),
+    true,
+  );
+  let state: PaidEdit["status"] = "verified";
+  for (const to of path) {
+    assert.equal(await ledger.transition(jobId, state, to, to === "completed" ? { result: RESULT } : {}), true);
+    state = to;
+  }
+  return (await ledger.byJob(jobId))!;
+}
+
+test("the sweep finishes a settlement a crash cut off from what the chain says: landed is settled and expired failed, with no second settlement", async () => {
+  const h = await harness();
+  const landed = await leftBehind(["running", "completed", "settling"]);
+  h.chain = async () => ({ state: "landed", transaction: "0xlanded" });
+  assert.deepEqual(await h.paid.resolve({ edit: landed, was: "settling" }), { outcome: "settled", transaction: "0xlanded", payer: landed.payer });
+  assert.equal((await rowOf({ jobId: landed.jobId })).status, "settled");
+  assert.equal((await rowOf({ jobId: landed.jobId })).txHash, "0xlanded");
+
+  const expired = await leftBehind(["running", "completed", "settling", "uncertain", "settling"]);
+  h.chain = async () => ({ state: "absent", final: true });
+  const failed = await h.paid.resolve({ edit: expired, was: "uncertain" });
+  assert.equal(failed.outcome, "failed");
+  const row = await rowOf({ jobId: expired.jobId });
+  assert.equal(row.status, "failed");
+  assert.equal(row.error?.code, "settlement_failed");
+  assert.match(row.error?.message ?? "", /nothing was charged and the result is withheld: the payment expired before it could be settled/);
+  assert.equal(h.settlements, 0, "what the chain decided is never sent to the facilitator");
+});
+
+test("the sweep settles once what never reached the chain: an unsent settlement still valid, and an edit finished but never settled", async () => {
+  const h = await harness();
+  const unsent = await leftBehind(["running", "completed", "settling"]);
+  h.chain = async () => ({ state: "absent", final: false });
+  assert.deepEqual(await h.paid.resolve({ edit: unsent, was: "settling" }), { outcome: "settled", transaction: TX, payer: unsent.payer });
+  assert.equal(h.settlements, 1);
+
+  // A finished edit was never sent: no chain lookup first (it would only cost an RPC call).
+  const finished = await leftBehind(["running", "completed", "settling"]);
+  h.chain = () => Promise.reject(new Error("the chain must not be asked before the first settlement"));
+  assert.equal((await h.paid.resolve({ edit: finished, was: "completed" })).outcome, "settled");
+  assert.equal(h.settlements, 2);
+  assert.equal((await rowOf({ jobId: finished.jobId })).status, "settled");
+
+  // Sent before (uncertain), refused now, the chain cannot tell: still uncertain, never failed on a refusal.
+  const unknown = await leftBehind(["running", "completed", "settling", "uncertain", "settling"]);
+  h.chain = async () => ({ state: "unknown", why: "no view" });
+  h.settle = async () => ({ success: false, errorReason: "invalid_exact_evm_nonce_already_used", transaction: "", network: BASE.caip2 }) as SettleResponse;
+  assert.equal((await h.paid.resolve({ edit: unknown, was: "uncertain" })).outcome, "uncertain");
+  assert.equal((await rowOf({ jobId: unknown.jobId })).status, "uncertain");
+});

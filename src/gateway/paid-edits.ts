@@ -31,7 +31,9 @@ import {
   type PaymentTerms,
   type SiwxGate,
   type SiwxJob,
+  type StaleSettlement,
   type StoredError,
+  type OnChain,
 } from "../payments/index.ts";
 import type { EditResult, EditService } from "./edit-service.ts";
 import { requestFingerprint } from "./fingerprint.ts";
@@ -53,7 +55,23 @@ export interface PaidEdits {
    * header from it, verified and never settled): the job's state, settled on the first poll that sees it complete.
    */
   poll(jobId: string, headers: Headers, resourceUrl: string): Promise<Reply>;
+  /**
+   * Settles a row the sweep took over (see Ledger.takeStaleSettlements), as a replay would: an
+   * unsettled edit is settled once; one whose settlement may have been sent is looked up on chain first.
+   */
+  resolve(stale: StaleSettlement): Promise<Settlement>;
 }
+
+/** How a settlement attempt ended; the ledger row says the same. */
+export type Settlement =
+  | { outcome: "settled"; transaction: string; payer: string }
+  /** Certain never to be charged: the result is withheld. */
+  | { outcome: "failed"; reason: string }
+  /** Neither the facilitator nor the chain could say: settled again on the next try. */
+  | { outcome: "uncertain"; why: string };
+
+/** The points of a settlement where a crash leaves different traces: before the facilitator is called, after the chain took the transfer, after the ledger recorded it. */
+export type SettlementCheckpoint = "before-settle" | "after-broadcast" | "after-record";
 
 export interface PaidEditsOptions {
   edits: EditService;
@@ -64,6 +82,8 @@ export interface PaidEditsOptions {
   publicUrl: string;
   inlineWindowMs: number;
   onError(error: unknown, jobId: string): void;
+  /** Called at each checkpoint of a settlement; the crash tests pause the process there (RETOUCH_TEST_PAUSE). */
+  checkpoint?: (point: SettlementCheckpoint) => Promise<void>;
 }
 
 /** A payment header as sent, and its `exact` payload read strictly. */
@@ -74,6 +94,7 @@ const DESCRIPTION = "image edit";
 
 export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   const { edits, ledger, rail, siwx, publicUrl, inlineWindowMs } = options;
+  const checkpoint = options.checkpoint ?? (async () => {});
   /** Edits running in this process, so waiters here wake the moment they end. */
   const running = new Map<string, Promise<void>>();
 
@@ -125,44 +146,67 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   }
 
   /**
-   * Settles a row this caller has just moved to `settling`. The ledger follows the facilitator's
-   * answer, and where that is missing or a refusal, what the chain says: landed is settled; certain
-   * never to land is failed (not charged); anything else is `uncertain`, settled again on the next try.
-   * On a `retry` (an earlier attempt may have landed) a refusal proves nothing: the first transfer
-   * spends the authorization, so the second is refused whether or not the buyer was charged.
+   * Settles a row this caller has just moved to `settling`, and records how it ended. The ledger
+   * follows the facilitator's answer, and where that is missing or a refusal, what the chain says:
+   * landed is settled; certain never to land is failed (not charged); anything else is `uncertain`,
+   * settled again on the next try. On a `retry` (an earlier attempt may have landed) the chain is
+   * asked first, and a refusal proves nothing: the first transfer spends the authorization, so the
+   * second is refused whether or not the buyer was charged.
    */
-  async function settle(row: PaidEdit, version: number, retry: boolean): Promise<Reply> {
+  async function settleRow(row: PaidEdit, retry: boolean): Promise<Settlement> {
+    const failed = async (why: string): Promise<Settlement> => {
+      const reason = `settlement failed, nothing was charged and the result is withheld: ${why}`;
+      await ledger.transition(row.jobId, "settling", "failed", {
+        error: { status: 402, message: reason, type: "payment_required", code: "settlement_failed", param: null },
+      });
+      return { outcome: "failed", reason };
+    };
+    const landed = async (transaction: string, payer: string): Promise<Settlement> => {
+      await ledger.transition(row.jobId, "settling", "settled", { txHash: transaction });
+      await checkpoint("after-record");
+      return { outcome: "settled", transaction, payer };
+    };
+    const onChain = () => rail.onChain(row.payload, row.network).catch((error: Error): OnChain => ({ state: "unknown", why: error.message }));
+
+    await checkpoint("before-settle");
+    if (retry) {
+      const chain = await onChain();
+      if (chain.state === "landed") return landed(chain.transaction ?? "", row.payer);
+      if (chain.state === "absent" && chain.final) return failed("the payment expired before it could be settled");
+    }
     let refusal: string | undefined;
     let silence: string | undefined;
     try {
       const answer = await rail.settle(row.payload, row.requirements);
-      if (answer.success) return settled(row, answer.transaction, version, answer.payer ?? row.payer);
+      if (answer.success) {
+        await checkpoint("after-broadcast");
+        return landed(answer.transaction, answer.payer ?? row.payer);
+      }
       refusal = explainReason(answer.errorReason, answer.errorMessage);
     } catch (error) {
       // Only our own words reach the client: a facilitator's exception can name hosts and internals.
       silence = error instanceof SettleTimeout ? error.message : "the facilitator failed before answering";
       if (!(error instanceof SettleTimeout)) options.onError(error, row.jobId);
     }
-    const chain = await rail.onChain(row.payload, row.network).catch((error: Error) => ({ state: "unknown" as const, why: error.message }));
-    if (chain.state === "landed") return settled(row, chain.transaction ?? "", version, row.payer);
-    if ((refusal !== undefined && !retry) || (chain.state === "absent" && chain.final)) {
-      const reason = `settlement failed, nothing was charged and the result is withheld: ${refusal ?? silence}`;
-      await ledger.transition(row.jobId, "settling", "failed", {
-        error: { status: 402, message: reason, type: "payment_required", code: "settlement_failed", param: null },
-      });
-      throw rail.refuse(termsFor(row), reason, "settlement_failed");
-    }
+    const chain = await onChain();
+    if (chain.state === "landed") return landed(chain.transaction ?? "", row.payer);
+    if ((refusal !== undefined && !retry) || (chain.state === "absent" && chain.final)) return failed((refusal ?? silence)!);
     await ledger.transition(row.jobId, "settling", "uncertain");
+    return { outcome: "uncertain", why: (silence ?? refusal)! };
+  }
+
+  /** Settles a row this caller has just moved to `settling`, answering the request (or poll) that got to it first. */
+  async function settle(row: PaidEdit, version: number, retry: boolean): Promise<Reply> {
+    const settlement = await settleRow(row, retry);
+    if (settlement.outcome === "settled") {
+      return success({ ...row, status: "settled", txHash: settlement.transaction }, "settled", version, settlement.payer);
+    }
+    if (settlement.outcome === "failed") throw rail.refuse(termsFor(row), settlement.reason, "settlement_failed");
     throw new RetouchError(
-      `the payment was sent for settlement but its outcome is not known yet (${silence ?? refusal}); the result is kept: ` +
+      `the payment was sent for settlement but its outcome is not known yet (${settlement.why}); the result is kept: ` +
         `send the same request with the same payment again to receive it (or poll ${pollUrl(row.jobId)}). You are charged at most once.`,
       { status: 503, type: "server_error", code: "settlement_unconfirmed", headers: { "Retry-After": "30" } },
     );
-  }
-
-  async function settled(row: PaidEdit, txHash: string, version: number, payer: string): Promise<Reply> {
-    await ledger.transition(row.jobId, "settling", "settled", { txHash });
-    return success({ ...row, status: "settled", txHash }, "settled", version, payer);
   }
 
   function termsFor(row: PaidEdit, resourceUrl = pollUrl(row.jobId)): PaymentTerms {
@@ -346,6 +390,8 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       // Read again inside outcome(): the edit may have failed while the wallet was proven.
       return outcome(jobId, Date.now(), version, failedJob);
     },
+
+    resolve: ({ edit, was }) => settleRow(edit, was !== "completed"),
   };
 }
 

@@ -9,7 +9,7 @@ export type { AnyRequirements, Facilitator, SettleResponse } from "./facilitator
 export { readExactPayment, type ExactPayment } from "./exact-payload.ts";
 export { paymentIdentity, type PaymentIdentity } from "./identity.ts";
 export { replayRefusal } from "./replay-proof.ts";
-export { INTERRUPTED, openLedger, type Ledger, type PaidEdit, type PaidEditStatus, type StoredError } from "./ledger/ledger.ts";
+export { INTERRUPTED, openLedger, type Ledger, type PaidEdit, type PaidEditStatus, type StaleSettlement, type StoredError } from "./ledger/ledger.ts";
 export type { SiwxNonce, SiwxNonces } from "./ledger/siwx-nonces.ts";
 export { encodeHeader, HEADERS, MalformedPaymentError, readPaymentHeader, type ClientPayment } from "./protocol.ts";
 export { createPaymentRail, SettleTimeout, type PaymentRail } from "./rail.ts";

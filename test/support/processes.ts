@@ -125,28 +125,35 @@ export async function startDevchainProcess(env: Record<string, string> = {}): Pr
 
 export interface GatewayProcess extends RetouchProcess {
   url: string;
+  port: number;
   dataDir: string;
-  /** Stops the gateway and removes its data folder. */
+  /** Stops the gateway and removes its data folder (unless the caller gave it). */
   close(): Promise<void>;
 }
 
-/** `retouch serve` on a free port with `env`; resolves once it listens (rejects with its output if it exits first). */
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), "retouch-gateway-"));
-  const port = await freePort();
+/**
+ * `retouch serve` with `env`; resolves once it listens (rejects with its output if it exits first).
+ * On a free port and a data folder of its own, removed by close(); or on `at`'s port and folder
+ * (a restart of the same gateway), which close() leaves for the caller.
+ */
+export async function startGatewayProcess(env: Record<string, string>, at?: { dataDir: string; port: number }): Promise<GatewayProcess> {
+  const dataDir = at?.dataDir ?? (await mkdtemp(join(tmpdir(), "retouch-gateway-")));
+  const port = at?.port ?? (await freePort());
   const gateway = startRetouch(["serve"], { RETOUCH_DATA_DIR: dataDir, PORT: String(port), RETOUCH_ENGINE_THREADS: "1", ...env });
+  const removeOwnFolder = () => (at ? Promise.resolve() : rm(dataDir, { recursive: true, force: true }));
   try {
     await gateway.waitFor((line) => line.includes('"msg":"retouch listening'));
   } catch (error) {
-    await rm(dataDir, { recursive: true, force: true });
+    await removeOwnFolder();
     throw error;
   }
   return Object.assign(gateway, {
     url: `http://127.0.0.1:${port}`,
+    port,
     dataDir,
     async close() {
       await gateway.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await removeOwnFolder();
     },
   });
 }

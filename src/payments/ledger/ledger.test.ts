@@ -131,7 +131,7 @@ describe("rows of one payment each (one database for these tests, each on rows i
   });
 });
 
-test("after a restart, edits a dead process left unfinished are interrupted (not charged) and unrecorded settlements become uncertain", async (t) => {
+test("after a restart, edits a dead process left unfinished are interrupted (not charged); settlements are left to the sweep", async (t) => {
   const ledger = await freshLedger(t);
   const verified = await rowIn(ledger, []);
   const running = await rowIn(ledger, ["running"]);
@@ -140,18 +140,17 @@ test("after a restart, edits a dead process left unfinished are interrupted (not
   const settled = await rowIn(ledger, ["running", "completed", "settling", "settled"]);
   for (const jobId of [verified, running, completed, settling, settled]) await age(ledger, jobId, 10);
 
-  assert.deepEqual(await ledger.recoverAbandoned(60_000), { interrupted: 2, uncertain: 1 });
+  assert.deepEqual(await ledger.recoverAbandoned(60_000), { interrupted: 2 });
 
   const status = async (jobId: string) => (await ledger.byJob(jobId))?.status;
   assert.equal(await status(verified), "interrupted");
   assert.equal(await status(running), "interrupted");
-  assert.equal(await status(settling), "uncertain");
-  assert.equal(await status(completed), "completed", "a finished edit waits for its settlement");
+  assert.equal(await status(completed), "completed");
+  assert.equal(await status(settling), "settling");
   assert.equal(await status(settled), "settled");
   assert.deepEqual((await ledger.byJob(running))?.error, INTERRUPTED);
   assert.equal(INTERRUPTED.status, 503, "not a 500: nothing is broken, the edit can run again");
-  assert.equal((await ledger.byJob(settling))?.error, null);
-  assert.deepEqual(await ledger.recoverAbandoned(60_000), { interrupted: 0, uncertain: 0 }, "a second clean-up finds nothing");
+  assert.deepEqual(await ledger.recoverAbandoned(60_000), { interrupted: 0 }, "a second clean-up finds nothing");
 
   // Run again: back to verified, its stale error cleared.
   assert.equal(await ledger.transition(running, "interrupted", "verified"), true);
@@ -167,8 +166,53 @@ test("rows younger than the window may belong to a live process sharing the data
   await age(ledger, youngSettling, 1);
   await age(ledger, old, 5);
 
-  assert.deepEqual(await ledger.recoverAbandoned(3 * 60_000), { interrupted: 1, uncertain: 0 });
+  assert.deepEqual(await ledger.recoverAbandoned(3 * 60_000), { interrupted: 1 });
+  assert.deepEqual(await ledger.takeStaleSettlements(3 * 60_000, 10), []);
   assert.equal((await ledger.byJob(young))?.status, "running");
   assert.equal((await ledger.byJob(youngSettling))?.status, "settling");
   assert.equal((await ledger.byJob(old))?.status, "interrupted");
+});
+
+test("the sweep takes stale settlements once each, oldest first, and leaves rows kept for their client, finished rows and young rows", async (t) => {
+  const ledger = await freshLedger(t);
+  const settling = await rowIn(ledger, ["running", "completed", "settling"]);
+  const uncertain = await rowIn(ledger, ["running", "completed", "settling", "uncertain"]);
+  const completed = await rowIn(ledger, ["running", "completed"]);
+  const keptForClient = await rowIn(ledger, ["running", "completed"]);
+  assert.equal(await ledger.annotate(keptForClient, "completed", "the client disconnected"), true);
+  const young = await rowIn(ledger, ["running", "completed"]);
+  const settled = await rowIn(ledger, ["running", "completed", "settling", "settled"]);
+  const failed = await rowIn(ledger, ["running", "failed"]);
+  const ancient = await rowIn(ledger, ["running", "completed", "settling"]);
+  await age(ledger, settling, 7);
+  await age(ledger, uncertain, 9);
+  await age(ledger, completed, 8);
+  for (const jobId of [keptForClient, settled, failed]) await age(ledger, jobId, 30);
+  await ledger.db.query("UPDATE paid_edits SET created_at = now() - interval '2 days', updated_at = now() - interval '2 days' WHERE job_id = $1", [ancient]);
+
+  const first = await ledger.takeStaleSettlements(5 * 60_000, 2);
+  assert.deepEqual(
+    first.map(({ edit, was }) => [edit.jobId, was]),
+    [
+      [uncertain, "uncertain"],
+      [completed, "completed"],
+    ],
+  );
+  assert.ok(first.every(({ edit }) => edit.status === "settling"));
+  assert.equal((await ledger.byJob(completed))?.status, "settling");
+  const rest = await ledger.takeStaleSettlements(5 * 60_000, 10);
+  assert.deepEqual(
+    rest.map(({ edit, was }) => [edit.jobId, was]),
+    [[settling, "settling"]],
+  );
+  assert.deepEqual(await ledger.takeStaleSettlements(5 * 60_000, 10), [], "taken rows are touched: a second sweeper finds nothing");
+  for (const [jobId, status] of [
+    [keptForClient, "completed"],
+    [young, "completed"],
+    [settled, "settled"],
+    [failed, "failed"],
+    [ancient, "settling"],
+  ] as const) {
+    assert.equal((await ledger.byJob(jobId))?.status, status, jobId);
+  }
 });

@@ -121,14 +121,27 @@ export interface Ledger {
   /** Records why a row in `status` stays there (its state is unchanged); false when it has moved on. */
   annotate(jobId: string, status: PaidEditStatus, note: string): Promise<boolean>;
   /**
-   * Rows a stopped process left behind, untouched for `olderThanMs`: edits never finished are
-   * `interrupted` (never charged; the same payment sent again runs them); settlements never
-   * recorded become `uncertain`, for the chain to decide.
+   * Edits a stopped process left unfinished, untouched for `olderThanMs`, become `interrupted`:
+   * never charged, and the same payment sent again runs them.
    */
-  recoverAbandoned(olderThanMs: number): Promise<{ interrupted: number; uncertain: number }>;
+  recoverAbandoned(olderThanMs: number): Promise<{ interrupted: number }>;
+  /**
+   * Takes up to `limit` settlements nobody has touched for `olderThanMs`: `settling` (a process
+   * stopped mid-settlement), `uncertain` (the chain had not decided yet) and `completed` edits
+   * never settled (a stop right after the edit; not those kept on purpose for their client's
+   * replay, which carry a note). Each comes back `settling` and touched now, so no other sweeper
+   * takes it; rows older than a day are left (their authorizations expired long ago).
+   */
+  takeStaleSettlements(olderThanMs: number, limit: number): Promise<StaleSettlement[]>;
   /** The single-use sign-in nonces of polls. */
   nonces: SiwxNonces;
   db: Db;
+}
+
+/** A settlement the sweep took over: its row (now `settling`) and the state it was left in. */
+export interface StaleSettlement {
+  edit: PaidEdit;
+  was: "completed" | "settling" | "uncertain";
 }
 
 export interface TransitionFields {
@@ -205,17 +218,28 @@ export async function openLedger(db: Db): Promise<Ledger> {
       return rows.length === 1;
     },
     async recoverAbandoned(olderThanMs) {
-      const stale = `updated_at < now() - ($2::text || ' milliseconds')::interval`;
-      const interrupted = await db.query(
+      const rows = await db.query(
         `UPDATE paid_edits SET status = 'interrupted', error = $1::jsonb, updated_at = now()
-         WHERE status IN ('verified', 'running') AND ${stale} RETURNING job_id`,
+         WHERE status IN ('verified', 'running') AND updated_at < now() - ($2::text || ' milliseconds')::interval RETURNING job_id`,
         [JSON.stringify(INTERRUPTED), String(olderThanMs)],
       );
-      const uncertain = await db.query(
-        `UPDATE paid_edits SET status = 'uncertain', updated_at = now() WHERE status = $1 AND ${stale} RETURNING job_id`,
-        ["settling", String(olderThanMs)],
+      return { interrupted: rows.length };
+    },
+    async takeStaleSettlements(olderThanMs, limit) {
+      // One statement: the rows are chosen and moved together, and SKIP LOCKED lets two
+      // sweepers on one PostgreSQL take disjoint rows instead of waiting for each other.
+      const rows = await db.query<Row & { was: StaleSettlement["was"] }>(
+        `WITH stale AS (
+           SELECT job_id, status AS was FROM paid_edits
+           WHERE (status IN ('settling', 'uncertain') OR (status = 'completed' AND note IS NULL))
+             AND updated_at < now() - ($1::text || ' milliseconds')::interval
+             AND created_at > now() - interval '1 day'
+           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         UPDATE paid_edits SET status = 'settling', updated_at = now() FROM stale
+         WHERE paid_edits.job_id = stale.job_id RETURNING paid_edits.*, stale.was`,
+        [String(olderThanMs), limit],
       );
-      return { interrupted: interrupted.length, uncertain: uncertain.length };
+      return rows.map((row) => ({ edit: fromRow(row), was: row.was }));
     },
   };
 }
