@@ -1,8 +1,26 @@
 // The facilitator's EVM wallet: a viem wallet client that can also read, whose
 // sends go through one queue so that concurrent settlements never reuse a nonce.
 
-import { createWalletClient, defineChain, http, publicActions, type Chain, type PublicActions, type Transport, type WalletClient } from "viem";
-import { sendTransaction, writeContract } from "viem/actions";
+import {
+  createWalletClient,
+  defineChain,
+  encodeFunctionData,
+  getContractError,
+  http,
+  publicActions,
+  BaseError,
+  NonceTooHighError,
+  NonceTooLowError,
+  type Hash,
+  type Chain,
+  type Client,
+  type PublicActions,
+  type SendTransactionParameters,
+  type Transport,
+  type WalletClient,
+  type WriteContractParameters,
+} from "viem";
+import { getTransactionCount, prepareTransactionRequest, sendTransaction } from "viem/actions";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { createMutex } from "./mutex.ts";
 import type { EvmNetwork } from "./networks.ts";
@@ -10,20 +28,64 @@ import type { EvmNetwork } from "./networks.ts";
 /** A viem wallet client that can also read: what x402's toFacilitatorEvmSigner wraps. */
 export type EvmSignerClient = WalletClient<Transport, Chain, PrivateKeyAccount> & PublicActions<Transport, Chain, PrivateKeyAccount>;
 
+type SigningClient = Client<Transport, Chain, PrivateKeyAccount>;
+
+const NONCE_RECOUNT_MS = 5_000;
+
 /**
- * Routes the client's sends through one queue. Each send reads the pending nonce and then broadcasts;
- * two settles interleaving those steps would reuse a nonce (the "nonce too low" failures x402
- * facilitators are known for). The actions are called on the unwrapped client, so a writeContract
- * that sends internally does not wait for itself.
+ * Routes the client's sends through one queue, so that concurrent settlements never reuse a nonce (the
+ * "nonce too low" failures x402 facilitators are known for). Only the broadcast holds the queue: the
+ * gas estimate and the fees are read before it, and the next nonce is counted here after one read of
+ * the pending count, so one wallet is not limited to a few round trips' worth of settlements a second.
+ * A send that fails drops the count, and the count is read again at least every NONCE_RECOUNT_MS (a
+ * transaction a node dropped leaves no lasting gap); a send refused for its nonce (another process spent
+ * it with the same key) is sent once more with a fresh count. The actions are called on the unwrapped client, so a
+ * writeContract that sends does not wait for itself.
  */
 export function serializedSignerClient(client: EvmSignerClient): EvmSignerClient {
   const exclusive = createMutex();
+  let nextNonce: number | undefined;
+  let countedAt = 0;
+  const broadcast = async (inner: SigningClient, prepared: object): Promise<Hash> => {
+    for (let attempt = 1; ; attempt++) {
+      if (nextNonce === undefined || Date.now() - countedAt > NONCE_RECOUNT_MS) {
+        nextNonce = await getTransactionCount(inner, { address: inner.account.address, blockTag: "pending" });
+        countedAt = Date.now();
+      }
+      const nonce = nextNonce;
+      try {
+        const hash = await sendTransaction(inner, { ...prepared, nonce } as never);
+        nextNonce = nonce + 1;
+        return hash;
+      } catch (error) {
+        nextNonce = undefined;
+        if (attempt === 1 && isNonceRefusal(error)) continue;
+        throw error;
+      }
+    }
+  };
+  const send = async (inner: SigningClient, args: SendTransactionParameters<Chain, PrivateKeyAccount>) => {
+    const prepared = await prepareTransactionRequest(inner, { ...args, parameters: ["chainId", "fees", "gas", "type"] } as never);
+    return exclusive(() => broadcast(inner, prepared));
+  };
   return client.extend((inner) => ({
-    sendTransaction: ((args: Parameters<EvmSignerClient["sendTransaction"]>[0]) =>
-      exclusive(() => sendTransaction(inner, args))) as EvmSignerClient["sendTransaction"],
-    writeContract: ((args: Parameters<EvmSignerClient["writeContract"]>[0]) =>
-      exclusive(() => writeContract(inner, args))) as EvmSignerClient["writeContract"],
+    sendTransaction: ((args: SendTransactionParameters<Chain, PrivateKeyAccount>) => send(inner, args)) as EvmSignerClient["sendTransaction"],
+    writeContract: (async (args: WriteContractParameters) => {
+      const { abi, address, functionName, args: callArgs, ...rest } = args;
+      const data = encodeFunctionData({ abi, functionName, args: callArgs } as never);
+      try {
+        return await send(inner, { ...rest, to: address, data } as never);
+      } catch (error) {
+        throw getContractError(error as BaseError, { abi, address, args: callArgs, functionName, sender: inner.account.address });
+      }
+    }) as EvmSignerClient["writeContract"],
   })) as EvmSignerClient;
+}
+
+/** A node's refusal of a transaction for its nonce: geth/reth words (viem's NonceTooLowError) and ganache's. */
+function isNonceRefusal(error: unknown): boolean {
+  if (error instanceof BaseError && error.walk((e) => e instanceof NonceTooLowError || e instanceof NonceTooHighError)) return true;
+  return /nonce too low|correct nonce|already known|already imported/i.test(String((error as Error)?.message ?? error));
 }
 
 /** The signer client of `account` on `network` through the JSON-RPC at `rpcUrl` (mainnet, a testnet, or a devchain posing as one). */

@@ -141,11 +141,26 @@ describe("x402 exact EVM, unmodified client and in-process facilitator", () => {
   test("concurrent settlements from the one facilitator wallet all land (sends are serialized)", async () => {
     const payTo = randomAddress();
     const fac = facilitator();
-    const reqs = Array.from({ length: 5 }, (_, i) => requirements(payTo, String(1_000 + i)));
+    const reqs = Array.from({ length: 40 }, (_, i) => requirements(payTo, String(1_000 + i)));
     const payloads = await Promise.all(reqs.map(pay));
     const results = await Promise.all(payloads.map((p, i) => fac.settle(p, reqs[i]!)));
-    assert.deepEqual(results.map((r) => r.success), [true, true, true, true, true], JSON.stringify(results));
-    assert.equal(await t.devchain.usdcBalance("base", payTo), 1_000n + 1_001n + 1_002n + 1_003n + 1_004n);
+    assert.deepEqual(results.map((r) => r.success), reqs.map(() => true), JSON.stringify(results));
+    assert.equal(await t.devchain.usdcBalance("base", payTo), reqs.reduce((sum, r) => sum + BigInt(r.amount), 0n));
+  });
+
+  test("a settlement after another process spent the wallet's next nonce still lands (the count is read again)", async () => {
+    const payTo = randomAddress();
+    const fac = facilitator();
+    const first = requirements(payTo, "1000");
+    assert.equal((await fac.settle(await pay(first), first)).success, true);
+    // The same key used elsewhere (another process, the operator's own transfer): the queue's count is now stale.
+    const elsewhere = createWalletClient({ account: t.devchain.wallets.facilitator.evm, chain: t.devchain.evm.chain, transport: http(t.devchain.evm.rpcUrl) });
+    await elsewhere.sendTransaction({ to: randomAddress(), value: 1n });
+    await elsewhere.sendTransaction({ to: randomAddress(), value: 1n });
+    const second = requirements(payTo, "2000");
+    const settled = await fac.settle(await pay(second), second);
+    assert.equal(settled.success, true, JSON.stringify(settled));
+    assert.equal(await t.devchain.usdcBalance("base", payTo), 3000n);
   });
 });
 
