@@ -23,6 +23,8 @@ const CONCURRENCY = 4;
 /** How long the gateway takes load before each kill: uniformly random in this range (ms). */
 const LOAD_MS = [300, 4_000] as const;
 const EDIT = "/api/v1/images/image2image";
+/** How long the final retries go on for payments not answered for good. */
+const RETRY_PATIENCE_MS = 120_000;
 const AUTHORIZATION_STATE = parseAbiItem("function authorizationState(address authorizer, bytes32 nonce) view returns (bool)");
 
 interface Payment {
@@ -40,18 +42,25 @@ const at = { dataDir, port: await freePort() };
 const env = {
   ...liveGatewayEnv(devchain, "remote"),
   RETOUCH_NETWORKS: "base",
-  ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+  // With PostgreSQL a restart cannot know the last process is gone: it leaves its rows to the sweep
+  // until they are stale (max of these two timeouts + one interval), so the bench shortens them.
+  ...(process.env.DATABASE_URL
+    ? { DATABASE_URL: process.env.DATABASE_URL, RETOUCH_UPSTREAM_TIMEOUT_MS: "10000", RETOUCH_SETTLE_TIMEOUT_MS: "10000", RETOUCH_SWEEP_INTERVAL_MS: "2000" }
+    : {}),
 };
 const chain = createPublicClient({ transport: http(devchain.evmRpc) });
 const payer = rpcPayer(devchain, "base");
 const edit = await sceneEdit(128);
 const payments: Payment[] = [];
 let gateway: GatewayProcess | undefined;
+/** "503 settlement_unconfirmed" and the like, for every 5xx answer. */
+const errorCodes: string[] = [];
 
 async function send(payment: Payment): Promise<number | string> {
   const answer = await fetch(gateway!.url + EDIT, jsonInit(edit, { "PAYMENT-SIGNATURE": payment.header })).then(
     async (response) => {
-      await response.arrayBuffer();
+      const text = await response.text();
+      if (response.status >= 500) errorCodes.push(`${response.status} ${errorCode(text)}`);
       return response.status;
     },
     () => "lost",
@@ -59,6 +68,15 @@ async function send(payment: Payment): Promise<number | string> {
   payment.answers.push(answer);
   if (answer === 200) payment.delivered = true;
   return answer;
+}
+
+/** The `error.code` of an error answer (an edit's result is not JSON with one). */
+function errorCode(text: string): string {
+  try {
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? "?";
+  } catch {
+    return "?";
+  }
 }
 
 async function newPayment(required: PaymentRequired): Promise<Payment> {
@@ -88,20 +106,22 @@ try {
       }
     });
     await new Promise((resolve) => setTimeout(resolve, LOAD_MS[0] + Math.random() * (LOAD_MS[1] - LOAD_MS[0])));
-    await gateway.stop("SIGKILL");
     loading = false;
+    await gateway.stop("SIGKILL");
     await Promise.all(workers);
     gateway = await startGatewayProcess(env, at);
     process.stdout.write(`kill ${kill}/${KILLS}: ${payments.length} payments so far\n`);
   }
 
-  // The buyer's retries: the same request with the same payment until it is answered for good.
-  for (const payment of payments.filter((p) => !p.delivered)) {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const answer = await send(payment);
-      if (answer !== 202 && answer !== 503 && answer !== "lost") break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+  // The buyer's retries: the same request with the same payment, round after round, until each is
+  // answered for good (with PostgreSQL a restart leaves a dead process's rows to the sweep until
+  // they are stale: RETOUCH_UPSTREAM_TIMEOUT_MS / RETOUCH_SETTLE_TIMEOUT_MS + one sweep interval).
+  const patience = Date.now() + RETRY_PATIENCE_MS;
+  let pending = payments.filter((p) => !p.delivered);
+  while (pending.length > 0 && Date.now() < patience) {
+    const answers = await Promise.all(pending.map((payment) => send(payment)));
+    pending = pending.filter((_, i) => answers[i] === 202 || answers[i] === 503 || answers[i] === "lost");
+    if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 } finally {
   await gateway?.stop("SIGKILL");
@@ -128,6 +148,11 @@ console.log("|---|---|---|---|---|---|---|---|---|");
 console.log(
   `| ${payments.length} | ${payments.filter((p) => p.delivered).length} | ${charged} | ${chargedWithoutResult} | ${resultWithoutCharge} | ${chargedTwice} | ${count(500)} | ${count(503)} | ${count("lost")} |`,
 );
+if (errorCodes.length > 0) {
+  const tally = new Map<string, number>();
+  for (const code of errorCodes) tally.set(code, (tally.get(code) ?? 0) + 1);
+  console.log(`\n5xx answers by code: ${[...tally].map(([code, n]) => `${code} ×${n}`).join(", ")}`);
+}
 const undelivered = payments.filter((p) => !p.delivered).slice(0, 5);
 if (undelivered.length > 0) console.log("\nundelivered (first 5):", undelivered.map((p) => `${p.nonce.slice(0, 10)} ${p.answers.join(",")}`).join("; "));
 
