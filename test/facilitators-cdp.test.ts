@@ -31,11 +31,15 @@ function cdpKey(): { secret: string; publicKey: KeyObject } {
   return { secret: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), publicKey };
 }
 
+/** Set while a test plays the key revoked in CDP's portal: every call is refused as CDP would. */
+let revoked = false;
+
 /** What CDP checks on each call; `seen` collects the calls that passed. */
 function cdpAuth(publicKey: KeyObject, seen: string[]): RequestGuard {
   return (request) => {
     const call = `${request.method} ${new URL(request.url).pathname}`;
     try {
+      assert.ok(!revoked, "the API key was revoked");
       const { header, claims } = verifiedJwt(request.headers.get("authorization"), publicKey);
       const now = Math.floor(Date.now() / 1000);
       assert.equal(header.kid, KEY_ID, "kid");
@@ -106,6 +110,23 @@ for (const network of ["base", "solana"] as const) {
     assert.equal(facilitator.settlements.at(-1)?.payer?.toLowerCase(), buyer.address(network).toLowerCase());
   });
 }
+
+test("a key revoked while the gateway runs: the paid edit is a 502 and charges nothing; the log names the variables to check", async () => {
+  const buyer = await testBuyer(gw, chain.devchain);
+  const edit = await sceneEdit(128, `remove the ball (${buyer.address("base")}, revoked)`);
+  revoked = true;
+  try {
+    const response = await payingFetch(gw, "base", buyer.wallet, chain.devchain)(`${gw.config.publicUrl}${EDIT}`, jsonInit(edit));
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    assert.equal(response.status, 502, JSON.stringify(body));
+    assert.equal(body.error.code, "facilitator_unavailable");
+    assert.doesNotMatch(body.error.message, /CDP_API_KEY/, "the buyer is not told about the seller's keys");
+  } finally {
+    revoked = false;
+  }
+  assert.equal(await buyer.paid("base"), 0n);
+  assert.match(gw.logs.join(""), /the CDP facilitator refused the API key \(401\): check CDP_API_KEY_ID and CDP_API_KEY_SECRET/);
+});
 
 test("the key is nowhere in the gateway's log", () => {
   const log = gw.logs.join("");

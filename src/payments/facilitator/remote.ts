@@ -30,6 +30,12 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
           throw new ConfigError(options.unusableKey ?? "the facilitator's credentials could not be turned into request headers");
         })),
   });
+  // A 401/403 is our credentials refused (at start-up, or a key revoked while running): said in the
+  // provider's words, naming the variables to check. HTTPFacilitatorClient keeps the status only in its message.
+  const credentialsRefused = (error: unknown): unknown => {
+    const status = Number(/^Facilitator (?:verify|settle|getSupported) failed \((\d{3})\)/.exec((error as Error)?.message ?? "")?.[1]);
+    return status === 401 || status === 403 ? new ConfigError(options.refused(status)) : error;
+  };
   // A facilitator may refuse with a 4xx/5xx status and a verify or settle answer as its body:
   // that is an answer (a refusal with its reason), not a facilitator that could not be reached.
   return {
@@ -37,7 +43,7 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
       try {
         return await client.verify(payload as PaymentPayload, requirements as PaymentRequirements);
       } catch (error) {
-        if (!(error instanceof VerifyError)) throw error;
+        if (!(error instanceof VerifyError)) throw credentialsRefused(error);
         return { isValid: false, invalidReason: error.invalidReason, invalidMessage: error.invalidMessage, payer: error.payer };
       }
     },
@@ -45,7 +51,7 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
       try {
         return await client.settle(payload as PaymentPayload, requirements as PaymentRequirements);
       } catch (error) {
-        if (!(error instanceof SettleError)) throw error;
+        if (!(error instanceof SettleError)) throw credentialsRefused(error);
         return {
           success: false,
           errorReason: error.errorReason,
@@ -60,10 +66,7 @@ export function remoteFacilitator(options: RemoteFacilitatorOptions): Facilitato
       try {
         return await client.getSupported();
       } catch (error) {
-        // HTTPFacilitatorClient keeps the status only in its message.
-        const status = Number(/^Facilitator getSupported failed \((\d{3})\)/.exec((error as Error).message)?.[1]);
-        if (status === 401 || status === 403) throw new ConfigError(options.refused(status));
-        throw error;
+        throw credentialsRefused(error);
       }
     },
   };
