@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
 import { createPublicClient, http } from "viem";
 import { BASE, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
-import { RPC_URL_VARIABLES, type Config } from "./config.ts";
+import { ConfigError, RPC_URL_VARIABLES, type Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
 import { createEditService, createPaidEdits, startSettlementSweep, type PaidEdits, type SettlementCheckpoint } from "./gateway/index.ts";
 import {
@@ -66,18 +66,28 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     );
   }
   const resultModes = config.filesGroupRead ? GROUP_READ_MODES : PRIVATE_MODES;
-  const blobs = await createFilesystemBlobStore(join(config.dataDir, RESULTS_FOLDER), resultModes.file);
+  // The AWS SDK is loaded only when a bucket is configured: the embedded default does without it.
+  const blobs = config.s3
+    ? (await import("./storage/blobs/s3.ts")).createS3BlobStore(config.s3)
+    : await createFilesystemBlobStore(join(config.dataDir, RESULTS_FOLDER), resultModes.file);
+  // A bucket that is missing, unreachable or read-only stops start-up in one line, before any edit could be lost.
+  if (blobs.check) await blobs.check(true).catch(async (error: unknown) => {
+    await blobs.close?.();
+    throw new ConfigError((error as Error).message);
+  });
+  const fileUrl = (key: string) => (config.s3?.publicUrl ? `${config.s3.publicUrl}/${key}` : `${config.publicUrl}/api/v1/files/${key}`);
   const engine = createEnginePool({ threads: config.engineThreads });
   const providers = createProviderRegistry(config, engine);
   const edits = createEditService({
     catalog,
     providers,
     blobs,
-    publicUrl: config.publicUrl,
+    fileUrl,
     timeoutMs: config.upstreamTimeoutMs,
     maxImageSide: config.maxImageSide,
     onFinished: (model, seconds, outcome) => metrics.editSeconds.observe({ model, outcome }, seconds),
     onFallback: (from, to, error) => logger.warn({ from, to, status: error.status, code: error.code }, "model failed; trying its fallback"),
+    onStoreFailed: (error) => logger.error({ err: error }, "an edit's result could not be stored; the edit failed and was not charged"),
     onModelFailed: (model, error) => {
       metrics.upstreamErrors.inc({ provider: model.provider, model: model.id, code: error.code });
       if (error.code === UPSTREAM_QUOTA_EXHAUSTED) {
@@ -85,7 +95,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
       }
     },
   });
-  const closers: (() => Promise<void>)[] = [() => providers.close()];
+  const closers: (() => Promise<void>)[] = [async () => blobs.close?.(), () => providers.close()];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };

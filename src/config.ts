@@ -56,6 +56,8 @@ export interface Config {
   payments: PaymentsConfig;
   /** PostgreSQL URL for the ledger (scale-out); unset = PGlite in dataDir/db. */
   databaseUrl: string | undefined;
+  /** Results in an S3-compatible bucket (scale-out); unset = dataDir/files. */
+  s3: S3Config | undefined;
   margin: string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
@@ -69,6 +71,15 @@ export interface Config {
   metrics: { token?: string; listen?: { host: string; port: number } };
   catalog: CatalogConfig | undefined;
   credentials: { openaiApiKey?: string; openaiBaseUrl?: string; geminiApiKey?: string; geminiBaseUrl?: string };
+}
+
+export interface S3Config {
+  bucket: string;
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  /** Result URLs point here (the bucket's or a CDN's URL) instead of at /api/v1/files. */
+  publicUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +108,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: (env.RETOUCH_PUBLIC_URL || `http://${publicHost}:${port}`).replace(/\/+$/, ""),
     payments,
     databaseUrl: env.DATABASE_URL || undefined,
+    s3: loadS3(env),
     margin,
     upstreamTimeoutMs: integer(env, "RETOUCH_UPSTREAM_TIMEOUT_MS", 120_000, 100, 3_600_000),
     maxBodyBytes: integer(env, "RETOUCH_MAX_BODY_BYTES", 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -128,6 +140,28 @@ function loadMetrics(env: Env): Config["metrics"] {
     throw new ConfigError(`RETOUCH_METRICS_ADDR must be HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464), got "${address}"`);
   }
   return { token, listen: { host: match[1] ?? match[2], port } };
+}
+
+/** S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function loadS3(env: Env): S3Config | undefined {
+  const bucket = env.S3_BUCKET || undefined;
+  if (!bucket) {
+    const orphan = ["S3_ENDPOINT", "S3_PUBLIC_URL", "S3_FORCE_PATH_STYLE"].find((name) => env[name]);
+    if (orphan) throw new ConfigError(`${orphan} is set but S3_BUCKET is not: set S3_BUCKET to store results in a bucket, or unset ${orphan}`);
+    return undefined;
+  }
+  if (!BUCKET_NAME.test(bucket)) {
+    throw new ConfigError(`S3_BUCKET must be a bucket name (3-63 lowercase letters, digits, dots and hyphens), got "${bucket}"`);
+  }
+  return {
+    bucket,
+    endpoint: httpUrl(env, "S3_ENDPOINT"),
+    region: env.S3_REGION || env.AWS_REGION || "us-east-1",
+    forcePathStyle: flag(env, "S3_FORCE_PATH_STYLE"),
+    publicUrl: httpUrl(env, "S3_PUBLIC_URL"),
+  };
 }
 
 function flag(env: Env, name: string): boolean {

@@ -41,7 +41,8 @@ export interface EditServiceOptions {
   catalog: Catalog;
   providers: ProviderRegistry;
   blobs: BlobStore;
-  publicUrl: string;
+  /** The URL a stored result is fetched from: this gateway's /api/v1/files, or the bucket's own. */
+  fileUrl(key: string): string;
   timeoutMs: number;
   maxImageSide: number;
   /** Called after every run, for metrics. */
@@ -50,10 +51,12 @@ export interface EditServiceOptions {
   onFallback?(from: string, to: string, error: RetouchError): void;
   /** Called for every model that failed with a known error (its fallback tried or not), for metrics and alerts. */
   onModelFailed?(model: ModelEntry, error: RetouchError): void;
+  /** Called when a finished edit's result could not be stored (the edit then fails, uncharged), for the log. */
+  onStoreFailed?(error: unknown): void;
 }
 
 export function createEditService(options: EditServiceOptions): EditService {
-  const { catalog, providers, blobs, publicUrl, timeoutMs, maxImageSide } = options;
+  const { catalog, providers, blobs, fileUrl, timeoutMs, maxImageSide } = options;
 
   const unavailableReason = (model: ModelEntry): string | undefined => {
     const provider = providers.get(model.provider);
@@ -106,10 +109,13 @@ export function createEditService(options: EditServiceOptions): EditService {
       }
     }
     if (!output) throw new Error("no model ran");
-    const keys = await Promise.all(output.images.map((image) => blobs.put(image.bytes, image.format)));
+    const keys = await Promise.all(output.images.map((image) => blobs.put(image.bytes, image.format))).catch((error: unknown) => {
+      options.onStoreFailed?.(error);
+      throw resultNotStored(error);
+    });
     const result: EditResult = {
       created: Math.floor(Date.now() / 1000),
-      data: keys.map((key) => ({ url: `${publicUrl}/api/v1/files/${key}`, revised_prompt: output.revisedPrompt })),
+      data: keys.map((key) => ({ url: fileUrl(key), revised_prompt: output.revisedPrompt })),
       price: { amount: request.quote.amount, currency: "USD" },
     };
     return { result, usage: output.usage };
@@ -151,5 +157,15 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** 503: the edit ran but its result could not be stored, so it is not delivered and not charged. The cause goes to the log. */
+function resultNotStored(cause: unknown): RetouchError {
+  return new RetouchError("the edit ran but its result could not be stored; nothing was charged, try again shortly", {
+    status: 503,
+    type: "server_error",
+    code: "result_not_stored",
+    cause,
   });
 }

@@ -1,4 +1,4 @@
-// Storage ports and their adapters (embedded: filesystem, PGlite; scale-out: PostgreSQL).
+// Storage ports and their adapters (embedded: filesystem, PGlite; scale-out: PostgreSQL, S3).
 export { createFilesystemBlobStore } from "./blobs/filesystem.ts";
 export { BLOB_KEY, type BlobStore, type StoredBlob } from "./blobs/types.ts";
 export { openPglite } from "./db/pglite.ts";

@@ -2,6 +2,7 @@
 
 import { z } from "@hono/zod-openapi";
 import type { App, ServerDeps } from "../context.ts";
+import { RetouchError } from "../../errors.ts";
 import { notFound } from "../errors.ts";
 import { ErrorBody } from "../schemas.ts";
 
@@ -15,12 +16,21 @@ export function registerFiles(app: App, deps: ServerDeps): void {
       200: { description: "The image", content: { "image/png": { schema: z.string().openapi({ format: "binary" }) } } },
       304: { description: "Not modified (If-None-Match)" },
       404: { description: "No such file", content: { "application/json": { schema: ErrorBody } } },
+      503: { description: "The result storage (S3 bucket) cannot be read right now", content: { "application/json": { schema: ErrorBody } } },
     },
   });
 
   app.get("/api/v1/files/:file", async (c) => {
     const key = c.req.param("file");
-    const blob = await deps.blobs.get(key);
+    const blob = await deps.blobs.get(key).catch((error: unknown) => {
+      throw new RetouchError("the result storage cannot be read right now; try again shortly", {
+        status: 503,
+        type: "server_error",
+        code: "storage_unavailable",
+        headers: { "Retry-After": "5" },
+        cause: error,
+      });
+    });
     if (!blob) return notFound(c);
     // Keys are random and content never changes, so the key is a strong ETag.
     const etag = `"${key.slice(0, key.indexOf("."))}"`;

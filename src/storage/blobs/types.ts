@@ -27,4 +27,7 @@ export interface BlobStore {
   put(bytes: Uint8Array, format: ImageFormat): Promise<string>;
   /** The blob, or undefined for any key that is not a stored blob. */
   get(key: string): Promise<StoredBlob | undefined>;
+  /** Throws, with a message naming what to fix, when the store cannot be read (or, with `writes`, written). */
+  check?(writes?: boolean): Promise<void>;
+  close?(): Promise<void>;
 }

@@ -1,0 +1,69 @@
+// A local S3-compatible server for the tests (s3rver, in this process, on a free
+// port, its data in a temporary folder); the code under test talks to it with the
+// real AWS SDK, exactly as it would to AWS, R2 or MinIO.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
+
+/** s3rver's fixed credentials: any request signed with others is refused, as AWS would. */
+export const S3_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+export interface TestS3 {
+  endpoint: string;
+  /** A fresh bucket per call, so that tests do not see each other's objects. */
+  bucket(): Promise<string>;
+  /** What a gateway process needs to store results in `bucket` (AWS_* included: the SDK reads them from its environment). */
+  env(bucket: string): Record<string, string>;
+  client: S3Client;
+  /** Empties and removes a bucket (a colleague deleting it while gateways run). */
+  removeBucket(bucket: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A gateway in this process takes its credentials from process.env through the AWS SDK's chain,
+ * as in production; this gives it s3rver's.
+ */
+export function useS3Credentials(): void {
+  process.env.AWS_ACCESS_KEY_ID = S3_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = S3_CREDENTIALS.secretAccessKey;
+}
+
+export async function startTestS3(): Promise<TestS3> {
+  const directory = await mkdtemp(join(tmpdir(), "retouch-s3-"));
+  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory });
+  const { port } = (await server.run()) as { port: number };
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: S3_CREDENTIALS });
+  let buckets = 0;
+  return {
+    endpoint,
+    client,
+    async bucket() {
+      const name = `results-${process.pid}-${++buckets}`;
+      await client.send(new CreateBucketCommand({ Bucket: name }));
+      return name;
+    },
+    env: (bucket) => ({
+      S3_BUCKET: bucket,
+      S3_ENDPOINT: endpoint,
+      S3_REGION: "us-east-1",
+      S3_FORCE_PATH_STYLE: "1",
+      AWS_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+    }),
+    async removeBucket(bucket) {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+      for (const object of listed.Contents ?? []) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key! }));
+      await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+    },
+    async close() {
+      client.destroy();
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
