@@ -7,7 +7,16 @@ import { createPublicClient, http } from "viem";
 import { BASE, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
 import { ConfigError, RPC_URL_VARIABLES, type Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
-import { createEditService, createPaidEdits, startSettlementSweep, type PaidEdits, type SettlementCheckpoint } from "./gateway/index.ts";
+import type { Redis } from "ioredis";
+import {
+  createEditService,
+  createLimits,
+  createPaidEdits,
+  startSettlementSweep,
+  type Limits,
+  type PaidEdits,
+  type SettlementCheckpoint,
+} from "./gateway/index.ts";
 import {
   chainX402Facilitator,
   connectFacilitator,
@@ -101,8 +110,18 @@ export async function createGateway(config: Config, options: { logger?: Logger }
   };
 
   let payments: { paidEdits: PaidEdits; rail: PaymentRail; ledger: Ledger; devchain?: Devchain } | undefined;
+  let limits: Limits;
   try {
-    if (config.payments.mode !== "off") payments = await setUpPayments(config, logger, metrics, edits, closers);
+    limits = createLimits({
+      settings: {
+        ...config.limits,
+        // A slot outlives any edit and its settlement; it lapses only when its process died holding it.
+        slotLifetimeMs: config.upstreamTimeoutMs + config.payments.settleTimeoutMs + 60_000,
+      },
+      redis: config.redis && { client: await connectRedis(config.redis.url, closers), prefix: config.redis.prefix },
+      onRejected: (kind) => metrics.limitRejections.inc({ kind }),
+    });
+    if (config.payments.mode !== "off") payments = await setUpPayments(config, logger, metrics, edits, limits, closers);
   } catch (error) {
     await close();
     throw error;
@@ -113,6 +132,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     catalog,
     edits,
     paidEdits: payments?.paidEdits,
+    limits,
     devchain: payments?.devchain && devchainEndpoints(payments.devchain),
     blobs,
     logger,
@@ -120,6 +140,28 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     version: VERSION,
   });
   return { app, logger, metrics, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, close };
+}
+
+/**
+ * The fleet's Redis, checked at start-up (a wrong REDIS_URL stops it in one line). Commands fail at
+ * once while it is unreachable, rather than queueing: the limits then fall back to this process's own.
+ */
+async function connectRedis(url: string, closers: (() => Promise<void>)[]): Promise<Redis> {
+  const { Redis } = await import("ioredis");
+  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+  client.on("error", () => {}); // reconnects by itself; each failed command reports its own error
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    client.disconnect();
+    const where = new URL(url).host;
+    throw new ConfigError(`REDIS_URL: Redis at ${where} does not answer (${(error as Error).message}): check REDIS_URL and that Redis runs`);
+  }
+  closers.push(async () => {
+    await client.quit().catch(() => client.disconnect());
+  });
+  return client;
 }
 
 /** Where buyer tools find the devchain's two chains (GET /api/v1/devchain). */
@@ -202,6 +244,7 @@ async function setUpPayments(
   logger: Logger,
   metrics: Metrics,
   edits: ReturnType<typeof createEditService>,
+  limits: Limits,
   closers: (() => Promise<void>)[],
 ) {
   const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "db"));
@@ -267,6 +310,7 @@ async function setUpPayments(
     siwx: createSiwxGate({ publicUrl: config.publicUrl, nonces: ledger.nonces }),
     publicUrl: config.publicUrl,
     inlineWindowMs: config.payments.inlineWindowMs,
+    limits,
     onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "paid edit failed unexpectedly"),
     checkpoint: testPause && pauseAt(testPause, logger),
   });

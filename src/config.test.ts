@@ -108,3 +108,32 @@ test("the settlement sweep runs every minute by default; the crash tests' pause 
   assert.equal(loadConfig({ NODE_ENV: "test", RETOUCH_TEST_PAUSE: "after-broadcast" }).payments.testPause, "after-broadcast");
   assert.throws(() => loadConfig({ NODE_ENV: "test", RETOUCH_TEST_PAUSE: "later" }), /RETOUCH_TEST_PAUSE must be one of before-settle, after-broadcast, after-record/);
 });
+
+test("scale-out: no bucket, no Redis and the documented limits by default; S3 and Redis settings read and checked", () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.s3, undefined);
+  assert.equal(defaults.redis, undefined);
+  assert.deepEqual(defaults.limits, { quotesPerMinute: 120, payerConcurrency: 4 });
+  assert.equal(defaults.trustProxy, 0);
+
+  const fleet = loadConfig({
+    S3_BUCKET: "retouch-results",
+    S3_ENDPOINT: "http://minio:9000/",
+    S3_FORCE_PATH_STYLE: "1",
+    S3_PUBLIC_URL: "https://cdn.example/results/",
+    REDIS_URL: "redis://:secret@redis:6379/2",
+    RETOUCH_LIMIT_QUOTES_PER_MIN: "0",
+    RETOUCH_TRUST_PROXY: "2",
+  });
+  assert.deepEqual(fleet.s3, { bucket: "retouch-results", endpoint: "http://minio:9000", region: "us-east-1", forcePathStyle: true, publicUrl: "https://cdn.example/results" });
+  assert.deepEqual(fleet.redis, { url: "redis://:secret@redis:6379/2", prefix: "retouch:" });
+  assert.equal(fleet.limits.quotesPerMinute, 0);
+  assert.equal(fleet.trustProxy, 2);
+
+  const refusal = (env: Record<string, string>, message: RegExp) => assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+  refusal({ S3_PUBLIC_URL: "https://cdn.example" }, /^S3_PUBLIC_URL is set but S3_BUCKET is not/);
+  refusal({ S3_BUCKET: "My_Bucket" }, /^S3_BUCKET must be a bucket name/);
+  refusal({ REDIS_URL: "http://user:pw@redis:6379" }, /^REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL, got "http:\/\/\*\*\*@redis:6379"$/);
+  refusal({ REDIS_URL: "redis://redis", RETOUCH_REDIS_PREFIX: "a b" }, /^RETOUCH_REDIS_PREFIX must be/);
+  refusal({ RETOUCH_LIMIT_PAYER_CONCURRENCY: "-1" }, /^RETOUCH_LIMIT_PAYER_CONCURRENCY must be a whole number/);
+});

@@ -58,6 +58,11 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Results in an S3-compatible bucket (scale-out); unset = dataDir/files. */
   s3: S3Config | undefined;
+  /** Redis (scale-out): limits shared by the fleet; its keys all start with `prefix`. */
+  redis: { url: string; prefix: string } | undefined;
+  limits: { quotesPerMinute: number; payerConcurrency: number };
+  /** How many proxies in front of the gateway append to X-Forwarded-For (0: the connection's peer is the client). */
+  trustProxy: number;
   margin: string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
@@ -109,6 +114,12 @@ export function loadConfig(env: Env = process.env): Config {
     payments,
     databaseUrl: env.DATABASE_URL || undefined,
     s3: loadS3(env),
+    redis: loadRedis(env),
+    limits: {
+      quotesPerMinute: integer(env, "RETOUCH_LIMIT_QUOTES_PER_MIN", 120, 0, 1_000_000),
+      payerConcurrency: integer(env, "RETOUCH_LIMIT_PAYER_CONCURRENCY", 4, 0, 10_000),
+    },
+    trustProxy: integer(env, "RETOUCH_TRUST_PROXY", 0, 0, 16),
     margin,
     upstreamTimeoutMs: integer(env, "RETOUCH_UPSTREAM_TIMEOUT_MS", 120_000, 100, 3_600_000),
     maxBodyBytes: integer(env, "RETOUCH_MAX_BODY_BYTES", 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -140,6 +151,17 @@ function loadMetrics(env: Env): Config["metrics"] {
     throw new ConfigError(`RETOUCH_METRICS_ADDR must be HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464), got "${address}"`);
   }
   return { token, listen: { host: match[1] ?? match[2], port } };
+}
+
+function loadRedis(env: Env): Config["redis"] {
+  const url = env.REDIS_URL || undefined;
+  if (!url) return undefined;
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${url.replace(/\/\/[^@/]*@/, "//***@")}"`);
+  const prefix = env.RETOUCH_REDIS_PREFIX || "retouch:";
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix)) {
+    throw new ConfigError(`RETOUCH_REDIS_PREFIX must be 1-64 letters, digits, ":", "_", "." or "-", got "${prefix}"`);
+  }
+  return { url, prefix };
 }
 
 /** S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit. */

@@ -37,6 +37,7 @@ import {
 } from "../payments/index.ts";
 import type { EditResult, EditService } from "./edit-service.ts";
 import { requestFingerprint } from "./fingerprint.ts";
+import type { Limits } from "./limits.ts";
 
 export interface Reply {
   status: 200 | 202;
@@ -81,6 +82,8 @@ export interface PaidEditsOptions {
   siwx: SiwxGate;
   publicUrl: string;
   inlineWindowMs: number;
+  /** Paid edits at once per payer: a slot is taken after the payment is verified and held until its edit ends. */
+  limits?: Pick<Limits, "payerSlot">;
   onError(error: unknown, jobId: string): void;
   /** Called at each checkpoint of a settlement; the crash tests pause the process there (RETOUCH_TEST_PAUSE). */
   checkpoint?: (point: SettlementCheckpoint) => Promise<void>;
@@ -123,8 +126,11 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     }
   }
 
-  function start(jobId: string, request: EditRequest): void {
-    const job = execute(jobId, request).finally(() => running.delete(jobId));
+  function start(jobId: string, request: EditRequest, release?: () => Promise<void>): void {
+    const job = execute(jobId, request).finally(() => {
+      running.delete(jobId);
+      return release?.();
+    });
     running.set(jobId, job);
   }
 
@@ -356,25 +362,32 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
 
       const requirements = rail.select(payment, terms);
       const payer = await rail.verify(payment, requirements, terms);
+      // Over the payer's limit nothing is claimed, so the same payment works once a slot is free.
+      const release = (await options.limits?.payerSlot(payer)) ?? (async () => {});
       const jobId = `job_${randomBytes(16).toString("base64url")}`;
-      const claimed = await ledger.claim({
-        paymentId: identity.id,
-        jobId,
-        x402Version: payment.version,
-        network: identity.network,
-        payer,
-        amount: request.quote.total.toString(),
-        priceUsd: request.quote.amount,
-        model: request.model.id,
-        size: request.size,
-        n: request.n,
-        fingerprint,
-        payload: payment.payload,
-        requirements,
-      });
+      let claimed;
+      try {
+        claimed = await ledger.claim({
+          paymentId: identity.id,
+          jobId,
+          x402Version: payment.version,
+          network: identity.network,
+          payer,
+          amount: request.quote.total.toString(),
+          priceUsd: request.quote.amount,
+          model: request.model.id,
+          size: request.size,
+          n: request.n,
+          fingerprint,
+          payload: payment.payload,
+          requirements,
+        });
+      } finally {
+        if (!claimed) await release();
+      }
       if (!claimed) return replay((await ledger.byPayment(identity.id))!);
 
-      start(jobId, request);
+      start(jobId, request, release);
       return outcome(jobId, deadline, payment.version, rethrow, clientGone);
     },
 

@@ -3,7 +3,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Catalog } from "../catalog/index.ts";
 import type { Config } from "../config.ts";
-import type { EditService, PaidEdits } from "../gateway/index.ts";
+import type { EditService, Limits, PaidEdits } from "../gateway/index.ts";
 import type { BlobStore } from "../storage/index.ts";
 import type { Logger, Metrics } from "./observability.ts";
 
@@ -13,6 +13,7 @@ export interface ServerDeps {
   edits: EditService;
   /** Present when payments are on. */
   paidEdits?: PaidEdits;
+  limits: Limits;
   /** Present in devchain mode: where its chains answer. */
   devchain?: DevchainEndpoints;
   blobs: BlobStore;

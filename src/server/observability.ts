@@ -16,6 +16,7 @@ export interface Metrics {
   requests: Counter<"method" | "route" | "status">;
   editSeconds: Histogram<"model" | "outcome">;
   upstreamErrors: Counter<"provider" | "model" | "code">;
+  limitRejections: Counter<"kind">;
   /** RETOUCH_PAYMENTS=self: the settlement wallet's native balance, in ETH or SOL. */
   gasBalance: Gauge<"network" | "address">;
 }
@@ -42,6 +43,12 @@ export function createMetrics(): Metrics {
       name: "retouch_upstream_errors_total",
       help: "Models that failed an edit, by provider and error code (upstream_quota_exhausted: the operator's account is out of credit)",
       labelNames: ["provider", "model", "code"],
+      registers: [registry],
+    }),
+    limitRejections: new Counter({
+      name: "retouch_limit_rejections_total",
+      help: "Requests answered 429 by a limit: quotes (unpaid requests per client address), payer_concurrency (paid edits at once per payer)",
+      labelNames: ["kind"],
       registers: [registry],
     }),
     gasBalance: new Gauge({

@@ -32,6 +32,10 @@ export async function startTestGateway(env: Record<string, string> = {}, dataDir
     RETOUCH_PAYMENTS: "off",
     RETOUCH_DEVCHAIN_EVM_PORT: "0",
     RETOUCH_DEVCHAIN_SOLANA_PORT: "0",
+    // Requests here all come from one address ("unknown": no socket) and tests fire many: the
+    // limits are tested on their own (test/limits.test.ts), with the values each test sets.
+    RETOUCH_LIMIT_QUOTES_PER_MIN: "0",
+    RETOUCH_LIMIT_PAYER_CONCURRENCY: "0",
     ...env,
   });
   const logs: string[] = [];

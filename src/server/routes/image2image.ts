@@ -2,6 +2,7 @@
 // POST /v1/images/edits: validate, run, answer with URLs.
 
 import type { App, ServerDeps } from "../context.ts";
+import { clientOf } from "../client-address.ts";
 import { readEditBody } from "../edit-body.ts";
 import {
   ErrorBody,
@@ -13,6 +14,9 @@ import {
 } from "../schemas.ts";
 
 export const EDIT_PATHS = ["/api/v1/images/image2image", "/v1/images/edits"] as const;
+
+/** x402 v2 and v1: a request with either is a payment, not a quote (a bad one is refused on its own). */
+const PAYMENT_HEADERS = ["payment-signature", "x-payment"];
 
 export function registerImageToImage(app: App, deps: ServerDeps): void {
   for (const path of EDIT_PATHS) {
@@ -36,12 +40,18 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
         402: { description: "Payment required or refused (x402: PAYMENT-REQUIRED header, v1 body)", content: { "application/json": { schema: PaymentRequiredBody } } },
         413: { description: "Body over the size limit, or a multipart body with more parts than an edit has", content: { "application/json": { schema: ErrorBody } } },
         415: { description: "Content-Type is not JSON or multipart", content: { "application/json": { schema: ErrorBody } } },
+        429: {
+          description: "Too many unpaid requests from this address, or too many paid edits at once from this payer (Retry-After)",
+          content: { "application/json": { schema: ErrorBody } },
+        },
         500: { description: "Server error (with a request id)", content: { "application/json": { schema: ErrorBody } } },
         504: { description: "The edit ran past its time budget; not charged", content: { "application/json": { schema: ErrorBody } } },
       },
     });
 
     app.post(path, async (c) => {
+      // Unpaid requests (quotes) are counted per client before the body is read, so a flood costs little.
+      if (!PAYMENT_HEADERS.some((name) => c.req.header(name))) await deps.limits.quote(clientOf(c, deps.config.trustProxy));
       const request = await deps.edits.prepare(await readEditBody(c.req.raw, deps.config.maxBodyBytes));
       if (!deps.paidEdits) return c.json((await deps.edits.run(request)).result, 200);
       // The request's signal aborts when the client disconnects: a completed edit is then not settled.
