@@ -58,6 +58,8 @@ export interface Gateway {
   config: Config;
   /** Present in RETOUCH_PAYMENTS=devchain mode. */
   devchain?: Devchain;
+  /** Resolves once no paid edit runs in this process; a shutdown waits for it before close(). */
+  drain(): Promise<void>;
   rail?: PaymentRail;
   ledger?: Ledger;
   close(): Promise<void>;
@@ -139,7 +141,8 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     metrics,
     version: VERSION,
   });
-  return { app, logger, metrics, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, close };
+  const drain = async () => payments?.paidEdits.idle();
+  return { app, logger, metrics, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, drain, close };
 }
 
 /**

@@ -63,6 +63,8 @@ export interface Config {
   limits: { quotesPerMinute: number; payerConcurrency: number };
   /** How many proxies in front of the gateway append to X-Forwarded-For (0: the connection's peer is the client). */
   trustProxy: number;
+  /** On SIGTERM/SIGINT: how long requests and edits in flight may take to finish before the process exits anyway. */
+  shutdownGraceMs: number;
   margin: string;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
       payerConcurrency: integer(env, "RETOUCH_LIMIT_PAYER_CONCURRENCY", 4, 0, 10_000),
     },
     trustProxy: integer(env, "RETOUCH_TRUST_PROXY", 0, 0, 16),
+    shutdownGraceMs: integer(env, "RETOUCH_SHUTDOWN_GRACE_MS", 30_000, 0, 3_600_000),
     margin,
     upstreamTimeoutMs: integer(env, "RETOUCH_UPSTREAM_TIMEOUT_MS", 120_000, 100, 3_600_000),
     maxBodyBytes: integer(env, "RETOUCH_MAX_BODY_BYTES", 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -38,14 +38,31 @@ export async function runServe(overrides: { host?: string; port?: string }): Pro
     void gateway.close().finally(() => process.exit());
   });
   const metricsServer = config.metrics.listen && serveMetrics(gateway, config.metrics.listen);
-  const stop = () => {
-    gateway.logger.info("shutting down");
-    if (metricsServer) metricsServer.close();
-    server.close(() => void gateway.close().then(() => process.exit(0)));
-    setTimeout(() => process.exit(0), 5000).unref();
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    // A deploy: no new connections; what is in flight (requests, their settlements, edits answered
+    // 202) finishes within the grace, then the process exits 0. Past the grace, what still runs is
+    // cut off uncharged; the same payment sent again runs it on another (or the next) process.
+    gateway.logger.info({ grace_ms: config.shutdownGraceMs }, "shutting down: no new requests; finishing those in flight");
+    metricsServer?.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const finished = Promise.all([closed, gateway.drain()]).then(() => "finished" as const);
+    const late = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), config.shutdownGraceMs).unref());
+    if ((await Promise.race([finished, late])) === "late") {
+      gateway.logger.warn(
+        { grace_ms: config.shutdownGraceMs },
+        "shutdown grace (RETOUCH_SHUTDOWN_GRACE_MS) ran out: edits still running are cut off, not charged; the same payment sent again runs them",
+      );
+      if ("closeAllConnections" in server) server.closeAllConnections();
+    }
+    await gateway.close().catch((error: unknown) => gateway.logger.error({ err: error }, "closing after shutdown failed"));
+    gateway.logger.info("stopped");
+    process.exit(0);
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
 }
 
 /** /metrics on an address of its own (RETOUCH_METRICS_ADDR), e.g. loopback only, away from the public API. */

@@ -61,6 +61,8 @@ export interface PaidEdits {
    * unsettled edit is settled once; one whose settlement may have been sent is looked up on chain first.
    */
   resolve(stale: StaleSettlement): Promise<Settlement>;
+  /** Resolves once no edit runs in this process (a shutdown waits for it). */
+  idle(): Promise<void>;
 }
 
 /** How a settlement attempt ended; the ledger row says the same. */
@@ -405,6 +407,10 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     },
 
     resolve: ({ edit, was }) => settleRow(edit, was !== "completed"),
+
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running.values()]);
+    },
   };
 }
 
