@@ -113,6 +113,8 @@ export async function createGateway(config: Config, options: { logger?: Logger }
 
   let payments: { paidEdits: PaidEdits; rail: PaymentRail; ledger: Ledger; devchain?: Devchain } | undefined;
   let limits: Limits;
+  const readiness: Record<string, () => Promise<unknown>> = {};
+  if (blobs.check) readiness.bucket = () => blobs.check!();
   try {
     limits = createLimits({
       settings: {
@@ -120,10 +122,10 @@ export async function createGateway(config: Config, options: { logger?: Logger }
         // A slot outlives any edit and its settlement; it lapses only when its process died holding it.
         slotLifetimeMs: config.upstreamTimeoutMs + config.payments.settleTimeoutMs + 60_000,
       },
-      redis: config.redis && { client: await connectRedis(config.redis.url, closers), prefix: config.redis.prefix },
+      redis: config.redis && { client: await connectRedis(config.redis.url, closers, readiness), prefix: config.redis.prefix },
       onRejected: (kind) => metrics.limitRejections.inc({ kind }),
     });
-    if (config.payments.mode !== "off") payments = await setUpPayments(config, logger, metrics, edits, limits, closers);
+    if (config.payments.mode !== "off") payments = await setUpPayments(config, logger, metrics, edits, limits, closers, readiness);
   } catch (error) {
     await close();
     throw error;
@@ -135,6 +137,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     edits,
     paidEdits: payments?.paidEdits,
     limits,
+    readiness,
     devchain: payments?.devchain && devchainEndpoints(payments.devchain),
     blobs,
     logger,
@@ -149,7 +152,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
  * The fleet's Redis, checked at start-up (a wrong REDIS_URL stops it in one line). Commands fail at
  * once while it is unreachable, rather than queueing: the limits then fall back to this process's own.
  */
-async function connectRedis(url: string, closers: (() => Promise<void>)[]): Promise<Redis> {
+async function connectRedis(url: string, closers: (() => Promise<void>)[], readiness: Record<string, () => Promise<unknown>>): Promise<Redis> {
   const { Redis } = await import("ioredis");
   const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
   client.on("error", () => {}); // reconnects by itself; each failed command reports its own error
@@ -164,6 +167,7 @@ async function connectRedis(url: string, closers: (() => Promise<void>)[]): Prom
   closers.push(async () => {
     await client.quit().catch(() => client.disconnect());
   });
+  readiness.redis = () => client.ping();
   return client;
 }
 
@@ -249,9 +253,11 @@ async function setUpPayments(
   edits: ReturnType<typeof createEditService>,
   limits: Limits,
   closers: (() => Promise<void>)[],
+  readiness: Record<string, () => Promise<unknown>>,
 ) {
   const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "db"));
   closers.push(() => db.close());
+  readiness.database = () => db.query("SELECT 1");
   const ledger = await openLedger(db);
   let devchain: Devchain | undefined;
   let facilitator;

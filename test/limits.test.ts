@@ -112,6 +112,7 @@ test("two gateways on one Redis (REDIS_URL) share one allowance per address", as
     await tooMany(await quote(httpA.url), "RETOUCH_LIMIT_QUOTES_PER_MIN");
     await tooMany(await quote(httpB.url), "RETOUCH_LIMIT_QUOTES_PER_MIN");
     assert.ok((await redis.keys(`${prefix}*`)).length > 0, "the count lives in Redis under the prefix");
+    assert.deepEqual(await (await a.request("/readyz")).json(), { status: "ready", checks: { redis: "ok" } });
   } finally {
     httpA.close();
     httpB.close();

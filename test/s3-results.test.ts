@@ -116,3 +116,24 @@ test("paid: a result that cannot be stored (the bucket was deleted) is a 503 tha
     await gw.close();
   }
 });
+
+test("/readyz names the bucket when it stops answering, and the database beside it; /healthz stays up", async () => {
+  const bucket = await s3.bucket();
+  const gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", ...s3.env(bucket) });
+  try {
+    const ready = await gw.request("/readyz");
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: "ready", checks: { bucket: "ok", database: "ok" } });
+    await s3.removeBucket(bucket);
+    const broken = await gw.request("/readyz");
+    assert.equal(broken.status, 503);
+    assert.deepEqual(await broken.json(), { status: "not_ready", checks: { bucket: "failed", database: "ok" } });
+    assert.ok(
+      gw.logs.some((line) => line.includes("readiness: bucket failed") && line.includes("does not exist: create it or fix S3_BUCKET")),
+      "the log says why",
+    );
+    assert.equal((await gw.request("/healthz")).status, 200);
+  } finally {
+    await gw.close();
+  }
+});

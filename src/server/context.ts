@@ -14,6 +14,8 @@ export interface ServerDeps {
   /** Present when payments are on. */
   paidEdits?: PaidEdits;
   limits: Limits;
+  /** What /readyz asks, by name (database, redis, bucket): each throws when its service does not answer. */
+  readiness: Record<string, () => Promise<unknown>>;
   /** Present in devchain mode: where its chains answer. */
   devchain?: DevchainEndpoints;
   blobs: BlobStore;

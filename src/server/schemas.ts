@@ -213,3 +213,8 @@ export const ModelInfo = z
 export const ModelList = z.object({ object: z.literal("list"), data: z.array(ModelInfo) }).openapi("ModelList");
 
 export const Health = z.object({ status: z.literal("ok"), version: z.string(), uptime_seconds: z.number() });
+
+export const Readiness = z.object({
+  status: z.enum(["ready", "not_ready"]),
+  checks: z.record(z.string(), z.enum(["ok", "failed"])).openapi({ example: { database: "ok", redis: "ok", bucket: "failed" } }),
+});
