@@ -9,7 +9,7 @@ import { decodeHeader } from "./support/buyer.ts";
 import { dataUri, solidImage } from "./support/gateway.ts";
 import { jsonInit } from "./support/edit-input.ts";
 import { liveGatewayEnv, rpcPayer, startDevchainProcess, startGatewayProcess, type DevchainProcess } from "./support/processes.ts";
-import { startFakeOpenAi, success, type FakeOpenAi } from "./upstreams/fake-openai.ts";
+import { heldSuccess, startFakeOpenAi, type FakeOpenAi } from "./upstreams/fake-openai.ts";
 
 const KEY = "sk-test-shutdown-7c6b5a";
 const EDIT = "/api/v1/images/image2image";
@@ -35,15 +35,8 @@ test("SIGTERM mid-edit: no new connections, the paid edit finishes and settles o
     RETOUCH_SHUTDOWN_GRACE_MS: "60000",
   });
   const edit = { model: "openai/gpt-image-1-mini", prompt: `shutdown ${Date.now()}`, image: dataUri(await solidImage(64, 64)) };
-  let letGo!: () => void;
-  const held = new Promise<void>((resolve) => (letGo = resolve));
-  let arrived!: () => void;
-  const atUpstream = new Promise<void>((resolve) => (arrived = resolve));
-  upstream.reply(async (res, received, req) => {
-    arrived();
-    await held;
-    await success([image])(res, received, req);
-  });
+  const { reply, arrived: atUpstream, letGo } = heldSuccess([image]);
+  upstream.reply(reply);
 
   const quote = await fetch(`${gateway.url}${EDIT}`, jsonInit(edit));
   assert.equal(quote.status, 402);
@@ -79,15 +72,8 @@ test("past RETOUCH_SHUTDOWN_GRACE_MS the process exits anyway, saying so; the cu
     RETOUCH_SHUTDOWN_GRACE_MS: "500",
   });
   const edit = { model: "openai/gpt-image-1-mini", prompt: `shutdown late ${Date.now()}`, image: dataUri(await solidImage(64, 64)) };
-  let arrived!: () => void;
-  const atUpstream = new Promise<void>((resolve) => (arrived = resolve));
-  let letGo!: () => void;
-  const held = new Promise<void>((resolve) => (letGo = resolve));
-  upstream.reply(async (res, received, req) => {
-    arrived();
-    await held;
-    await success([image])(res, received, req);
-  });
+  const { reply, arrived: atUpstream, letGo } = heldSuccess([image]);
+  upstream.reply(reply);
   const quote = await fetch(`${gateway.url}${EDIT}`, jsonInit(edit));
   const required = decodeHeader<PaymentRequired>(quote.headers.get("payment-required"));
   const before = await devchain.usdc("base", devchain.buyer);
@@ -118,15 +104,8 @@ test("SIGTERM while an edit answered 202 runs in the background: the process wai
   const gateway = await startGatewayProcess(env);
   const prompt = `shutdown 202 ${Date.now()}`;
   const edit = { model: "openai/gpt-image-1-mini", prompt, image: dataUri(await solidImage(64, 64)) };
-  let arrived!: () => void;
-  const atUpstream = new Promise<void>((resolve) => (arrived = resolve));
-  let letGo!: () => void;
-  const held = new Promise<void>((resolve) => (letGo = resolve));
-  upstream.reply(async (res, received, req) => {
-    arrived();
-    await held;
-    await success([image])(res, received, req);
-  });
+  const { reply, arrived: atUpstream, letGo } = heldSuccess([image]);
+  upstream.reply(reply);
   const quote = await fetch(`${gateway.url}${EDIT}`, jsonInit(edit));
   const required = decodeHeader<PaymentRequired>(quote.headers.get("payment-required"));
   const price = BigInt(required.accepts[0].amount);

@@ -11,7 +11,7 @@ import { signV2 } from "./support/buyer.ts";
 import { dataUri, solidImage, startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
 import { testBuyer } from "./support/test-buyer.ts";
-import { startFakeOpenAi, success, type FakeOpenAi } from "./upstreams/fake-openai.ts";
+import { heldSuccess, startFakeOpenAi, type FakeOpenAi } from "./upstreams/fake-openai.ts";
 
 const EDIT = "/api/v1/images/image2image";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -154,12 +154,8 @@ describe("paid edits at once per payer (RETOUCH_LIMIT_PAYER_CONCURRENCY)", () =>
   test("a second paid edit while the first runs is a 429 that charges nothing; the same payment works once the first is done; others are not held up", async () => {
     const source = dataUri(await solidImage(64, 64));
     const miniEdit = (n: number) => ({ model: "openai/gpt-image-1-mini", prompt: `limits #${n} ${Date.now()}`, image: source });
-    let letGo!: () => void;
-    const held = new Promise<void>((resolve) => (letGo = resolve));
-    upstream.reply(async (res, received, req) => {
-      await held;
-      await success([image])(res, received, req);
-    });
+    const { reply, letGo } = heldSuccess([image]);
+    upstream.reply(reply);
     const greedy = await testBuyer(gw);
     const first = miniEdit(1);
     const { header: firstPayment } = await signV2(gw, "base", EDIT, jsonInit(first), greedy.wallet);

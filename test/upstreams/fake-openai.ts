@@ -69,6 +69,23 @@ export function success(images: Buffer[], usage: object = USAGE): Reply<EditForm
 }
 
 /** 200 with exactly these images, however many were asked for. */
+/**
+ * A success the test holds back: `arrived` resolves when the request reaches the upstream, and the
+ * answer goes out only when the test calls `letGo` (an edit that runs as long as the test needs).
+ */
+export function heldSuccess(images: Buffer[]): { reply: Reply<EditForm>; arrived: Promise<void>; letGo(): void } {
+  let letGo!: () => void;
+  const held = new Promise<void>((resolve) => (letGo = resolve));
+  let reached!: () => void;
+  const arrived = new Promise<void>((resolve) => (reached = resolve));
+  const reply: Reply<EditForm> = async (res, received, req) => {
+    reached();
+    await held;
+    await success(images)(res, received, req);
+  };
+  return { reply, arrived, letGo };
+}
+
 export function exactly(answer: Buffer[], usage: object = USAGE): Reply<EditForm> {
   return (res, received) => {
     const data = answer.map((image) => ({ b64_json: image.toString("base64") }));

@@ -35,8 +35,8 @@ export function createS3BlobStore(settings: S3Settings, timeoutMs = 30_000): Blo
 
   return {
     async put(bytes: Uint8Array, format: ImageFormat): Promise<string> {
-      const key = `${randomBytes(16).toString("base64url")}.${EXTENSIONS[format]}`;
       const extension = EXTENSIONS[format];
+      const key = `${randomBytes(16).toString("base64url")}.${extension}`;
       await client.send(
         new PutObjectCommand({ Bucket, Key: key, Body: bytes, ContentType: CONTENT_TYPE_BY_EXTENSION[extension], CacheControl: IMMUTABLE }),
       );
