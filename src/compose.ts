@@ -1,7 +1,9 @@
 // The composition root: the one place that picks adapters for this
 // configuration and wires the gateway together.
 
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
 import { createPublicClient, http } from "viem";
 import { BASE, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
@@ -12,7 +14,13 @@ import {
   createEditService,
   createLimits,
   createPaidEdits,
+  editProcessor,
+  localRunner,
+  queuedRunner,
+  queueWaitMs,
   startSettlementSweep,
+  type EditRunner,
+  type EditService,
   type Limits,
   type PaidEdits,
   type SettlementCheckpoint,
@@ -45,6 +53,9 @@ import {
   PRIVATE_MODES,
   RESULTS_FOLDER,
   secureDataDir,
+  type JobQueue,
+  type JobWorkers,
+  type ScratchSpace,
 } from "./storage/index.ts";
 
 import { VERSION } from "./version.ts";
@@ -65,9 +76,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function createGateway(config: Config, options: { logger?: Logger } = {}): Promise<Gateway> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const metrics = createMetrics();
+/** What runs edits, in a gateway and in `retouch worker` alike: catalog, result store, providers, the edit service. */
+async function createEditing(config: Config, logger: Logger, metrics: Metrics) {
   const catalog = createCatalog({ margin: config.margin, config: config.catalog });
   const loosened = await secureDataDir(config.dataDir, { groupRead: config.filesGroupRead });
   if (loosened.length > 0) {
@@ -107,6 +117,13 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     },
   });
   const closers: (() => Promise<void>)[] = [async () => blobs.close?.(), () => providers.close()];
+  return { catalog, blobs, engine, providers, edits, closers };
+}
+
+export async function createGateway(config: Config, options: { logger?: Logger } = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  const { catalog, blobs, engine, providers, edits, closers } = await createEditing(config, logger, metrics);
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };
@@ -115,6 +132,9 @@ export async function createGateway(config: Config, options: { logger?: Logger }
   let limits: Limits;
   const readiness: Record<string, () => Promise<unknown>> = {};
   if (blobs.check) readiness.bucket = () => blobs.check!();
+  let queue: JobQueue | undefined;
+  let workers: JobWorkers | undefined;
+  let runner: EditRunner;
   try {
     limits = createLimits({
       settings: {
@@ -125,7 +145,36 @@ export async function createGateway(config: Config, options: { logger?: Logger }
       redis: config.redis && { client: await connectRedis(config.redis.url, closers, readiness), prefix: config.redis.prefix },
       onRejected: (kind) => metrics.limitRejections.inc({ kind }),
     });
-    if (config.payments.mode !== "off") payments = await setUpPayments(config, logger, metrics, edits, limits, closers, readiness);
+    if (config.redis) queue = await openQueue(config, providers.names, closers, metrics);
+    const runnerFor = (ledger?: Ledger): EditRunner =>
+      queue
+        ? queuedRunner({
+            queue,
+            scratch: blobs.scratch,
+            ledger,
+            timeoutMs: config.upstreamTimeoutMs,
+            onJobFinished: (model, wait, run) => {
+              metrics.queueWaitSeconds.observe({ model }, wait);
+              metrics.queueRunSeconds.observe({ model }, run);
+            },
+            onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "a queued edit was lost"),
+          })
+        : localRunner({ edits, ledger, onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "paid edit failed unexpectedly") });
+    runner = runnerFor();
+    if (config.payments.mode !== "off") {
+      payments = await setUpPayments(config, logger, metrics, runnerFor, limits, closers, readiness, queue !== undefined);
+    }
+    if (queue && config.redis!.workers > 0) {
+      workers = startWorkers(config, queue, {
+        catalog,
+        edits,
+        scratch: blobs.scratch,
+        ledger: payments?.ledger,
+        lanes: providers.names,
+        engineSize: engine.size,
+        logger,
+      });
+    }
   } catch (error) {
     await close();
     throw error;
@@ -135,6 +184,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     config,
     catalog,
     edits,
+    runner,
     paidEdits: payments?.paidEdits,
     limits,
     readiness,
@@ -144,8 +194,70 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     metrics,
     version: VERSION,
   });
-  const drain = async () => payments?.paidEdits.idle();
+  // This gateway's own edits first (its workers may be running them), then the jobs its workers took for others.
+  const drain = async () => {
+    await payments?.paidEdits.idle();
+    await workers?.close();
+  };
   return { app, logger, metrics, config, devchain: payments?.devchain, rail: payments?.rail, ledger: payments?.ledger, drain, close };
+}
+
+export interface EditWorker {
+  logger: Logger;
+  /** Stops taking jobs, lets those running finish (after `graceMs` they go back to the queue), and closes. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** `retouch worker`: edits from the fleet's queue, run with this machine's engine and upstream keys. */
+export async function createEditWorker(config: Config, options: { logger?: Logger } = {}): Promise<EditWorker> {
+  if (!config.redis) {
+    throw new ConfigError("retouch worker takes its edits from the gateways' queue: set REDIS_URL (and RETOUCH_REDIS_PREFIX if the gateways set one)");
+  }
+  if (config.payments.mode !== "off" && !config.databaseUrl) {
+    throw new ConfigError(
+      `retouch worker records paid edits in the gateways' database: set DATABASE_URL (PostgreSQL), or RETOUCH_PAYMENTS=off if the gateways take no payments (it is ${config.payments.mode})`,
+    );
+  }
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const { catalog, blobs, engine, providers, edits, closers } = await createEditing(config, logger, createMetrics());
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+  let workers: JobWorkers;
+  try {
+    let ledger: Ledger | undefined;
+    if (config.payments.mode !== "off") {
+      const db = await openPostgres(config.databaseUrl!);
+      closers.push(() => db.close());
+      ledger = await openLedger(db);
+    }
+    const queue = await openQueue(config, providers.names, closers);
+    workers = startWorkers({ ...config, redis: { ...config.redis, workers: Math.max(1, config.redis.workers) } }, queue, {
+      catalog,
+      edits,
+      scratch: blobs.scratch,
+      ledger,
+      lanes: providers.names,
+      engineSize: engine.size,
+      logger,
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  if (!config.s3) {
+    logger.warn(
+      { results: join(config.dataDir, RESULTS_FOLDER) },
+      "no S3_BUCKET: results and queued inputs are on this machine's disk, so this worker takes jobs only from gateways on this machine with the same RETOUCH_DATA_DIR; set S3_BUCKET for a fleet",
+    );
+  }
+  return {
+    logger,
+    async close(graceMs) {
+      await workers.close(graceMs);
+      await close();
+    },
+  };
 }
 
 /**
@@ -170,6 +282,62 @@ async function connectRedis(url: string, closers: (() => Promise<void>)[], readi
   readiness.redis = () => client.ping();
   return client;
 }
+
+/**
+ * The fleet's edit queue (BullMQ): one lane per provider; upstream lanes limited across the fleet
+ * to RETOUCH_LIMIT_PROVIDER_INFLIGHT calls at once (the rest wait in the queue).
+ */
+async function openQueue(config: Config, providerNames: string[], closers: (() => Promise<void>)[], metrics?: Metrics): Promise<JobQueue> {
+  const { openJobQueue } = await import("./storage/queue/bullmq.ts");
+  const inflight = config.limits.providerInflight;
+  const laneLimits = Object.fromEntries(providerNames.filter((name) => name !== "local" && inflight > 0).map((name) => [name, inflight]));
+  const queue = await openJobQueue({ url: config.redis!.url, prefix: `${config.redis!.prefix}queue${queueScope(config)}`, laneLimits }).catch((error: unknown) => {
+    throw new ConfigError(`REDIS_URL: the edit queue could not be opened (${(error as Error).message})`);
+  });
+  closers.push(() => queue.close());
+  metrics?.watchQueue(() => queue.counts());
+  return queue;
+}
+
+/**
+ * Who may take this process's jobs: with S3_BUCKET, every process on the fleet's Redis; without it,
+ * the inputs and results are on this disk, so only processes on this machine with the same data folder.
+ */
+function queueScope(config: Config): string {
+  if (config.s3) return "";
+  return `-${createHash("sha256").update(`${hostname()}\n${resolve(config.dataDir)}`).digest("hex").slice(0, 12)}`;
+}
+
+/**
+ * Edit workers in this process, `RETOUCH_WORKERS` of them: each takes as many local edits at once as
+ * the engine has threads, and as many upstream calls as one provider may have in flight.
+ */
+function startWorkers(
+  config: Config,
+  queue: JobQueue,
+  deps: {
+    catalog: ReturnType<typeof createCatalog>;
+    edits: EditService;
+    scratch: ScratchSpace;
+    ledger?: Ledger;
+    /** The providers' names: one lane each. */
+    lanes: string[];
+    engineSize: number;
+    logger: Logger;
+  },
+): JobWorkers {
+  const onError = (error: unknown, jobId: string) => deps.logger.error({ err: error, job_id: jobId }, "edit job failed unexpectedly");
+  const processor = editProcessor({ edits: deps.edits, catalog: deps.catalog, scratch: deps.scratch, ledger: deps.ledger, onError });
+  const upstream = config.limits.providerInflight || DEFAULT_UPSTREAM_CONCURRENCY;
+  const lanes = Object.fromEntries(deps.lanes.map((lane) => [lane, lane === "local" ? deps.engineSize : upstream]));
+  const started = Array.from({ length: config.redis?.workers ?? 1 }, () =>
+    queue.work(lanes, processor, (error) => deps.logger.warn({ err: error }, "edit worker: the queue connection failed; it reconnects")),
+  );
+  return { close: async (graceMs) => void (await Promise.all(started.map((workers) => workers.close(graceMs)))) };
+}
+
+/** Upstream calls one worker makes at once when RETOUCH_LIMIT_PROVIDER_INFLIGHT is 0 (no fleet-wide limit). */
+const DEFAULT_UPSTREAM_CONCURRENCY = 16;
 
 /** Where buyer tools find the devchain's two chains (GET /api/v1/devchain). */
 function devchainEndpoints(devchain: Devchain) {
@@ -250,10 +418,11 @@ async function setUpPayments(
   config: Config,
   logger: Logger,
   metrics: Metrics,
-  edits: ReturnType<typeof createEditService>,
+  runnerFor: (ledger: Ledger) => EditRunner,
   limits: Limits,
   closers: (() => Promise<void>)[],
   readiness: Record<string, () => Promise<unknown>>,
+  queued: boolean,
 ) {
   const db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "db"));
   closers.push(() => db.close());
@@ -305,15 +474,15 @@ async function setUpPayments(
     facilitator,
     networks: config.payments.networks,
     payTo,
-    // Long enough for the slowest edit plus the polls that settle it.
-    maxTimeoutSeconds: Math.max(300, Math.ceil(config.upstreamTimeoutMs / 1000) + 120),
+    // Long enough for the slowest edit (and, queued, its longest wait for a worker) plus the polls that settle it.
+    maxTimeoutSeconds: Math.max(300, Math.ceil((config.upstreamTimeoutMs + (queued ? queueWaitMs(config.upstreamTimeoutMs) : 0)) / 1000) + 120),
     solanaFees: config.payments.solanaFees,
     settleTimeoutMs: config.payments.settleTimeoutMs,
     probes,
   });
   const testPause = config.payments.testPause;
   const paidEdits = createPaidEdits({
-    edits,
+    runner: runnerFor(ledger),
     ledger,
     rail,
     siwx: createSiwxGate({ publicUrl: config.publicUrl, nonces: ledger.nonces }),

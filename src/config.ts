@@ -58,9 +58,13 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Results in an S3-compatible bucket (scale-out); unset = dataDir/files. */
   s3: S3Config | undefined;
-  /** Redis (scale-out): limits shared by the fleet; its keys all start with `prefix`. */
-  redis: { url: string; prefix: string } | undefined;
-  limits: { quotesPerMinute: number; payerConcurrency: number };
+  /**
+   * Redis (scale-out): the edit queue and the limits shared by the fleet; its keys all start with
+   * `prefix`. `workers`: edit workers in a gateway process (0: it only queues edits).
+   */
+  redis: { url: string; prefix: string; workers: number } | undefined;
+  /** 0 turns a limit off. `providerInflight`: edits at once per upstream provider across the fleet (queue only). */
+  limits: { quotesPerMinute: number; payerConcurrency: number; providerInflight: number };
   /** How many proxies in front of the gateway append to X-Forwarded-For (0: the connection's peer is the client). */
   trustProxy: number;
   /** On SIGTERM/SIGINT: how long requests and edits in flight may take to finish before the process exits anyway. */
@@ -120,6 +124,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: {
       quotesPerMinute: integer(env, "RETOUCH_LIMIT_QUOTES_PER_MIN", 120, 0, 1_000_000),
       payerConcurrency: integer(env, "RETOUCH_LIMIT_PAYER_CONCURRENCY", 4, 0, 10_000),
+      providerInflight: integer(env, "RETOUCH_LIMIT_PROVIDER_INFLIGHT", 16, 0, 10_000),
     },
     trustProxy: integer(env, "RETOUCH_TRUST_PROXY", 0, 0, 16),
     shutdownGraceMs: integer(env, "RETOUCH_SHUTDOWN_GRACE_MS", 30_000, 0, 3_600_000),
@@ -158,13 +163,16 @@ function loadMetrics(env: Env): Config["metrics"] {
 
 function loadRedis(env: Env): Config["redis"] {
   const url = env.REDIS_URL || undefined;
-  if (!url) return undefined;
+  if (!url) {
+    if (env.RETOUCH_WORKERS) throw new ConfigError("RETOUCH_WORKERS is set but REDIS_URL is not: edit workers take their jobs from the queue in Redis");
+    return undefined;
+  }
   if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${url.replace(/\/\/[^@/]*@/, "//***@")}"`);
   const prefix = env.RETOUCH_REDIS_PREFIX || "retouch:";
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix)) {
     throw new ConfigError(`RETOUCH_REDIS_PREFIX must be 1-64 letters, digits, ":", "_", "." or "-", got "${prefix}"`);
   }
-  return { url, prefix };
+  return { url, prefix, workers: integer(env, "RETOUCH_WORKERS", 1, 0, 64) };
 }
 
 /** S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit. */

@@ -41,6 +41,20 @@ program
   .action(async (options: { host?: string; port?: string }) => (await import("./serve.ts")).runServe(options));
 
 program
+  .command("worker")
+  .description("run edits from the fleet's queue (REDIS_URL): the embedded engine and the upstream calls, for any gateway")
+  .addHelpText(
+    "after",
+    "\nEnvironment: the gateways' own settings, in particular\n" +
+      "  REDIS_URL, RETOUCH_REDIS_PREFIX  the queue (required)\n" +
+      "  DATABASE_URL                     the ledger, where paid edits are recorded (required unless RETOUCH_PAYMENTS=off)\n" +
+      "  S3_BUCKET, S3_*                  where inputs are read and results written (a fleet on several machines needs it)\n" +
+      "  RETOUCH_ENGINE_THREADS           local edits at once; OPENAI_API_KEY, GEMINI_API_KEY for upstream models\n" +
+      "  RETOUCH_SHUTDOWN_GRACE_MS        on SIGTERM, how long running edits may finish before they go back to the queue",
+  )
+  .action(async () => (await import("./worker.ts")).runWorker());
+
+program
   .command("devchain")
   .description("run the local Base + Solana and their x402 facilitator, and print the RPC URLs, the facilitator URL and the wallets")
   .addHelpText(

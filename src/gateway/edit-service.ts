@@ -34,7 +34,8 @@ export interface EditService {
   unavailableReason(model: ModelEntry): string | undefined;
   /** Validates everything that can be validated before any money or work. */
   prepare(raw: RawEdit): Promise<EditRequest>;
-  run(request: EditRequest): Promise<EditRun>;
+  /** Runs the edit within `timeoutMs` (default: the service's own budget; a resumed job gets what is left of it). */
+  run(request: EditRequest, timeoutMs?: number): Promise<EditRun>;
 }
 
 export interface EditServiceOptions {
@@ -89,7 +90,7 @@ export function createEditService(options: EditServiceOptions): EditService {
     return { ...output, images: await Promise.all(output.images.slice(0, request.n).map(check)) };
   }
 
-  async function runOnProvider(request: EditRequest): Promise<EditRun> {
+  async function runOnProvider(request: EditRequest, timeoutMs: number): Promise<EditRun> {
     const signal = AbortSignal.timeout(timeoutMs);
     const models = candidates(request);
     let output;
@@ -129,12 +130,12 @@ export function createEditService(options: EditServiceOptions): EditService {
       return request;
     },
 
-    async run(request) {
+    async run(request, budgetMs = timeoutMs) {
       const started = performance.now();
       const finished = (outcome: "ok" | "error") =>
         options.onFinished?.(request.model.id, (performance.now() - started) / 1000, outcome);
       try {
-        const result = await runOnProvider(request);
+        const result = await runOnProvider(request, budgetMs);
         finished("ok");
         return result;
       } catch (error) {

@@ -26,6 +26,7 @@ import {
   type SettleResponse,
 } from "../payments/index.ts";
 import { openPglite } from "../storage/index.ts";
+import { localRunner } from "./edit-jobs.ts";
 import type { EditRun, EditService } from "./edit-service.ts";
 import { createPaidEdits, type PaidEditsOptions } from "./paid-edits.ts";
 
@@ -94,21 +95,16 @@ async function harness(inlineWindowMs = 5_000): Promise<Harness> {
     settleTimeoutMs: 2_000,
     probes: { [BASE.caip2]: { check: () => h.chain() } },
   });
-  const options = {
-    edits: {
-      run: (request: EditRequest) => {
-        h.edits++;
-        return h.run(request);
-      },
-    } as unknown as EditService,
-    ledger,
-    rail,
-    publicUrl: PUBLIC_URL,
-    inlineWindowMs,
-    onError: (error: unknown, jobId: string) => void h.unexpected.push({ error, jobId }),
-  };
+  const onError = (error: unknown, jobId: string) => void h.unexpected.push({ error, jobId });
+  const edits = {
+    run: (request: EditRequest) => {
+      h.edits++;
+      return h.run(request);
+    },
+  } as unknown as EditService;
+  const options = { runner: localRunner({ edits, ledger, onError }), ledger, rail, publicUrl: PUBLIC_URL, inlineWindowMs, onError };
   // Only what handle() needs: answers within the window (polls and 202s are tested end to end).
-  h.paid = createPaidEdits(options as PaidEditsOptions);
+  h.paid = createPaidEdits(options as unknown as PaidEditsOptions);
   return h;
 }
 

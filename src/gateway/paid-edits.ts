@@ -32,11 +32,12 @@ import {
   type SiwxGate,
   type SiwxJob,
   type StaleSettlement,
-  type StoredError,
   type OnChain,
 } from "../payments/index.ts";
-import type { EditResult, EditService } from "./edit-service.ts";
+import type { EditRunner } from "./edit-jobs.ts";
+import type { EditResult } from "./edit-service.ts";
 import { requestFingerprint } from "./fingerprint.ts";
+import { restoredError } from "./stored-error.ts";
 import type { Limits } from "./limits.ts";
 
 export interface Reply {
@@ -77,7 +78,8 @@ export type Settlement =
 export type SettlementCheckpoint = "before-settle" | "after-broadcast" | "after-record";
 
 export interface PaidEditsOptions {
-  edits: EditService;
+  /** Runs an edit and records its end in the ledger: in this process, or as a queued job. */
+  runner: Pick<EditRunner, "runPaid">;
   ledger: Ledger;
   rail: PaymentRail;
   /** Issues and checks the Sign-In-With-X challenges of polls. */
@@ -98,9 +100,9 @@ const WAIT_STEP_MS = 40;
 const DESCRIPTION = "image edit";
 
 export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
-  const { edits, ledger, rail, siwx, publicUrl, inlineWindowMs } = options;
+  const { runner, ledger, rail, siwx, publicUrl, inlineWindowMs } = options;
   const checkpoint = options.checkpoint ?? (async () => {});
-  /** Edits running in this process, so waiters here wake the moment they end. */
+  /** Edits this process started (or waits for on the queue), so waiters here wake the moment they end. */
   const running = new Map<string, Promise<void>>();
 
   const pollUrl = (jobId: string) => `${publicUrl}/api/v1/images/jobs/${jobId}`;
@@ -117,19 +119,9 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     }
   }
 
-  async function execute(jobId: string, request: EditRequest): Promise<void> {
-    await ledger.transition(jobId, "verified", "running");
-    try {
-      const { result, usage } = await edits.run(request);
-      await ledger.transition(jobId, "running", "completed", { result, usage });
-    } catch (error) {
-      if (!(error instanceof RetouchError)) options.onError(error, jobId);
-      await ledger.transition(jobId, "running", "failed", { error: storedError(error, jobId) });
-    }
-  }
-
+  /** Runs the edit (here, or on a worker of the queue), which records its end in the row. */
   function start(jobId: string, request: EditRequest, release?: () => Promise<void>): void {
-    const job = execute(jobId, request).finally(() => {
+    const job = runner.runPaid(jobId, request).finally(() => {
       running.delete(jobId);
       return release?.();
     });
@@ -236,14 +228,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
 
   function restoreError(row: PaidEdit): RetouchError {
     const stored = row.error!;
-    if (stored.status === 402) return rail.refuse(termsFor(row), stored.message, stored.code);
-    return new RetouchError(stored.message, {
-      status: stored.status,
-      type: stored.type as RetouchError["type"],
-      code: stored.code,
-      param: stored.param,
-      headers: stored.headers,
-    });
+    return stored.status === 402 ? rail.refuse(termsFor(row), stored.message, stored.code) : restoredError(stored);
   }
 
   /** A failed paid edit, answered to the request that paid for it (or its replay): the error it failed with. */
@@ -421,18 +406,4 @@ const RERUN_MARGIN_MS = 60_000;
 function authorizationExpiry(payload: unknown): number | undefined {
   const validBefore = (payload as { payload?: { authorization?: { validBefore?: unknown } } }).payload?.authorization?.validBefore;
   return typeof validBefore === "string" && /^\d+$/.test(validBefore) ? Number(validBefore) * 1000 : undefined;
-}
-
-function storedError(error: unknown, jobId: string): StoredError {
-  if (error instanceof RetouchError) {
-    const stored: StoredError = { status: error.status, message: error.message, type: error.type, code: error.code, param: error.param };
-    return Object.keys(error.headers).length > 0 ? { ...stored, headers: error.headers } : stored;
-  }
-  return {
-    status: 500,
-    message: `internal server error; quote job ${jobId} when reporting it. Nothing was charged.`,
-    type: "server_error",
-    code: "internal_error",
-    param: null,
-  };
 }

@@ -11,6 +11,8 @@ import { unconfiguredProvider } from "./unconfigured.ts";
 
 export interface ProviderRegistry {
   get(name: string): Provider | undefined;
+  /** Every provider's name, e.g. "local", "openai", "google". */
+  names: string[];
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export function createProviderRegistry(config: Config, engine: EnginePool): Prov
   const byName = new Map(providers.map((provider) => [provider.name, provider]));
   return {
     get: (name) => byName.get(name),
+    names: [...byName.keys()],
     close: async () => {
       await Promise.all(providers.map((provider) => provider.close?.()));
     },

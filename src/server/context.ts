@@ -3,7 +3,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Catalog } from "../catalog/index.ts";
 import type { Config } from "../config.ts";
-import type { EditService, Limits, PaidEdits } from "../gateway/index.ts";
+import type { EditRunner, EditService, Limits, PaidEdits } from "../gateway/index.ts";
 import type { BlobStore } from "../storage/index.ts";
 import type { Logger, Metrics } from "./observability.ts";
 
@@ -11,6 +11,8 @@ export interface ServerDeps {
   config: Config;
   catalog: Catalog;
   edits: EditService;
+  /** Runs a free edit (payments off): here, or on a worker of the queue. */
+  runner: Pick<EditRunner, "run">;
   /** Present when payments are on. */
   paidEdits?: PaidEdits;
   limits: Limits;

@@ -19,13 +19,51 @@ export interface Metrics {
   limitRejections: Counter<"kind">;
   /** RETOUCH_PAYMENTS=self: the settlement wallet's native balance, in ETH or SOL. */
   gasBalance: Gauge<"network" | "address">;
+  /** Queued edits (REDIS_URL): how long each waited for a worker and ran there, by model. */
+  queueWaitSeconds: Histogram<"model">;
+  queueRunSeconds: Histogram<"model">;
+  /** Reports the queue's depth on every scrape (retouch_queue_jobs). */
+  watchQueue(counts: () => Promise<{ lane: string; waiting: number; active: number }[]>): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "retouch_" });
+  let queueCounts: (() => Promise<{ lane: string; waiting: number; active: number }[]>) | undefined;
+  new Gauge({
+    name: "retouch_queue_jobs",
+    help: "Edits on the queue (REDIS_URL) by lane (provider) and state: waiting for a worker, or running",
+    labelNames: ["lane", "state"],
+    registers: [registry],
+    async collect() {
+      if (!queueCounts) return;
+      this.reset();
+      for (const { lane, waiting, active } of await queueCounts().catch(() => [])) {
+        this.set({ lane, state: "waiting" }, waiting);
+        this.set({ lane, state: "active" }, active);
+      }
+    },
+  });
+  const queueBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
   return {
     registry,
+    queueWaitSeconds: new Histogram({
+      name: "retouch_queue_wait_seconds",
+      help: "Time a queued edit waited for a worker, by model",
+      labelNames: ["model"],
+      buckets: queueBuckets,
+      registers: [registry],
+    }),
+    queueRunSeconds: new Histogram({
+      name: "retouch_queue_run_seconds",
+      help: "Time a queued edit ran on its worker (provider + storage), by model",
+      labelNames: ["model"],
+      buckets: queueBuckets,
+      registers: [registry],
+    }),
+    watchQueue(counts) {
+      queueCounts = counts;
+    },
     requests: new Counter({
       name: "retouch_http_requests_total",
       help: "HTTP requests by route and status",

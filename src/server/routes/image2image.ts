@@ -53,7 +53,7 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
       // Unpaid requests (quotes) are counted per client before the body is read, so a flood costs little.
       if (!PAYMENT_HEADERS.some((name) => c.req.header(name))) await deps.limits.quote(clientOf(c, deps.config.trustProxy));
       const request = await deps.edits.prepare(await readEditBody(c.req.raw, deps.config.maxBodyBytes));
-      if (!deps.paidEdits) return c.json((await deps.edits.run(request)).result, 200);
+      if (!deps.paidEdits) return c.json((await deps.runner.run(request)).result, 200);
       // The request's signal aborts when the client disconnects: a completed edit is then not settled.
       const reply = await deps.paidEdits.handle(request, c.req.raw.headers, `${deps.config.publicUrl}${path}`, c.req.raw.signal);
       return c.json(reply.body, reply.status, reply.headers);

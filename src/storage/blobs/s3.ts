@@ -4,9 +4,9 @@
 // front of it (S3_PUBLIC_URL) serves them as the gateway would.
 
 import { randomBytes } from "node:crypto";
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import type { ImageFormat } from "../../edits/index.ts";
-import { BLOB_KEY, CONTENT_TYPE_BY_EXTENSION, EXTENSIONS, type BlobExtension, type BlobStore } from "./types.ts";
+import { BLOB_KEY, checkScratchKey, CONTENT_TYPE_BY_EXTENSION, EXTENSIONS, type BlobExtension, type BlobStore } from "./types.ts";
 
 export interface S3Settings {
   bucket: string;
@@ -18,6 +18,9 @@ export interface S3Settings {
 
 /** Results stay valid as long as their key: cache them anywhere, forever. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/** Inputs of queued edits live under this prefix; no result key can look like it. Give it a lifecycle rule (a day) for jobs whose every process died. */
+export const SCRATCH_PREFIX = "scratch/";
 
 /** Where the start-up check writes (and removes) its probe; no result key can look like it. */
 const PROBE_KEY = "retouch-write-check";
@@ -49,7 +52,7 @@ export function createS3BlobStore(settings: S3Settings, timeoutMs = 30_000): Blo
       try {
         object = await client.send(new GetObjectCommand({ Bucket, Key: key }));
       } catch (error) {
-        if (error instanceof S3ServiceException && (error.name === "NoSuchKey" || error.$metadata.httpStatusCode === 404)) return undefined;
+        if (isMissing(error)) return undefined;
         throw error;
       }
       const extension = key.slice(key.lastIndexOf(".") + 1) as BlobExtension;
@@ -58,6 +61,26 @@ export function createS3BlobStore(settings: S3Settings, timeoutMs = 30_000): Blo
         size: Number(object.ContentLength),
         contentType: CONTENT_TYPE_BY_EXTENSION[extension],
       };
+    },
+
+    scratch: {
+      async put(key, bytes) {
+        await client.send(new PutObjectCommand({ Bucket, Key: SCRATCH_PREFIX + checkScratchKey(key), Body: bytes, ContentType: "application/octet-stream" }));
+      },
+      async get(key) {
+        try {
+          const object = await client.send(new GetObjectCommand({ Bucket, Key: SCRATCH_PREFIX + checkScratchKey(key) }));
+          return await object.Body!.transformToByteArray();
+        } catch (error) {
+          if (isMissing(error)) return undefined;
+          throw error;
+        }
+      },
+      async remove(keys) {
+        if (keys.length === 0) return;
+        const Objects = keys.map((key) => ({ Key: SCRATCH_PREFIX + checkScratchKey(key) }));
+        await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects, Quiet: true } }));
+      },
     },
 
     async check(writes = false) {
@@ -74,6 +97,10 @@ export function createS3BlobStore(settings: S3Settings, timeoutMs = 30_000): Blo
 
     close: async () => client.destroy(),
   };
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof S3ServiceException && (error.name === "NoSuchKey" || error.$metadata.httpStatusCode === 404);
 }
 
 /** One line naming the variable to fix, from what the service answered. Never the credentials. */
