@@ -96,7 +96,7 @@ async function createEditing(config: Config, logger: Logger, metrics: Metrics) {
     await blobs.close?.();
     throw new ConfigError((error as Error).message);
   });
-  const fileUrl = (key: string) => (config.s3?.publicUrl ? `${config.s3.publicUrl}/${key}` : `${config.publicUrl}/api/v1/files/${key}`);
+  const fileUrl = fileUrlOf(config);
   const engine = createEnginePool({ threads: config.engineThreads });
   const providers = createProviderRegistry(config, engine);
   const edits = createEditService({
@@ -152,6 +152,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
             queue,
             scratch: blobs.scratch,
             ledger,
+            fileUrl: fileUrlOf(config),
             timeoutMs: config.upstreamTimeoutMs,
             onJobFinished: (model, wait, run) => {
               metrics.queueWaitSeconds.observe({ model }, wait);
@@ -258,6 +259,11 @@ export async function createEditWorker(config: Config, options: { logger?: Logge
       await close();
     },
   };
+}
+
+/** The URL this process gives a stored result: its own files route, or the bucket's public URL. */
+function fileUrlOf(config: Config): (key: string) => string {
+  return (key) => (config.s3?.publicUrl ? `${config.s3.publicUrl}/${key}` : `${config.publicUrl}/api/v1/files/${key}`);
 }
 
 /**
@@ -487,6 +493,8 @@ async function setUpPayments(
     rail,
     siwx: createSiwxGate({ publicUrl: config.publicUrl, nonces: ledger.nonces }),
     publicUrl: config.publicUrl,
+    // With a bucket or a queue (whose workers share this disk), this gateway can serve every result.
+    fileUrl: config.s3 || queued ? fileUrlOf(config) : undefined,
     inlineWindowMs: config.payments.inlineWindowMs,
     limits,
     onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "paid edit failed unexpectedly"),

@@ -5,7 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
+import { openLedger } from "../src/payments/index.ts";
+import { openPostgres, type Db } from "../src/storage/index.ts";
 import { startTestGateway } from "./support/gateway.ts";
+import { createTestDatabase } from "./support/postgres.ts";
 import { signV2 } from "./support/buyer.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
 
@@ -31,5 +34,20 @@ test("paid edits keep their ledger in PostgreSQL", async () => {
   } finally {
     await db.end();
     await gw.close();
+  }
+});
+
+test("processes of a fleet starting together on a new database each set up the ledger without colliding", async () => {
+  const database = await createTestDatabase();
+  const dbs: Db[] = [];
+  try {
+    for (let i = 0; i < 5; i++) dbs.push(await openPostgres(database.url));
+    await Promise.all(dbs.map((db) => openLedger(db)));
+    await Promise.all(dbs.map((db) => openLedger(db)));
+    const [{ count }] = await dbs[0].query<{ count: string }>("SELECT count(*) FROM paid_edits");
+    assert.equal(count, "0");
+  } finally {
+    await Promise.all(dbs.map((db) => db.close()));
+    await database.drop();
   }
 });

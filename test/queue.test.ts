@@ -132,17 +132,19 @@ async function metricsShow(url: string, line: RegExp): Promise<string> {
   }
 }
 
-test("a gateway that runs no edits (RETOUCH_WORKERS=0) hands a paid edit to a `retouch worker`: run there, settled once, inputs removed from the bucket", { timeout: 120_000 }, async () => {
+test("a gateway that runs no edits (RETOUCH_WORKERS=0) hands a paid edit to a `retouch worker`: run there, settled once, its URL on the gateway, inputs removed from the bucket", { timeout: 120_000 }, async () => {
   const env = await fleetEnv();
   const gateway = await gatewayOnly(env);
-  const edits = await worker(env);
+  // A worker knows its own public URL only; the answer carries the gateway's.
+  const edits = await worker({ ...env, RETOUCH_PUBLIC_URL: "http://worker.invalid:9" });
   const prompt = `queued ${Date.now()}`;
   const { response, body, price, before } = await payAndSend(gateway, await sceneEdit(64, prompt));
 
   assert.equal(response.status, 200, JSON.stringify(body));
   assert.equal(body.payment?.status, "settled");
   assert.equal(before - (await devchain.usdc("base", devchain.buyer)), price, "charged once");
-  const served = await fetch(body.data![0].url.replace(/^https?:\/\/[^/]+/, gateway.url));
+  assert.ok(body.data![0].url.startsWith(`${gateway.url}/api/v1/files/`), body.data![0].url);
+  const served = await fetch(body.data![0].url);
   assert.equal(served.status, 200);
   assert.equal(served.headers.get("content-type"), "image/png");
   assert.ok((await served.arrayBuffer()).byteLength > 1000);

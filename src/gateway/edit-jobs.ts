@@ -11,7 +11,7 @@ import type { EditRequest, ImageFormat } from "../edits/index.ts";
 import { editTimedOut, RetouchError } from "../errors.ts";
 import type { Ledger, StoredError } from "../payments/index.ts";
 import { JobLost, type JobAttempt, type JobQueue, type Processor, type ScratchSpace } from "../storage/index.ts";
-import type { EditRun, EditService } from "./edit-service.ts";
+import { withFileUrls, type EditRun, type EditService } from "./edit-service.ts";
 import { restoredError, storedError } from "./stored-error.ts";
 
 export interface EditRunner {
@@ -87,6 +87,8 @@ export interface QueuedRunnerOptions {
   scratch: ScratchSpace;
   /** Present when payments are on: an edit whose worker was lost is failed there. */
   ledger?: Ledger;
+  /** This gateway's URL of a stored result (the worker's own may differ). */
+  fileUrl(key: string): string;
   timeoutMs: number;
   /** After every job a worker finished: how long it waited for a worker and ran, for metrics. */
   onJobFinished?(model: string, waitSeconds: number, runSeconds: number): void;
@@ -128,7 +130,7 @@ export function queuedRunner(options: QueuedRunnerOptions): EditRunner {
         throw lostEdit(error);
       }
       if (answer.error) throw restoredError(answer.error);
-      return answer.run!;
+      return { ...answer.run!, result: withFileUrls(answer.run!.result, options.fileUrl) };
     },
 
     async runPaid(jobId, request) {

@@ -15,7 +15,7 @@ import {
   type EditOutput,
   type ProviderRegistry,
 } from "../providers/index.ts";
-import type { BlobStore } from "../storage/index.ts";
+import { BLOB_KEY, type BlobStore } from "../storage/index.ts";
 
 export interface EditResult {
   created: number;
@@ -27,6 +27,18 @@ export interface EditResult {
 export interface EditRun {
   result: EditResult;
   usage?: Record<string, unknown>;
+}
+
+/**
+ * The result with its URLs as this process hands them out. A result made elsewhere (a worker, another
+ * gateway, an earlier version) names its stored files by key, the last segment of each URL.
+ */
+export function withFileUrls<T extends EditResult>(result: T, fileUrl: (key: string) => string): T {
+  const data = result.data.map((item) => {
+    const key = item.url.slice(item.url.lastIndexOf("/") + 1);
+    return BLOB_KEY.test(key) ? { ...item, url: fileUrl(key) } : item;
+  });
+  return { ...result, data };
 }
 
 export interface EditService {

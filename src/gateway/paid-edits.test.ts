@@ -102,7 +102,7 @@ async function harness(inlineWindowMs = 5_000): Promise<Harness> {
       return h.run(request);
     },
   } as unknown as EditService;
-  const options = { runner: localRunner({ edits, ledger, onError }), ledger, rail, publicUrl: PUBLIC_URL, inlineWindowMs, onError };
+  const options = { runner: localRunner({ edits, ledger, onError }), ledger, rail, publicUrl: PUBLIC_URL, fileUrl: (key: string) => `${PUBLIC_URL}/api/v1/files/${key}`, inlineWindowMs, onError };
   // Only what handle() needs: answers within the window (polls and 202s are tested end to end).
   h.paid = createPaidEdits(options as unknown as PaidEditsOptions);
   return h;

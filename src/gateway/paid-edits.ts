@@ -35,7 +35,7 @@ import {
   type OnChain,
 } from "../payments/index.ts";
 import type { EditRunner } from "./edit-jobs.ts";
-import type { EditResult } from "./edit-service.ts";
+import { withFileUrls, type EditResult } from "./edit-service.ts";
 import { requestFingerprint } from "./fingerprint.ts";
 import { restoredError } from "./stored-error.ts";
 import type { Limits } from "./limits.ts";
@@ -85,6 +85,12 @@ export interface PaidEditsOptions {
   /** Issues and checks the Sign-In-With-X challenges of polls. */
   siwx: SiwxGate;
   publicUrl: string;
+  /**
+   * The URL this gateway gives a stored result (its files route or the bucket's), when every result
+   * is reachable from here (a bucket, or a queue's workers on this disk): the process that made it
+   * may have had another. Without it, a result keeps the URL of the process that stored it.
+   */
+  fileUrl?(key: string): string;
   inlineWindowMs: number;
   /** Paid edits at once per payer: a slot is taken after the payment is verified and held until its edit ends. */
   limits?: Pick<Limits, "payerSlot">;
@@ -213,12 +219,17 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
     return rail.terms(BigInt(row.amount), resourceUrl, DESCRIPTION);
   }
 
+  function resultOf(row: PaidEdit): EditResult {
+    const result = row.result as EditResult;
+    return options.fileUrl ? withFileUrls(result, options.fileUrl) : result;
+  }
+
   function success(row: PaidEdit, status: "settled" | "already_settled", version: number, payer: string): Reply {
     const network = version === 1 ? (rail.networks.find((n) => n.network.caip2 === row.network)?.network.name ?? row.network) : row.network;
     const response = { success: true, transaction: row.txHash, network, payer };
     return {
       status: 200,
-      body: { ...(row.result as EditResult), payment: { status, tx_hash: row.txHash, network } },
+      body: { ...resultOf(row), payment: { status, tx_hash: row.txHash, network } },
       headers: {
         [version === 1 ? HEADERS.responseV1 : HEADERS.responseV2]: encodeHeader(response),
         [HEADERS.receipt]: row.txHash ?? "",

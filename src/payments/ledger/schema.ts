@@ -3,6 +3,9 @@
 // polls spend once each. Same SQL on PGlite and PostgreSQL.
 
 export const LEDGER_SCHEMA = `
+-- Processes of a fleet start together: one sets up at a time (the lock lasts until this batch commits),
+-- or two CREATE TABLE IF NOT EXISTS collide and the ALTERs deadlock.
+SELECT pg_advisory_xact_lock(${0x7265746f});
 CREATE TABLE IF NOT EXISTS paid_edits (
   payment_id    TEXT PRIMARY KEY,
   job_id        TEXT NOT NULL UNIQUE,
