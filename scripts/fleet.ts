@@ -72,7 +72,9 @@ function inheritedEnv(): Env {
   const operatorBucket = Boolean(process.env.S3_BUCKET);
   const wanted = (name: string) => INHERITED.includes(name) || (operatorBucket && /^(S3|AWS)_/.test(name));
   const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && wanted(entry[0])));
-  return shownLevel > LEVELS.info ? { ...env, LOG_LEVEL: "info" } : env;
+  // glibc gives large freed buffers back at once (docs/deploy.md, "Memory").
+  const tuned = { MALLOC_MMAP_THRESHOLD_: "65536", ...env };
+  return shownLevel > LEVELS.info ? { ...tuned, LOG_LEVEL: "info" } : tuned;
 }
 
 /** A JSON log line below LOG_LEVEL; other lines (the devchain's summary, warnings) are always shown. */

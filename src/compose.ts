@@ -315,8 +315,8 @@ function queueScope(config: Config): string {
 }
 
 /**
- * Edit workers in this process, `RETOUCH_WORKERS` of them: each takes as many local edits at once as
- * the engine has threads, and as many upstream calls as one provider may have in flight.
+ * Edit workers in this process, `RETOUCH_WORKERS` of them: each takes twice as many local edits at
+ * once as the engine has threads, and as many upstream calls as one provider may have in flight.
  */
 function startWorkers(
   config: Config,
@@ -335,7 +335,9 @@ function startWorkers(
   const onError = (error: unknown, jobId: string) => deps.logger.error({ err: error, job_id: jobId }, "edit job failed unexpectedly");
   const processor = editProcessor({ edits: deps.edits, catalog: deps.catalog, scratch: deps.scratch, ledger: deps.ledger, onError });
   const upstream = config.limits.providerInflight || DEFAULT_UPSTREAM_CONCURRENCY;
-  const lanes = Object.fromEntries(deps.lanes.map((lane) => [lane, lane === "local" ? deps.engineSize : upstream]));
+  // Local: twice the engine's threads, so that the next job's inputs are read and decoded while the
+  // engine fills (the local provider admits only as many at once as the engine has threads).
+  const lanes = Object.fromEntries(deps.lanes.map((lane) => [lane, lane === "local" ? deps.engineSize * 2 : upstream]));
   const started = Array.from({ length: config.redis?.workers ?? 1 }, () =>
     queue.work(lanes, processor, (error) => deps.logger.warn({ err: error }, "edit worker: the queue connection failed; it reconnects")),
   );

@@ -8,6 +8,10 @@ import { invalidRequest } from "../errors.ts";
 import { decodeFailure, findDamage } from "./integrity.ts";
 import { sniffImageFormat, type ImageFormat } from "./sniff.ts";
 
+// libvips keeps the pixels of recent operations (up to 50 MB) to answer a repeat at once; every
+// request here brings a new picture, so that cache only holds memory after a burst.
+sharp.cache(false);
+
 export const MIN_IMAGE_SIDE = 16;
 
 export interface SourceImage {

@@ -15,3 +15,4 @@ export {
   type ValidateOptions,
 } from "./validate.ts";
 export { BACKGROUNDS, checkOptions, INPUT_FIDELITIES, OUTPUT_FORMATS, QUALITIES, type EditOptions } from "./options.ts";
+export { createSlots, decodeSlots, type Slots } from "./slots.ts";

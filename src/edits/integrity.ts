@@ -4,6 +4,7 @@
 
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
+import { decodeSlots } from "./slots.ts";
 import type { ImageFormat } from "./sniff.ts";
 
 const NAMES: Record<ImageFormat, string> = { png: "PNG", jpeg: "JPEG", webp: "WebP" };
@@ -46,7 +47,7 @@ async function decodeError(bytes: Uint8Array, failOn: "warning" | "error", pixel
   try {
     // One band of raw output pulls every pixel through the decoder; measured cheaper than
     // stats() and a third of the memory of all bands (bench/input-check.bench.ts).
-    await sharp(bytes, { failOn, sequentialRead: true, limitInputPixels: pixels }).extractChannel(0).raw().toBuffer();
+    await decodeSlots.run(() => sharp(bytes, { failOn, sequentialRead: true, limitInputPixels: pixels }).extractChannel(0).raw().toBuffer());
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);

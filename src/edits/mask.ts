@@ -3,6 +3,7 @@
 
 import { invalidRequest } from "../errors.ts";
 import { decoder, type SourceImage } from "./image-input.ts";
+import { decodeSlots } from "./slots.ts";
 
 export interface EditMask {
   width: number;
@@ -27,13 +28,16 @@ export async function normaliseMask(mask: SourceImage, image: SourceImage): Prom
   }
   // Transparent mask pixels count as black (keep). inspectImage() proved the mask
   // decodes; should the decoder still fail, it is the mask's fault: a 400, never a 500.
-  const grey = await decoder(mask)
-    .flatten({ background: "#000000" })
-    .resize(image.width, image.height, { fit: "fill" })
-    .toColourspace("b-w")
-    .extractChannel(0)
-    .raw()
-    .toBuffer()
+  const grey = await decodeSlots
+    .run(() =>
+      decoder(mask)
+        .flatten({ background: "#000000" })
+        .resize(image.width, image.height, { fit: "fill" })
+        .toColourspace("b-w")
+        .extractChannel(0)
+        .raw()
+        .toBuffer(),
+    )
     .catch(() => {
       throw invalidRequest("mask", "mask could not be decoded: the file is truncated or corrupt", "invalid_image");
     });

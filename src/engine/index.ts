@@ -4,3 +4,4 @@
 export type { FillInput } from "./input.ts";
 export { contentAwareFill } from "./fill.ts";
 export { createEnginePool, type EnginePool } from "./pool.ts";
+export { collectGarbage, collectGarbageSoon } from "./collect-garbage.ts";

@@ -2,6 +2,7 @@
 // transferring the output buffer instead of copying it.
 
 import { parentPort } from "node:worker_threads";
+import { collectGarbage } from "./collect-garbage.ts";
 import { contentAwareFill } from "./fill.ts";
 import { toWireError, type FillReply, type FillRequest } from "./protocol.ts";
 
@@ -18,4 +19,9 @@ port.on("message", (request: FillRequest) => {
     reply = { id: request.id, ok: false, error: toWireError(error) };
     port.postMessage(reply);
   }
+  // The job's working buffers (pyramids, fields) are garbage now; an idle worker would keep them.
+  if (request.width * request.height >= LARGE_JOB_PIXELS) collectGarbage();
 });
+
+/** Jobs this big leave enough garbage to be worth a full collection (~10-30 ms) right after. */
+const LARGE_JOB_PIXELS = 1_000_000;

@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import type { App, ServerDeps } from "./context.ts";
 import { errorResponse, notFound } from "./errors.ts";
 import { observeRequests } from "./observability.ts";
+import { releaseAfterLargeBodies } from "./release-memory.ts";
 import { registerDevchain } from "./routes/devchain.ts";
 import { registerFiles } from "./routes/files.ts";
 import { registerImageToImage } from "./routes/image2image.ts";
@@ -16,6 +17,7 @@ export function createApp(deps: ServerDeps): App {
   const app: App = new OpenAPIHono();
   app.use(requestId({ limitLength: 64 }));
   app.use(observeRequests(deps.logger, deps.metrics));
+  app.use(releaseAfterLargeBodies());
   registerImageToImage(app, deps);
   registerJobs(app, deps);
   registerFiles(app, deps);
