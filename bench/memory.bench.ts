@@ -141,7 +141,8 @@ async function measure(image: Buffer, mask: Buffer, run: number, allocator: Reco
 async function devchainIdle(): Promise<number> {
   const gateway = await startGateway({ RETOUCH_PAYMENTS: "devchain" });
   try {
-    await new Promise((wake) => setTimeout(wake, 3000));
+    // The chains go on setting up for a few seconds after the gateway listens.
+    await new Promise((wake) => setTimeout(wake, 10_000));
     return await rssOf(gateway.child.pid!);
   } finally {
     await gateway.close();

@@ -98,7 +98,9 @@ async function createEditing(config: Config, logger: Logger, metrics: Metrics) {
   });
   const fileUrl = fileUrlOf(config);
   const engine = createEnginePool({ threads: config.engineThreads });
-  const providers = createProviderRegistry(config, engine);
+  // Embedded, this process limits its own upstream calls; with a queue, the queue does it fleet-wide.
+  const providers = createProviderRegistry(config, engine, config.redis ? 0 : config.limits.providerInflight);
+  if (!config.redis) metrics.watchQueue(async () => providers.counts());
   const edits = createEditService({
     catalog,
     providers,

@@ -201,20 +201,12 @@ test("an edit that waited for a free worker longer than its budget is refused 50
 });
 
 describe("RETOUCH_LIMIT_PROVIDER_INFLIGHT", () => {
-  test("over the fleet-wide limit an upstream edit waits in the queue, it is not failed; it runs when a call ends", { timeout: 60_000 }, async () => {
-    const prefix = `retouch-queue-test-${randomBytes(4).toString("hex")}:`;
-    prefixes.push(prefix);
-    // Two workers in this process, each free to take an OpenAI edit: only the fleet-wide limit holds the second back.
-    const gw = await startTestGateway({
-      REDIS_URL,
-      RETOUCH_REDIS_PREFIX: prefix,
-      RETOUCH_WORKERS: "2",
-      RETOUCH_LIMIT_PROVIDER_INFLIGHT: "1",
-      OPENAI_API_KEY: KEY,
-      OPENAI_BASE_URL: upstream.baseUrl,
-    });
+  /** Two OpenAI edits at once under a limit of 1: the second waits (not fails) until the first call ends. */
+  async function secondWaits(env: Record<string, string>): Promise<void> {
+    const gw = await startTestGateway({ ...env, RETOUCH_LIMIT_PROVIDER_INFLIGHT: "1", OPENAI_API_KEY: KEY, OPENAI_BASE_URL: upstream.baseUrl });
     try {
-      const tag = `inflight ${Date.now()}`;
+      const tag = `inflight ${randomBytes(4).toString("hex")}`;
+      const calls = () => upstream.received.filter((call) => String(call.body.fields.prompt).startsWith(tag)).length;
       const edit = (n: number) => ({ model: "openai/gpt-image-1-mini", prompt: `${tag} #${n}`, image: dataUri(result) });
       const { reply, arrived, letGo } = heldSuccess([result]);
       upstream.reply(reply);
@@ -223,16 +215,27 @@ describe("RETOUCH_LIMIT_PROVIDER_INFLIGHT", () => {
       const second = gw.postJson(edit(2));
       const metrics = async () => (await gw.request("/metrics")).text();
       while (!/retouch_queue_jobs\{lane="openai",state="waiting"\} 1/.test(await metrics())) await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(upstream.received.filter((call) => String(call.body.fields.prompt).startsWith(tag)).length, 1, "the second call waits");
+      assert.equal(calls(), 1, "the second call waits");
       letGo();
       const [a, b] = await Promise.all([first, second]);
       assert.equal(a.status, 200, await a.clone().text());
       assert.equal(b.status, 200, await b.clone().text());
-      assert.equal(upstream.received.filter((call) => String(call.body.fields.prompt).startsWith(tag)).length, 2);
-      assert.deepEqual(await readdir(join(gw.config.dataDir, "scratch")), [], "queued inputs removed from the disk");
+      assert.equal(calls(), 2);
+      if (env.REDIS_URL) assert.deepEqual(await readdir(join(gw.config.dataDir, "scratch")), [], "queued inputs removed from the disk");
     } finally {
       await gw.close();
     }
+  }
+
+  test("on the queue, over the fleet-wide limit an upstream edit waits, it is not failed; it runs when a call ends", { timeout: 60_000 }, async () => {
+    const prefix = `retouch-queue-test-${randomBytes(4).toString("hex")}:`;
+    prefixes.push(prefix);
+    // Two workers in this process, each free to take an OpenAI edit: only the fleet-wide limit holds the second back.
+    await secondWaits({ REDIS_URL, RETOUCH_REDIS_PREFIX: prefix, RETOUCH_WORKERS: "2" });
+  });
+
+  test("embedded (no REDIS_URL), the same limit holds in the process: the second call waits, then runs", { timeout: 60_000 }, async () => {
+    await secondWaits({});
   });
 });
 

@@ -10,10 +10,13 @@ export interface Slots {
   run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Work waiting for a slot, for tests and metrics. */
   readonly waiting: number;
+  /** Work holding a slot. */
+  readonly running: number;
 }
 
 export function createSlots(size: number): Slots {
-  let free = Math.max(1, Math.floor(size));
+  const total = Math.max(1, Math.floor(size));
+  let free = total;
   const queue: (() => void)[] = [];
 
   function acquire(signal?: AbortSignal): Promise<void> {
@@ -53,6 +56,9 @@ export function createSlots(size: number): Slots {
     },
     get waiting() {
       return queue.length;
+    },
+    get running() {
+      return total - free;
     },
   };
 }

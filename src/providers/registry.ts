@@ -2,6 +2,7 @@
 // name, given this server's configuration.
 
 import type { Config } from "../config.ts";
+import { createSlots, type Slots } from "../edits/index.ts";
 import type { EnginePool } from "../engine/index.ts";
 import { googleProvider } from "./google/index.ts";
 import { localProvider } from "./local/index.ts";
@@ -13,10 +14,17 @@ export interface ProviderRegistry {
   get(name: string): Provider | undefined;
   /** Every provider's name, e.g. "local", "openai", "google". */
   names: string[];
+  /** Upstream calls held back by `inflight` (waiting) and in flight (active), per limited provider. */
+  counts(): { lane: string; waiting: number; active: number }[];
   close(): Promise<void>;
 }
 
-export function createProviderRegistry(config: Config, engine: EnginePool): ProviderRegistry {
+/**
+ * `inflight` > 0: at most that many calls at once to each upstream provider from this process (the
+ * embedded RETOUCH_LIMIT_PROVIDER_INFLIGHT; a fleet's queue limits them across processes instead).
+ * Calls over it wait their turn within their time budget; they are not refused.
+ */
+export function createProviderRegistry(config: Config, engine: EnginePool, inflight = 0): ProviderRegistry {
   const { openaiApiKey, openaiBaseUrl, geminiApiKey, geminiBaseUrl } = config.credentials;
   const providers: Provider[] = [
     localProvider(engine),
@@ -27,10 +35,19 @@ export function createProviderRegistry(config: Config, engine: EnginePool): Prov
       ? googleProvider({ apiKey: geminiApiKey, baseUrl: geminiBaseUrl, timeoutMs: config.upstreamTimeoutMs })
       : unconfiguredProvider("google", "Google models are not enabled on this server: set GEMINI_API_KEY to enable them"),
   ];
-  const byName = new Map(providers.map((provider) => [provider.name, provider]));
+  const limits = new Map<string, Slots>();
+  const byName = new Map(
+    providers.map((provider) => {
+      if (inflight <= 0 || provider.name === "local" || provider.unavailableReason() !== undefined) return [provider.name, provider];
+      const slots = createSlots(inflight);
+      limits.set(provider.name, slots);
+      return [provider.name, { ...provider, edit: (request, signal) => slots.run(() => provider.edit(request, signal), signal) } satisfies Provider];
+    }),
+  );
   return {
     get: (name) => byName.get(name),
     names: [...byName.keys()],
+    counts: () => [...limits].map(([lane, slots]) => ({ lane, waiting: slots.waiting, active: slots.running })),
     close: async () => {
       await Promise.all(providers.map((provider) => provider.close?.()));
     },

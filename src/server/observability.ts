@@ -32,7 +32,7 @@ export function createMetrics(): Metrics {
   let queueCounts: (() => Promise<{ lane: string; waiting: number; active: number }[]>) | undefined;
   new Gauge({
     name: "retouch_queue_jobs",
-    help: "Edits on the queue (REDIS_URL) by lane (provider) and state: waiting for a worker, or running",
+    help: "Edits by lane (provider) and state: waiting (for a worker of the queue, or embedded for RETOUCH_LIMIT_PROVIDER_INFLIGHT), or active",
     labelNames: ["lane", "state"],
     registers: [registry],
     async collect() {
