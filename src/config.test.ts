@@ -113,7 +113,7 @@ test("scale-out: no bucket, no Redis and the documented limits by default; S3 an
   const defaults = loadConfig({});
   assert.equal(defaults.s3, undefined);
   assert.equal(defaults.redis, undefined);
-  assert.deepEqual(defaults.limits, { quotesPerMinute: 120, payerConcurrency: 4 });
+  assert.deepEqual(defaults.limits, { quotesPerMinute: 120, payerConcurrency: 4, providerInflight: 16 });
   assert.equal(defaults.trustProxy, 0);
 
   const fleet = loadConfig({
@@ -124,9 +124,13 @@ test("scale-out: no bucket, no Redis and the documented limits by default; S3 an
     REDIS_URL: "redis://:secret@redis:6379/2",
     RETOUCH_LIMIT_QUOTES_PER_MIN: "0",
     RETOUCH_TRUST_PROXY: "2",
+    RETOUCH_WORKERS: "3",
+    RETOUCH_LIMIT_PROVIDER_INFLIGHT: "0",
   });
   assert.deepEqual(fleet.s3, { bucket: "retouch-results", endpoint: "http://minio:9000", region: "us-east-1", forcePathStyle: true, publicUrl: "https://cdn.example/results" });
-  assert.deepEqual(fleet.redis, { url: "redis://:secret@redis:6379/2", prefix: "retouch:" });
+  assert.deepEqual(fleet.redis, { url: "redis://:secret@redis:6379/2", prefix: "retouch:", workers: 3 });
+  assert.equal(fleet.limits.providerInflight, 0);
+  assert.equal(loadConfig({ REDIS_URL: "redis://redis" }).redis?.workers, 1, "one in-process worker by default");
   assert.equal(fleet.limits.quotesPerMinute, 0);
   assert.equal(fleet.trustProxy, 2);
 
@@ -136,4 +140,14 @@ test("scale-out: no bucket, no Redis and the documented limits by default; S3 an
   refusal({ REDIS_URL: "http://user:pw@redis:6379" }, /^REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL, got "http:\/\/\*\*\*@redis:6379"$/);
   refusal({ REDIS_URL: "redis://redis", RETOUCH_REDIS_PREFIX: "a b" }, /^RETOUCH_REDIS_PREFIX must be/);
   refusal({ RETOUCH_LIMIT_PAYER_CONCURRENCY: "-1" }, /^RETOUCH_LIMIT_PAYER_CONCURRENCY must be a whole number/);
+  refusal({ RETOUCH_WORKERS: "2" }, /RETOUCH_WORKERS.*REDIS_URL/);
+  refusal({ REDIS_URL: "redis://redis", RETOUCH_WORKERS: "65" }, /^RETOUCH_WORKERS must be/);
+});
+
+test("`retouch worker` reads only the payment mode: no facilitator, keys or pay-to addresses needed", () => {
+  const worker = loadConfig({ RETOUCH_PAYMENTS: "remote", REDIS_URL: "redis://redis", DATABASE_URL: "postgres://db/retouch" }, { role: "worker" });
+  assert.equal(worker.payments.mode, "remote");
+  assert.equal(worker.payments.facilitator, undefined);
+  assert.throws(() => loadConfig({ RETOUCH_PAYMENTS: "remote" }), ConfigError, "a gateway still needs them");
+  assert.throws(() => loadConfig({ RETOUCH_PAYMENTS: "cash" }, { role: "worker" }), /RETOUCH_PAYMENTS/);
 });

@@ -101,10 +101,15 @@ type Env = Record<string, string | undefined>;
 
 const fileSchema = z.object({ catalog: catalogConfigSchema.optional() }).strict();
 
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * `role: "worker"` (`retouch worker`): a worker records paid edits in the ledger and never talks
+ * to a facilitator, so of the payment settings it reads only RETOUCH_PAYMENTS: the facilitator's
+ * keys and the pay-to addresses stay on the gateways' machines.
+ */
+export function loadConfig(env: Env = process.env, options: { role?: "gateway" | "worker" } = {}): Config {
   const host = env.HOST || "127.0.0.1";
   const port = integer(env, "PORT", 4021, 0, 65535);
-  const payments = loadPayments(env);
+  const payments = options.role === "worker" ? { ...loadPayments({}), mode: paymentsMode(env) } : loadPayments(env);
   const margin = env.RETOUCH_MARGIN || "0.05";
   try {
     parseDecimal(margin);
@@ -207,8 +212,10 @@ function flag(env: Env, name: string): boolean {
 const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const SOLANA_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 
+const paymentsMode = (env: Env) => oneOf(env, "RETOUCH_PAYMENTS", ["devchain", "remote", "self", "off"] as const, "devchain");
+
 function loadPayments(env: Env): PaymentsConfig {
-  const mode = oneOf(env, "RETOUCH_PAYMENTS", ["devchain", "remote", "self", "off"] as const, "devchain");
+  const mode = paymentsMode(env);
   // Real money needs the operator to name its networks; the devchain serves both.
   const live = mode === "remote" || mode === "self";
   const defaultNetworks = live ? "" : "base,solana";

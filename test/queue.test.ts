@@ -132,11 +132,13 @@ async function metricsShow(url: string, line: RegExp): Promise<string> {
   }
 }
 
-test("a gateway that runs no edits (RETOUCH_WORKERS=0) hands a paid edit to a `retouch worker`: run there, settled once, its URL on the gateway, inputs removed from the bucket", { timeout: 120_000 }, async () => {
+test("a gateway that runs no edits (RETOUCH_WORKERS=0) hands a paid edit to a `retouch worker`: run there (the worker without the facilitator's settings), settled once, its URL on the gateway, inputs removed from the bucket", { timeout: 120_000 }, async () => {
   const env = await fleetEnv();
   const gateway = await gatewayOnly(env);
-  // A worker knows its own public URL only; the answer carries the gateway's.
-  const edits = await worker({ ...env, RETOUCH_PUBLIC_URL: "http://worker.invalid:9" });
+  // A worker needs no facilitator or pay-to settings; and it knows its own public URL only: the answer carries the gateway's.
+  const { FACILITATOR_URL, RETOUCH_PAY_TO_EVM, RETOUCH_PAY_TO_SOLANA, RETOUCH_NETWORKS, ...workerEnv } = env;
+  assert.ok(FACILITATOR_URL && RETOUCH_PAY_TO_EVM && RETOUCH_PAY_TO_SOLANA && RETOUCH_NETWORKS, "the gateway has them");
+  const edits = await worker({ ...workerEnv, RETOUCH_PUBLIC_URL: "http://worker.invalid:9" });
   const prompt = `queued ${Date.now()}`;
   const { response, body, price, before } = await payAndSend(gateway, await sceneEdit(64, prompt));
 

@@ -6,7 +6,7 @@ import { loadConfig } from "../config.ts";
 export async function runWorker(): Promise<void> {
   // Queued inputs and results on this disk (without S3_BUCKET) are its owner's alone.
   process.umask(0o077);
-  const config = loadConfig();
+  const config = loadConfig(process.env, { role: "worker" });
   const worker = await createEditWorker(config);
   worker.logger.info(
     { redis_prefix: config.redis!.prefix, workers: Math.max(1, config.redis!.workers), payments: config.payments.mode, bucket: config.s3?.bucket },
