@@ -52,6 +52,14 @@ test("a 200 without images, or a failed job, is exit 4", async () => {
   assert.equal(failed.message, "the edit failed: upstream refused the prompt (not charged)");
 });
 
+test("a poll that finds the job interrupted by a gateway restart says so, and how to run it again", async () => {
+  const job = { status: "interrupted", error: { message: "the edit was interrupted by a server restart", code: "edit_interrupted" }, payment_status: "not_charged" };
+  const interrupted = await refusal(answer(200, job), true);
+  assert.equal(interrupted.exitCode, 4);
+  assert.equal(interrupted.code, "edit_interrupted");
+  assert.match(interrupted.message, /cut off by a restart of the gateway \(not charged\); the payment is kept: run `retouch edit --resume`/);
+});
+
 test("a result is returned as the gateway sent it", async () => {
   const body = { data: [{ url: "http://127.0.0.1:4021/api/v1/files/a.png" }], price: { amount: "0.001", currency: "USD" } };
   assert.deepEqual(await editResult(answer(200, body), true), body);

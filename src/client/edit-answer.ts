@@ -50,6 +50,9 @@ export async function editResult(response: Response, paid: boolean): Promise<Edi
     );
   }
   if (body.status === "failed") throw fail(`${prefixed("the edit failed", reason)} (not charged)`, EXIT.editFailed, "edit_failed");
+  if (body.status === "interrupted") {
+    throw fail(`the edit was cut off by a restart of the gateway (not charged); the payment is kept: run \`${RESUME_COMMAND}\` to run it again`, EXIT.editFailed, "edit_interrupted");
+  }
   if (!body.data?.length) throw fail(`the gateway answered ${status} without images`, EXIT.editFailed, "no_result");
   return body;
 }

@@ -167,6 +167,8 @@ async function judge(response: Response, gateway: string): Promise<PaidAnswer> {
   const body = parseJson(text) as { status?: string; data?: { url?: unknown }[] } | undefined;
   const again = new Response(text, { status: response.status, headers: response.headers });
   if (body?.status === "failed") return { response: again, state: "not_charged" };
+  // Cut off by a gateway restart, not charged: the same payment sent again runs it, so it is kept.
+  if (body?.status === "interrupted") return { response: again, state: "uncertain" };
   const origin = new URL(gateway).origin;
   const elsewhere = (body?.data ?? []).map((d) => String(d.url)).filter((url) => !sameOrigin(url, origin));
   if (elsewhere.length > 0) {
