@@ -8,16 +8,14 @@
 // Run: node --import tsx bench/body-flood.bench.ts   (BENCH_RUNS=5 by default)
 // BENCH_GATEWAY=/path/to/another/checkout measures that checkout's gateway instead.
 
-import { execSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { Agent, request as httpRequest } from "node:http";
-import { cpus, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { cpus } from "node:os";
 import { Worker } from "node:worker_threads";
+import { BENCH_ROOT, startBenchGateway, type BenchGateway } from "./gateway-process.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const ROOT = resolve(process.env.BENCH_GATEWAY ?? ".");
 /** Polling lasts this long at least, from the start of a flood (or of nothing, for the baseline). */
 const WINDOW_MS = 1000;
 const BOUNDARY = "----f";
@@ -41,42 +39,17 @@ const FLOODS: Flood[] = [
 
 // ---- the gateway --------------------------------------------------------------
 
-interface Gateway {
-  url: string;
-  process: ChildProcess;
+interface Gateway extends BenchGateway {
   /** The server's request log lines so far ({route, status, ms}). */
   requests: { route: string; status: number; ms: number }[];
-  close(): Promise<void>;
 }
 
 async function startGateway(): Promise<Gateway> {
-  const dataDir = await mkdtemp(join(tmpdir(), "retouch-bench-"));
-  const child = spawn(process.execPath, [join(ROOT, "bin/retouch.js"), "serve"], {
-    cwd: ROOT,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", RETOUCH_PAYMENTS: "off", RETOUCH_DATA_DIR: dataDir, RETOUCH_ENGINE_THREADS: "1" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  process.once("exit", () => child.kill()); // not left behind if this script fails
   const requests: Gateway["requests"] = [];
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    child.once("exit", (code) => reject(new Error(`the gateway exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const entry = JSON.parse(line) as { msg: string; address?: string; route?: string; status?: number; ms?: number };
-      if (entry.address) resolveUrl(entry.address);
-      if (entry.msg === "request") requests.push({ route: entry.route!, status: entry.status!, ms: entry.ms! });
-    });
+  const gateway = await startBenchGateway({ RETOUCH_PAYMENTS: "off", RETOUCH_ENGINE_THREADS: "1" }, (entry) => {
+    if (entry.msg === "request") requests.push({ route: entry.route as string, status: entry.status as number, ms: entry.ms as number });
   });
-  return {
-    url,
-    process: child,
-    requests,
-    async close() {
-      const exited = new Promise((done) => child.once("exit", done));
-      child.kill("SIGTERM");
-      await exited;
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { ...gateway, requests };
 }
 
 const TICKS_PER_SECOND = Number(execSync("getconf CLK_TCK").toString().trim()) || 100;
@@ -183,7 +156,7 @@ interface Run extends Polls {
 }
 
 async function measure(gateway: Gateway, flood: Flood | undefined): Promise<Run> {
-  const pid = gateway.process.pid!;
+  const pid = gateway.child.pid!;
   const cpuBefore = await cpuMs(pid);
   const logged = gateway.requests.length;
   let sent: { status: number | "reset"; answeredMs: number } | undefined;
@@ -223,7 +196,7 @@ try {
   await gateway.close();
 }
 
-console.log(`Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}, linux ${process.arch}. Gateway: ${ROOT}.`);
+console.log(`Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}, linux ${process.arch}. Gateway: ${BENCH_ROOT}.`);
 console.log(`Median of ${RUNS} runs after a warm-up. "answered" = from the first byte sent to the answer's head, at the client;`);
 console.log(`"server" = the gateway's own request log (ms); CPU = user + system time of the gateway process over the polling window`);
 console.log(`(${WINDOW_MS} ms, or the whole exchange if longer; /healthz polls every 10 ms included: see the no-flood row).\n`);

@@ -10,64 +10,19 @@
 // Run: node --import tsx bench/memory.bench.ts   (BENCH_RUNS=3, BENCH_SETTLE_MS=60000)
 // BENCH_GATEWAY=/path/to/another/checkout measures that checkout's gateway instead.
 
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomFillSync } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { readFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
 import sharp from "sharp";
+import { startBenchGateway } from "./gateway-process.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 60_000);
-const ROOT = resolve(process.env.BENCH_GATEWAY ?? ".");
 const CONCURRENT = 16;
 /** 2720 x 2720 RGB noise: 22.2 MB of pixels, and about as many bytes of PNG. */
 const SIDE = 2720;
 const HOLE = 240;
 const MiB = 1024 * 1024;
-
-interface Gateway {
-  url: string;
-  child: ChildProcess;
-  close(): Promise<void>;
-}
-
-async function startGateway(env: Record<string, string>): Promise<Gateway> {
-  const dataDir = await mkdtemp(join(tmpdir(), "retouch-memory-bench-"));
-  const child = spawn(process.execPath, [join(ROOT, "bin/retouch.js"), "serve"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: "127.0.0.1",
-      PORT: "0",
-      RETOUCH_DATA_DIR: dataDir,
-      RETOUCH_DEVCHAIN_EVM_PORT: "0",
-      RETOUCH_DEVCHAIN_SOLANA_PORT: "0",
-      RETOUCH_LIMIT_QUOTES_PER_MIN: "0",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  process.once("exit", () => child.kill()); // not left behind if this script fails
-  const url = await new Promise<string>((done, fail) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const port = /"port":(\d+)/.exec(line)?.[1] ?? /listening on http:\/\/[\d.]+:(\d+)/.exec(line)?.[1];
-      if (port) done(`http://127.0.0.1:${port}`);
-    });
-    child.once("exit", (code) => fail(new Error(`the gateway exited (${code}) before it listened`)));
-  });
-  return {
-    url,
-    child,
-    async close() {
-      const exited = new Promise((done) => child.once("exit", done));
-      child.kill("SIGTERM");
-      await exited;
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
@@ -121,7 +76,7 @@ const ALLOCATORS: { name: string; env: Record<string, string> }[] = [
 ];
 
 async function measure(image: Buffer, mask: Buffer, run: number, allocator: Record<string, string>): Promise<Run> {
-  const gateway = await startGateway({ RETOUCH_PAYMENTS: "off", ...allocator });
+  const gateway = await startBenchGateway({ RETOUCH_PAYMENTS: "off", ...allocator });
   try {
     const pid = gateway.child.pid!;
     await new Promise((wake) => setTimeout(wake, 3000)); // start-up work (JIT, lazy imports) done
@@ -139,7 +94,7 @@ async function measure(image: Buffer, mask: Buffer, run: number, allocator: Reco
 }
 
 async function devchainIdle(): Promise<number> {
-  const gateway = await startGateway({ RETOUCH_PAYMENTS: "devchain" });
+  const gateway = await startBenchGateway({ RETOUCH_PAYMENTS: "devchain" });
   try {
     // The chains go on setting up for a few seconds after the gateway listens.
     await new Promise((wake) => setTimeout(wake, 10_000));

@@ -20,7 +20,6 @@ import {
   queueWaitMs,
   startSettlementSweep,
   type EditRunner,
-  type EditService,
   type Limits,
   type PaidEdits,
   type SettlementCheckpoint,
@@ -55,7 +54,6 @@ import {
   secureDataDir,
   type JobQueue,
   type JobWorkers,
-  type ScratchSpace,
 } from "./storage/index.ts";
 
 import { VERSION } from "./version.ts";
@@ -122,10 +120,13 @@ async function createEditing(config: Config, logger: Logger, metrics: Metrics) {
   return { catalog, blobs, engine, providers, edits, closers };
 }
 
+type Editing = Awaited<ReturnType<typeof createEditing>>;
+
 export async function createGateway(config: Config, options: { logger?: Logger } = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const { catalog, blobs, engine, providers, edits, closers } = await createEditing(config, logger, metrics);
+  const editing = await createEditing(config, logger, metrics);
+  const { catalog, blobs, edits, closers } = editing;
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };
@@ -147,7 +148,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
       redis: config.redis && { client: await connectRedis(config.redis.url, closers, readiness), prefix: config.redis.prefix },
       onRejected: (kind) => metrics.limitRejections.inc({ kind }),
     });
-    if (config.redis) queue = await openQueue(config, providers.names, closers, metrics);
+    if (config.redis) queue = await openQueue(config, editing.providers.names, closers, metrics);
     const runnerFor = (ledger?: Ledger): EditRunner =>
       queue
         ? queuedRunner({
@@ -168,15 +169,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
       payments = await setUpPayments(config, logger, metrics, runnerFor, limits, closers, readiness, queue !== undefined);
     }
     if (queue && config.redis!.workers > 0) {
-      workers = startWorkers(config, queue, {
-        catalog,
-        edits,
-        scratch: blobs.scratch,
-        ledger: payments?.ledger,
-        lanes: providers.names,
-        engineSize: engine.size,
-        logger,
-      });
+      workers = startWorkers(editing, queue, { count: config.redis!.workers, ledger: payments?.ledger, config, logger });
     }
   } catch (error) {
     await close();
@@ -222,7 +215,8 @@ export async function createEditWorker(config: Config, options: { logger?: Logge
     );
   }
   const logger = options.logger ?? createLogger(config.logLevel);
-  const { catalog, blobs, engine, providers, edits, closers } = await createEditing(config, logger, createMetrics());
+  const editing = await createEditing(config, logger, createMetrics());
+  const { providers, closers } = editing;
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };
@@ -235,15 +229,8 @@ export async function createEditWorker(config: Config, options: { logger?: Logge
       ledger = await openLedger(db);
     }
     const queue = await openQueue(config, providers.names, closers);
-    workers = startWorkers({ ...config, redis: { ...config.redis, workers: Math.max(1, config.redis.workers) } }, queue, {
-      catalog,
-      edits,
-      scratch: blobs.scratch,
-      ledger,
-      lanes: providers.names,
-      engineSize: engine.size,
-      logger,
-    });
+    // A worker process runs at least one worker, whatever RETOUCH_WORKERS says for gateways.
+    workers = startWorkers(editing, queue, { count: Math.max(1, config.redis.workers), ledger, config, logger });
   } catch (error) {
     await close();
     throw error;
@@ -321,27 +308,20 @@ function queueScope(config: Config): string {
  * once as the engine has threads, and as many upstream calls as one provider may have in flight.
  */
 function startWorkers(
-  config: Config,
+  editing: Editing,
   queue: JobQueue,
-  deps: {
-    catalog: ReturnType<typeof createCatalog>;
-    edits: EditService;
-    scratch: ScratchSpace;
-    ledger?: Ledger;
-    /** The providers' names: one lane each. */
-    lanes: string[];
-    engineSize: number;
-    logger: Logger;
-  },
+  options: { count: number; ledger?: Ledger; config: Config; logger: Logger },
 ): JobWorkers {
-  const onError = (error: unknown, jobId: string) => deps.logger.error({ err: error, job_id: jobId }, "edit job failed unexpectedly");
-  const processor = editProcessor({ edits: deps.edits, catalog: deps.catalog, scratch: deps.scratch, ledger: deps.ledger, onError });
-  const upstream = config.limits.providerInflight || DEFAULT_UPSTREAM_CONCURRENCY;
+  const { logger } = options;
+  const onError = (error: unknown, jobId: string) => logger.error({ err: error, job_id: jobId }, "edit job failed unexpectedly");
+  const { edits, catalog, blobs, providers, engine } = editing;
+  const processor = editProcessor({ edits, catalog, scratch: blobs.scratch, ledger: options.ledger, onError });
+  const upstream = options.config.limits.providerInflight || DEFAULT_UPSTREAM_CONCURRENCY;
   // Local: twice the engine's threads, so that the next job's inputs are read and decoded while the
   // engine fills (the local provider admits only as many at once as the engine has threads).
-  const lanes = Object.fromEntries(deps.lanes.map((lane) => [lane, lane === "local" ? deps.engineSize * 2 : upstream]));
-  const started = Array.from({ length: config.redis?.workers ?? 1 }, () =>
-    queue.work(lanes, processor, (error) => deps.logger.warn({ err: error }, "edit worker: the queue connection failed; it reconnects")),
+  const lanes = Object.fromEntries(providers.names.map((lane) => [lane, lane === "local" ? engine.size * 2 : upstream]));
+  const started = Array.from({ length: options.count }, () =>
+    queue.work(lanes, processor, (error) => logger.warn({ err: error }, "edit worker: the queue connection failed; it reconnects")),
   );
   return { close: async (graceMs) => void (await Promise.all(started.map((workers) => workers.close(graceMs)))) };
 }

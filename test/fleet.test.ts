@@ -10,30 +10,16 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import type { PaymentRequired } from "@x402/core/types";
-import { Redis } from "ioredis";
-import pg from "pg";
 import { BASE, SOLANA } from "../src/chains/index.ts";
 import { challengeIn, signPollChallenge, SIWX_HEADER } from "../src/client/siwx.ts";
 import { decodeHeader } from "./support/buyer.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
+import { startFleetServices, TEST_REDIS_URL, withDatabase, type FleetServices } from "./support/fleet.ts";
 import { dataUri, solidImage } from "./support/gateway.ts";
-import { createTestDatabase } from "./support/postgres.ts";
-import {
-  liveGatewayEnv,
-  rpcPayer,
-  startDevchainProcess,
-  startGatewayProcess,
-  startRetouch,
-  type DevchainProcess,
-  type GatewayProcess,
-  type RetouchProcess,
-} from "./support/processes.ts";
-import { startTestS3, type TestS3 } from "./support/s3.ts";
+import { liveGatewayEnv, rpcPayer, startGatewayProcess, type GatewayProcess } from "./support/processes.ts";
 import { heldSuccess, startFakeOpenAi, type FakeOpenAi } from "./upstreams/fake-openai.ts";
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const KEY = "sk-test-fleet-3e4f5a";
 const EDIT = "/api/v1/images/image2image";
 /** What clients see: the load balancer in front of both gateways. The test talks to each gateway directly. */
@@ -65,44 +51,30 @@ interface Outcome {
   statuses: { gateway: number; status: number; what: string }[];
 }
 
-let devchain: DevchainProcess;
-let database: { url: string; drop(): Promise<void> };
-let s3: TestS3;
-let redis: Redis;
+let fleet: FleetServices;
 /** Answers the first worker's OpenAI calls: it holds one, so that the worker can be killed in the middle of it. */
 let slowUpstream: FakeOpenAi;
 let upstream: FakeOpenAi;
 let result: Buffer;
-const prefix = `retouch-fleet-test-${randomBytes(4).toString("hex")}:`;
-const running: RetouchProcess[] = [];
 
 before(async () => {
   result = await solidImage(1024, 1024, "png", "#3a7");
-  [devchain, database, s3, slowUpstream, upstream] = await Promise.all([
-    startDevchainProcess(),
-    createTestDatabase(),
-    startTestS3(),
-    startFakeOpenAi(KEY, result),
-    startFakeOpenAi(KEY, result),
-  ]);
-  redis = new Redis(REDIS_URL);
+  [fleet, slowUpstream, upstream] = await Promise.all([startFleetServices(), startFakeOpenAi(KEY, result), startFakeOpenAi(KEY, result)]);
 });
 
 after(async () => {
-  await Promise.all(running.map((process) => process.stop("SIGKILL")));
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis?.disconnect();
-  await Promise.all([devchain?.close(), database?.drop(), s3?.close(), slowUpstream?.close(), upstream?.close()]);
+  await Promise.all([fleet?.close(), slowUpstream?.close(), upstream?.close()]);
 });
 
 test("a fleet of two gateways and two workers: 100 paid edits through a worker kill and a gateway deploy, each paid once, only with a result", { timeout: 300_000 }, async () => {
+  const { devchain, s3 } = fleet;
   const bucket = await s3.bucket();
+  const prefix = fleet.redisPrefix("fleet");
   const env: Record<string, string> = {
     ...liveGatewayEnv(devchain, "remote"),
     ...s3.env(bucket),
-    DATABASE_URL: database.url,
-    REDIS_URL,
+    DATABASE_URL: fleet.database.url,
+    REDIS_URL: TEST_REDIS_URL,
     RETOUCH_REDIS_PREFIX: prefix,
     RETOUCH_PUBLIC_URL: PUBLIC_URL,
     RETOUCH_WORKERS: "0",
@@ -116,8 +88,8 @@ test("a fleet of two gateways and two workers: 100 paid edits through a worker k
   // The second gateway answers every paid edit 202, so that its buyers poll (on either gateway).
   const gateways: (GatewayProcess | undefined)[] = [await startGatewayProcess(env)];
   gateways.push(await startGatewayProcess({ ...env, RETOUCH_INLINE_WINDOW_MS: "0" }));
-  running.push(...(gateways as GatewayProcess[]));
-  const firstWorker = await startWorker({ ...env, OPENAI_BASE_URL: slowUpstream.baseUrl });
+  for (const gateway of gateways) fleet.track(gateway!);
+  const firstWorker = await fleet.startWorker({ ...env, OPENAI_BASE_URL: slowUpstream.baseUrl });
   const urls = gateways.map((gateway) => gateway!.url);
   const down = new Set<number>();
   /** Gateways sent SIGTERM: a refused connection there is the deploy, and the request goes to the other. */
@@ -191,7 +163,7 @@ test("a fleet of two gateways and two workers: 100 paid edits through a worker k
   slowUpstream.reply(reply);
   const openAiEdit = paidEdit(0, { model: "openai/gpt-image-1-mini", prompt: `fleet openai ${prefix}`, image: dataUri(await solidImage(64, 64)) }, "base", false);
   await arrived;
-  await startWorker(env);
+  await fleet.startWorker(env);
 
   const outcomes: Outcome[] = [];
   let next = 1;
@@ -249,7 +221,7 @@ test("a fleet of two gateways and two workers: 100 paid edits through a worker k
 
   // A deploy: the stopped gateway starts again; both serve every result with the same bytes.
   const restarted = await startGatewayProcess(env, { dataDir: gateways[1]!.dataDir, port: gateways[1]!.port });
-  running.push(restarted);
+  fleet.track(restarted);
   for (const outcome of outcomes) {
     const url = outcome.final.data![0].url;
     assert.ok(url.startsWith(`${PUBLIC_URL}/api/v1/files/`), url);
@@ -262,20 +234,11 @@ test("a fleet of two gateways and two workers: 100 paid edits through a worker k
     );
     assert.ok(bodies[0].length > 100 && bodies[0].equals(bodies[1]), `${url}: the same bytes from both gateways`);
   }
-  assert.deepEqual(await scratchObjects(bucket), [], "no queued inputs left in the bucket");
+  assert.deepEqual(await s3.keys(bucket, "scratch/"), [], "no queued inputs left in the bucket");
 });
 
-async function startWorker(env: Record<string, string>): Promise<RetouchProcess> {
-  const worker = startRetouch(["worker"], { ...env, RETOUCH_ENGINE_THREADS: "1" });
-  running.push(worker);
-  await worker.waitFor((line) => line.includes("retouch worker ready"));
-  return worker;
-}
-
 async function ledgerRows(): Promise<{ byStatus: Record<string, number>; paid: Partial<Record<NetworkName, bigint>> }> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
+  return withDatabase(fleet.database.url, async (client) => {
     const { rows } = await client.query<{ status: string; network: string; count: string; total: string | null }>(
       "SELECT status, network, count(*) AS count, sum(amount::numeric)::text AS total FROM paid_edits GROUP BY status, network",
     );
@@ -287,13 +250,5 @@ async function ledgerRows(): Promise<{ byStatus: Record<string, number>; paid: P
       if (row.status === "settled") paid[name] = (paid[name] ?? 0n) + BigInt(row.total ?? "0");
     }
     return { byStatus, paid };
-  } finally {
-    await client.end();
-  }
-}
-
-async function scratchObjects(bucket: string): Promise<string[]> {
-  const { ListObjectsV2Command } = await import("@aws-sdk/client-s3");
-  const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "scratch/" }));
-  return (listed.Contents ?? []).map((object) => object.Key!);
+  });
 }

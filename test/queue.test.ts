@@ -9,28 +9,14 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { PaymentRequired } from "@x402/core/types";
-import { Redis } from "ioredis";
-import pg from "pg";
 import { decodeHeader } from "./support/buyer.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
+import { startFleetServices, TEST_REDIS_URL, type FleetServices } from "./support/fleet.ts";
 import { dataUri, solidImage, startTestGateway } from "./support/gateway.ts";
-import { createTestDatabase } from "./support/postgres.ts";
-import {
-  liveGatewayEnv,
-  rpcPayer,
-  startDevchainProcess,
-  startGatewayProcess,
-  startRetouch,
-  type DevchainProcess,
-  type GatewayProcess,
-  type RetouchProcess,
-} from "./support/processes.ts";
-import { startTestS3, type TestS3 } from "./support/s3.ts";
+import { liveGatewayEnv, rpcPayer, startGatewayProcess, startRetouch, type GatewayProcess } from "./support/processes.ts";
 import { heldSuccess, startFakeOpenAi, type FakeOpenAi } from "./upstreams/fake-openai.ts";
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const KEY = "sk-test-queue-9a8b7c";
 const EDIT = "/api/v1/images/image2image";
 
@@ -40,42 +26,28 @@ interface PaidBody {
   error?: { code: string; message: string };
 }
 
-let devchain: DevchainProcess;
+let fleet: FleetServices;
 let upstream: FakeOpenAi;
-let s3: TestS3;
-let database: { url: string; drop(): Promise<void> };
-let redis: Redis;
 let result: Buffer;
-const prefixes: string[] = [];
-const processes: RetouchProcess[] = [];
 
 before(async () => {
   result = await solidImage(1024, 1024, "png", "#c63");
-  [devchain, upstream, s3, database] = await Promise.all([startDevchainProcess(), startFakeOpenAi(KEY, result), startTestS3(), createTestDatabase()]);
-  redis = new Redis(REDIS_URL);
+  [fleet, upstream] = await Promise.all([startFleetServices(), startFakeOpenAi(KEY, result)]);
 });
 
 after(async () => {
-  await Promise.all(processes.map((process) => process.stop("SIGKILL")));
-  for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-  redis?.disconnect();
-  await Promise.all([devchain?.close(), upstream?.close(), s3?.close(), database?.drop()]);
+  await Promise.all([fleet?.close(), upstream?.close()]);
 });
 
 /** One fleet's settings: its own Redis prefix and bucket, the shared ledger, the devchain's facilitator. */
 async function fleetEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-  const prefix = `retouch-queue-test-${randomBytes(4).toString("hex")}:`;
-  prefixes.push(prefix);
   return {
-    ...liveGatewayEnv(devchain, "remote"),
+    ...liveGatewayEnv(fleet.devchain, "remote"),
     RETOUCH_NETWORKS: "base",
-    ...s3.env(await s3.bucket()),
-    DATABASE_URL: database.url,
-    REDIS_URL,
-    RETOUCH_REDIS_PREFIX: prefix,
+    ...fleet.s3.env(await fleet.s3.bucket()),
+    DATABASE_URL: fleet.database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    RETOUCH_REDIS_PREFIX: fleet.redisPrefix("queue"),
     OPENAI_API_KEY: KEY,
     OPENAI_BASE_URL: upstream.baseUrl,
     RETOUCH_LIMIT_QUOTES_PER_MIN: "0",
@@ -84,16 +56,7 @@ async function fleetEnv(extra: Record<string, string> = {}): Promise<Record<stri
 }
 
 async function gatewayOnly(env: Record<string, string>): Promise<GatewayProcess> {
-  const gateway = await startGatewayProcess({ ...env, RETOUCH_WORKERS: "0" });
-  processes.push(gateway);
-  return gateway;
-}
-
-async function worker(env: Record<string, string>): Promise<RetouchProcess> {
-  const process = startRetouch(["worker"], { RETOUCH_ENGINE_THREADS: "1", ...env });
-  processes.push(process);
-  await process.waitFor((line) => line.includes("retouch worker ready"));
-  return process;
+  return fleet.track(await startGatewayProcess({ ...env, RETOUCH_WORKERS: "0" }));
 }
 
 /** Quotes `edit`, pays it from the devchain's buyer on Base, sends it; the answer, the price and the buyer's balance before. */
@@ -101,26 +64,10 @@ async function payAndSend(gateway: GatewayProcess, edit: unknown): Promise<{ res
   const quote = await fetch(`${gateway.url}${EDIT}`, jsonInit(edit));
   assert.equal(quote.status, 402, await quote.clone().text());
   const required = decodeHeader<PaymentRequired>(quote.headers.get("payment-required"));
-  const before = await devchain.usdc("base", devchain.buyer);
-  const payment = Buffer.from(JSON.stringify(await rpcPayer(devchain, "base").createPaymentPayload(required))).toString("base64");
+  const before = await fleet.devchain.usdc("base", fleet.devchain.buyer);
+  const payment = Buffer.from(JSON.stringify(await rpcPayer(fleet.devchain, "base").createPaymentPayload(required))).toString("base64");
   const response = await fetch(`${gateway.url}${EDIT}`, jsonInit(edit, { "PAYMENT-SIGNATURE": payment }));
   return { response, body: (await response.json()) as PaidBody, price: BigInt(required.accepts[0].amount), before };
-}
-
-async function ledgerStatuses(): Promise<Record<string, number>> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ status: string; count: string }>("SELECT status, count(*) FROM paid_edits GROUP BY status");
-    return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
-  } finally {
-    await client.end();
-  }
-}
-
-async function objectsUnder(bucket: string, prefix: string): Promise<string[]> {
-  const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  return (listed.Contents ?? []).map((object) => object.Key!);
 }
 
 /** Polls the gateway's /metrics until `line` appears (a queue state the test waits for). */
@@ -138,13 +85,13 @@ test("a gateway that runs no edits (RETOUCH_WORKERS=0) hands a paid edit to a `r
   // A worker needs no facilitator or pay-to settings; and it knows its own public URL only: the answer carries the gateway's.
   const { FACILITATOR_URL, RETOUCH_PAY_TO_EVM, RETOUCH_PAY_TO_SOLANA, RETOUCH_NETWORKS, ...workerEnv } = env;
   assert.ok(FACILITATOR_URL && RETOUCH_PAY_TO_EVM && RETOUCH_PAY_TO_SOLANA && RETOUCH_NETWORKS, "the gateway has them");
-  const edits = await worker({ ...workerEnv, RETOUCH_PUBLIC_URL: "http://worker.invalid:9" });
+  const edits = await fleet.startWorker({ ...workerEnv, RETOUCH_PUBLIC_URL: "http://worker.invalid:9" });
   const prompt = `queued ${Date.now()}`;
   const { response, body, price, before } = await payAndSend(gateway, await sceneEdit(64, prompt));
 
   assert.equal(response.status, 200, JSON.stringify(body));
   assert.equal(body.payment?.status, "settled");
-  assert.equal(before - (await devchain.usdc("base", devchain.buyer)), price, "charged once");
+  assert.equal(before - (await fleet.devchain.usdc("base", fleet.devchain.buyer)), price, "charged once");
   assert.ok(body.data![0].url.startsWith(`${gateway.url}/api/v1/files/`), body.data![0].url);
   const served = await fetch(body.data![0].url);
   assert.equal(served.status, 200);
@@ -156,14 +103,14 @@ test("a gateway that runs no edits (RETOUCH_WORKERS=0) hands a paid edit to a `r
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
   assert.match(text, /retouch_queue_wait_seconds_count\{model="local\/content-aware-fill"\} 1/);
   assert.match(text, /retouch_queue_run_seconds_count\{model="local\/content-aware-fill"\} 1/);
-  assert.deepEqual(await objectsUnder(env.S3_BUCKET, "scratch/"), [], "the queued image and mask are gone from the bucket");
-  assert.ok((await redis.keys(`${env.RETOUCH_REDIS_PREFIX}queue:edits-local:*`)).length > 0, "the job went through the fleet's Redis, under its prefix");
+  assert.deepEqual(await fleet.s3.keys(env.S3_BUCKET, "scratch/"), [], "the queued image and mask are gone from the bucket");
+  assert.ok((await fleet.redis.keys(`${env.RETOUCH_REDIS_PREFIX}queue:edits-local:*`)).length > 0, "the job went through the fleet's Redis, under its prefix");
 });
 
 test("a worker SIGKILLed mid-edit: another worker takes the job again within its budget; the buyer gets the result and pays once", { timeout: 120_000 }, async () => {
   const env = await fleetEnv({ RETOUCH_INLINE_WINDOW_MS: "60000" });
   const gateway = await gatewayOnly(env);
-  const doomed = await worker(env);
+  const doomed = await fleet.startWorker(env);
   const prompt = `killed worker ${Date.now()}`;
   const edit = { model: "openai/gpt-image-1-mini", prompt, image: dataUri(await solidImage(64, 64)) };
   const { reply, arrived, letGo } = heldSuccess([result]);
@@ -172,16 +119,16 @@ test("a worker SIGKILLed mid-edit: another worker takes the job again within its
   await arrived;
   await doomed.stop("SIGKILL");
   letGo();
-  await worker(env);
+  await fleet.startWorker(env);
 
   const { response, body, price, before } = await answer;
   assert.equal(response.status, 200, JSON.stringify(body));
   assert.equal(body.payment?.status, "settled");
   assert.equal(upstream.received.filter((call) => call.body.fields.prompt === prompt).length, 2, "run again by the second worker");
-  assert.equal(before - (await devchain.usdc("base", devchain.buyer)), price, "charged once");
+  assert.equal(before - (await fleet.devchain.usdc("base", fleet.devchain.buyer)), price, "charged once");
   const served = await fetch(body.data![0].url.replace(/^https?:\/\/[^/]+/, gateway.url));
   assert.equal(served.status, 200);
-  assert.equal((await ledgerStatuses()).running ?? 0, 0, "no row left running");
+  assert.equal((await fleet.ledgerStatuses()).running ?? 0, 0, "no row left running");
 });
 
 test("an edit that waited for a free worker longer than its budget is refused 503 queue_timeout, not run late, and charges nothing", { timeout: 120_000 }, async () => {
@@ -191,7 +138,7 @@ test("an edit that waited for a free worker longer than its budget is refused 50
   const answer = payAndSend(gateway, { ...(await sceneEdit(64, prompt)), model: "openai/gpt-image-1-mini" });
   await metricsShow(gateway.url, /retouch_queue_jobs\{lane="openai",state="waiting"\} 1/);
   const calls = upstream.received.length;
-  await worker(env);
+  await fleet.startWorker(env);
 
   const { response, body, before } = await answer;
   assert.equal(response.status, 503, JSON.stringify(body));
@@ -199,7 +146,7 @@ test("an edit that waited for a free worker longer than its budget is refused 50
   assert.match(body.error!.message, /nothing was charged/);
   assert.equal(response.headers.get("retry-after"), "30");
   assert.equal(upstream.received.length, calls, "the upstream was never called");
-  assert.equal(await devchain.usdc("base", devchain.buyer), before, "nothing charged");
+  assert.equal(await fleet.devchain.usdc("base", fleet.devchain.buyer), before, "nothing charged");
 });
 
 describe("RETOUCH_LIMIT_PROVIDER_INFLIGHT", () => {
@@ -230,10 +177,9 @@ describe("RETOUCH_LIMIT_PROVIDER_INFLIGHT", () => {
   }
 
   test("on the queue, over the fleet-wide limit an upstream edit waits, it is not failed; it runs when a call ends", { timeout: 60_000 }, async () => {
-    const prefix = `retouch-queue-test-${randomBytes(4).toString("hex")}:`;
-    prefixes.push(prefix);
+    const prefix = fleet.redisPrefix("queue");
     // Two workers in this process, each free to take an OpenAI edit: only the fleet-wide limit holds the second back.
-    await secondWaits({ REDIS_URL, RETOUCH_REDIS_PREFIX: prefix, RETOUCH_WORKERS: "2" });
+    await secondWaits({ REDIS_URL: TEST_REDIS_URL, RETOUCH_REDIS_PREFIX: prefix, RETOUCH_WORKERS: "2" });
   });
 
   test("embedded (no REDIS_URL), the same limit holds in the process: the second call waits, then runs", { timeout: 60_000 }, async () => {

@@ -18,6 +18,8 @@ export interface TestS3 {
   /** What a gateway process needs to store results in `bucket` (AWS_* included: the SDK reads them from its environment). */
   env(bucket: string): Record<string, string>;
   client: S3Client;
+  /** The keys in `bucket` under `prefix` (e.g. "scratch/": queued inputs left behind). */
+  keys(bucket: string, prefix: string): Promise<string[]>;
   /** Empties and removes a bucket (a colleague deleting it while gateways run). */
   removeBucket(bucket: string): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +57,10 @@ export async function startTestS3(): Promise<TestS3> {
       AWS_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
     }),
+    async keys(bucket, prefix) {
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      return (listed.Contents ?? []).map((object) => object.Key!);
+    },
     async removeBucket(bucket) {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
       for (const object of listed.Contents ?? []) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key! }));
