@@ -216,9 +216,13 @@ describe("catalog and operations", () => {
       "n",
       "output_compression",
       "output_format",
+      "partial_images",
       "prompt",
       "quality",
+      "response_format",
       "size",
+      "stream",
+      "user",
     ]);
     assert.deepEqual(request.required.sort(), ["image", "prompt"]);
 

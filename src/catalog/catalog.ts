@@ -22,7 +22,7 @@ export interface Quote {
 export interface Catalog {
   readonly margin: string;
   list(): readonly ModelEntry[];
-  /** The model, or a 400 naming the known ones. */
+  /** The model by id or alias (OpenAI's own names), or a 400 naming the known ones. */
   resolve(id: string): ModelEntry;
   /** Price of one image of every size the model offers. */
   prices(model: ModelEntry): Record<string, string>;
@@ -49,6 +49,7 @@ const modelOverride = z
   .object({
     provider: z.string().min(1),
     upstreamModel: z.string().min(1),
+    aliases: z.array(z.string().regex(/^[A-Za-z0-9._-]+$/)).max(8),
     description: z.string(),
     sizes: z.record(z.string().regex(/^(\d+x\d+|auto)$/), decimalString),
     defaultSize: z.string(),
@@ -82,6 +83,7 @@ export function createCatalog(options: { margin: string; config?: CatalogConfig 
   parseDecimal(margin);
   const models = mergeModels(BUILTIN_MODELS, options.config);
   const byId = new Map(models.map((model) => [model.id, model]));
+  const byName = new Map([...models.flatMap((model) => (model.aliases ?? []).map((alias) => [alias, model] as const)), ...byId]);
 
   const unitPrice = (model: ModelEntry, size: string, quality?: Quality): bigint => {
     const cost = quality ? model.qualityCosts?.[quality]?.[size] : model.sizes[size];
@@ -93,13 +95,10 @@ export function createCatalog(options: { margin: string; config?: CatalogConfig 
     margin,
     list: () => models,
     resolve(id) {
-      const model = byId.get(id);
+      const model = byName.get(id);
       if (!model) {
-        throw invalidRequest(
-          "model",
-          `unknown model "${id}"; known models: ${models.map((m) => m.id).join(", ")}`,
-          "model_not_found",
-        );
+        const known = models.map((m) => (m.aliases?.length ? `${m.id} (${m.aliases.join(", ")})` : m.id));
+        throw invalidRequest("model", `unknown model "${id}"; known models: ${known.join(", ")}`, "model_not_found");
       }
       return model;
     },
@@ -141,6 +140,14 @@ function mergeModels(builtins: readonly ModelEntry[], config: CatalogConfig | un
   }
   const models = [...merged.values()].filter((model) => !disabled.has(model.id));
   const ids = new Set(models.map((model) => model.id));
+  const named = new Map<string, string>();
+  for (const model of models) {
+    for (const alias of model.aliases ?? []) {
+      const other = ids.has(alias) ? alias : named.get(alias);
+      if (other !== undefined) throw new Error(`catalog: the alias ${alias} of ${model.id} is already the name of ${other}`);
+      named.set(alias, model.id);
+    }
+  }
   for (const model of models) {
     const unknown = (model.fallbacks ?? []).filter((id) => !ids.has(id) || id === model.id);
     if (unknown.length > 0) throw new Error(`catalog: model ${model.id} falls back to ${unknown.join(", ")}, which is not another model in the catalog`);

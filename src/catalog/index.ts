@@ -1,6 +1,7 @@
 // The catalog's public face: models, sizes, prices and quotes.
 export { createCatalog, catalogConfigSchema, type Catalog, type CatalogConfig, type Quote } from "./catalog.ts";
 export {
+  answersInBase64,
   AUTO_SIZE,
   BUILTIN_MODELS,
   DEFAULT_MODEL_ID,

@@ -11,6 +11,8 @@ export type Quality = "low" | "medium" | "high";
 export interface ModelEntry {
   /** Public id, "<provider>/<name>". */
   id: string;
+  /** Other names callers may use for it: OpenAI's own model names, so that code written for OpenAI works unchanged. */
+  aliases?: string[];
   /** Which Provider runs it (see src/providers). */
   provider: string;
   /** The name the upstream API knows it by. */
@@ -42,6 +44,11 @@ export interface ModelEntry {
   qualityCosts?: Partial<Record<Quality, Record<string, string>>>;
 }
 
+/** OpenAI's image models: their API always answers with the image itself (b64_json), which code written for it reads. */
+export function answersInBase64(model: ModelEntry): boolean {
+  return model.provider === "openai" && /^(gpt-image|chatgpt-image)/.test(model.upstreamModel);
+}
+
 /** "auto" keeps the first source image's own width and height. */
 export const AUTO_SIZE = "auto";
 
@@ -64,6 +71,7 @@ const LOCAL_FILL_COST = "0.001";
 export const BUILTIN_MODELS: readonly ModelEntry[] = [
   {
     id: "openai/gpt-image-1",
+    aliases: ["gpt-image-1"],
     provider: "openai",
     upstreamModel: "gpt-image-1",
     description: "OpenAI GPT Image 1: prompt-guided edits, optional mask, up to 4 source images",
@@ -83,6 +91,7 @@ export const BUILTIN_MODELS: readonly ModelEntry[] = [
   },
   {
     id: "openai/gpt-image-1-mini",
+    aliases: ["gpt-image-1-mini"],
     provider: "openai",
     upstreamModel: "gpt-image-1-mini",
     description: "OpenAI GPT Image 1 Mini: the low-cost GPT Image model; optional mask, up to 4 source images",
@@ -96,6 +105,7 @@ export const BUILTIN_MODELS: readonly ModelEntry[] = [
   },
   {
     id: "openai/gpt-image-1.5",
+    aliases: ["gpt-image-1.5"],
     provider: "openai",
     upstreamModel: "gpt-image-1.5",
     description: "OpenAI GPT Image 1.5: faster, more faithful edits than GPT Image 1; optional mask, up to 4 source images",

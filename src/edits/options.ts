@@ -9,6 +9,11 @@ export const QUALITIES = ["low", "medium", "high"] as const;
 export const BACKGROUNDS = ["transparent", "opaque", "auto"] as const;
 export const OUTPUT_FORMATS = ["png", "jpeg", "webp"] as const;
 export const INPUT_FIDELITIES = ["high", "low"] as const;
+/** url: a link to the stored result; b64_json: the image itself in the answer. */
+export const RESPONSE_FORMATS = ["url", "b64_json"] as const;
+export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
+/** OpenAI's `user` (an end-user id for abuse monitoring): bounded, it is only an id. */
+export const MAX_USER_CHARS = 256;
 
 export interface EditOptions {
   quality?: Quality;

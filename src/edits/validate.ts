@@ -5,8 +5,8 @@
 import { AUTO_SIZE, type Catalog, type ModelEntry, type Quote } from "../catalog/index.ts";
 import { invalidRequest } from "../errors.ts";
 import { inspectImage, type SourceImage } from "./image-input.ts";
-import { normaliseMask, type EditMask } from "./mask.ts";
-import { checkOptions, type EditOptions } from "./options.ts";
+import { normaliseMask, type EditMask, type MaskPolarity } from "./mask.ts";
+import { checkOptions, type EditOptions, type ResponseFormat } from "./options.ts";
 
 export const MAX_PROMPT_CHARS = 32_000;
 export const MAX_N = 10;
@@ -26,6 +26,14 @@ export interface RawEdit {
   size?: string;
   n: number;
   options?: EditOptions;
+  /** As the caller asked; the route applies its default when unset. */
+  responseFormat?: ResponseFormat;
+  /** OpenAI's end-user id. */
+  user?: string;
+  stream?: boolean;
+  partialImages?: number;
+  /** How the mask marks the edit: retouch's white, or OpenAI's transparency on OpenAI's route. */
+  maskPolarity?: MaskPolarity;
 }
 
 export interface EditRequest {
@@ -40,6 +48,10 @@ export interface EditRequest {
   /** Optional upstream fields, already checked against the model. */
   options: EditOptions;
   quote: Quote;
+  /** As the caller asked (not part of what is paid for: the same result, in another form). */
+  responseFormat?: ResponseFormat;
+  /** OpenAI's end-user id, passed to OpenAI models. */
+  user?: string;
 }
 
 export interface ValidateOptions {
@@ -60,6 +72,7 @@ export async function validateEdit(raw: RawEdit, options: ValidateOptions): Prom
   checkShape(raw, model, size);
   const editOptions = raw.options ?? {};
   checkOptions(editOptions, model);
+  checkStreaming(raw);
 
   const unavailable = options.unavailableReason(model);
   if (unavailable) throw invalidRequest("model", unavailable, "model_not_available");
@@ -67,20 +80,48 @@ export async function validateEdit(raw: RawEdit, options: ValidateOptions): Prom
   const images: SourceImage[] = [];
   for (const image of raw.images) images.push(await inspectImage(image.bytes, image.param, options.maxImageSide));
   const mask = raw.mask
-    ? await normaliseMask(await inspectImage(raw.mask.bytes, raw.mask.param, options.maxImageSide), images[0])
+    ? await normaliseMask(await inspectImage(raw.mask.bytes, raw.mask.param, options.maxImageSide), images[0], raw.maskPolarity)
     : undefined;
 
-  const quote = options.catalog.quote(model, size, raw.n, editOptions.quality);
-  return { model, prompt, images, mask, size, n: raw.n, options: editOptions, quote };
+  const outSize = size === AUTO_SIZE && !(AUTO_SIZE in model.sizes) ? nearestSize(model, images[0]) : size;
+  const quote = options.catalog.quote(model, outSize, raw.n, editOptions.quality);
+  const extra = { ...(raw.responseFormat ? { responseFormat: raw.responseFormat } : {}), ...(raw.user ? { user: raw.user } : {}) };
+  return { model, prompt, images, mask, size: outSize, n: raw.n, options: editOptions, quote, ...extra };
+}
+
+/**
+ * "auto" on a model with fixed sizes (as OpenAI's gpt-image models have): the offered size whose
+ * shape is nearest the picture's, so that the price is known before paying and the result can be checked.
+ */
+function nearestSize(model: ModelEntry, image: SourceImage): string {
+  const aspect = Math.log(image.width / image.height);
+  let best = model.defaultSize;
+  let distance = Number.POSITIVE_INFINITY;
+  for (const size of Object.keys(model.sizes)) {
+    const [width, height] = size.split("x").map(Number);
+    const away = Math.abs(Math.log(width / height) - aspect);
+    // The default size wins ties, then the first listed.
+    if (away < distance - 1e-9 || (Math.abs(away - distance) <= 1e-9 && size === model.defaultSize)) {
+      best = size;
+      distance = away;
+    }
+  }
+  return best;
+}
+
+function checkStreaming(raw: RawEdit): void {
+  if (raw.stream) {
+    throw invalidRequest("stream", "stream: true is not offered yet; send the request without stream and read the whole answer", "unsupported_parameter");
+  }
+  if (raw.partialImages !== undefined && raw.partialImages > 0) {
+    throw invalidRequest("partial_images", "partial_images applies only to streamed edits (stream: true); remove it", "unsupported_parameter");
+  }
 }
 
 function checkShape(raw: RawEdit, model: ModelEntry, size: string): void {
-  if (!(size in model.sizes)) {
-    throw invalidRequest(
-      "size",
-      `size "${size}" is not offered by ${model.id}; choose one of ${Object.keys(model.sizes).join(", ")}`,
-      "invalid_size",
-    );
+  if (!(size in model.sizes) && size !== AUTO_SIZE) {
+    const offered = [...Object.keys(model.sizes), ...(AUTO_SIZE in model.sizes ? [] : [AUTO_SIZE])];
+    throw invalidRequest("size", `size "${size}" is not offered by ${model.id}; choose one of ${offered.join(", ")}`, "invalid_size");
   }
   if (!Number.isInteger(raw.n) || raw.n < 1 || raw.n > MAX_N) {
     throw invalidRequest("n", `n must be a whole number from 1 to ${MAX_N}, got ${raw.n}`);

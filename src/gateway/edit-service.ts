@@ -3,7 +3,7 @@
 // (Payments wrap run() in the next layer: quote before, settle after success.)
 
 import type { Catalog, ModelEntry } from "../catalog/index.ts";
-import { validateEdit, type EditRequest, type RawEdit } from "../edits/index.ts";
+import { outputSize, validateEdit, type EditRequest, type RawEdit } from "../edits/index.ts";
 import { editTimedOut, RetouchError } from "../errors.ts";
 import {
   checkResult,
@@ -21,6 +21,13 @@ export interface EditResult {
   created: number;
   data: { url: string; revised_prompt?: string }[];
   price: { amount: string; currency: "USD" };
+  /** What was made, in OpenAI's answer shape: the size, the format, and the quality and background where known. */
+  size?: string;
+  output_format?: string;
+  quality?: string;
+  background?: string;
+  /** The upstream's token counts, where it gave them (OpenAI's `usage`). */
+  usage?: Record<string, unknown>;
 }
 
 /** A finished edit: the answer for the caller, and the upstream's usage for the ledger. */
@@ -126,10 +133,16 @@ export function createEditService(options: EditServiceOptions): EditService {
       options.onStoreFailed?.(error);
       throw resultNotStored(error);
     });
+    const made = outputSize(request);
+    const settings = output.settings ?? {};
     const result: EditResult = {
       created: Math.floor(Date.now() / 1000),
       data: keys.map((key) => ({ url: fileUrl(key), revised_prompt: output.revisedPrompt })),
       price: { amount: request.quote.amount, currency: "USD" },
+      size: settings.size ?? `${made.width}x${made.height}`,
+      output_format: output.images[0].format,
+      ...definedOnly({ quality: settings.quality ?? request.options.quality, background: settings.background ?? request.options.background }),
+      ...(output.usage ? { usage: output.usage } : {}),
     };
     return { result, usage: output.usage };
   }
@@ -156,6 +169,10 @@ export function createEditService(options: EditServiceOptions): EditService {
       }
     },
   };
+}
+
+function definedOnly(fields: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** Upstream overload or outage: another model may do. Bad input or a timeout would fail there too. */

@@ -15,6 +15,8 @@ export interface EditOutput {
   revisedPrompt?: string;
   /** The upstream's billing data (tokens), recorded in the ledger beside the price. */
   usage?: Record<string, unknown>;
+  /** The settings the upstream says it used (OpenAI echoes them), where they differ from or fill in the request's. */
+  settings?: { size?: string; quality?: string; background?: string };
 }
 
 export interface Provider {

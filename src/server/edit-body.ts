@@ -5,12 +5,13 @@
 
 import type { z } from "@hono/zod-openapi";
 import { DEFAULT_MODEL_ID } from "../catalog/index.ts";
+import type { Quality } from "../catalog/index.ts";
 import { decodeDataUri, MAX_PROMPT_CHARS, type RawEdit, type RawImage } from "../edits/index.ts";
 import { invalidRequest, RetouchError } from "../errors.ts";
 import { JsonBoundsScanner, type JsonBounds } from "./json-bounds.ts";
 import { limitedBody } from "./streamed-limit.ts";
 import { readMultipart, type MultipartForm, type MultipartLimits } from "./multipart.ts";
-import { ImageEditMultipart, ImageToImageJson, MAX_SOURCE_IMAGES } from "./schemas.ts";
+import { EDIT_FIELDS, ImageEditMultipart, ImageToImageJson, MAX_SOURCE_IMAGES } from "./schemas.ts";
 
 /** Generous for the dozen fields of an edit (prompt, model, size, n, the options, and what the OpenAI SDK adds). */
 const MAX_FORM_FIELDS = 32;
@@ -91,13 +92,22 @@ function fromJson(json: unknown): RawEdit {
     size: body.size,
     n: body.n ?? 1,
     options: {
-      quality: body.quality,
+      quality: chosenQuality(body.quality),
       background: body.background,
       output_format: body.output_format,
       output_compression: body.output_compression,
       input_fidelity: body.input_fidelity,
     },
+    responseFormat: body.response_format,
+    user: body.user,
+    stream: body.stream,
+    partialImages: body.partial_images,
   };
+}
+
+/** "auto" is the upstream's own default: nothing is sent, and the model's size prices apply. */
+function chosenQuality(quality: Quality | "auto" | undefined): Quality | undefined {
+  return quality === "auto" ? undefined : quality;
 }
 
 function fromMultipart(form: MultipartForm): RawEdit {
@@ -105,6 +115,8 @@ function fromMultipart(form: MultipartForm): RawEdit {
     const value = form.get(name)?.[0];
     return typeof value === "string" ? value : undefined;
   };
+  const unknown = [...form.keys()].find((name) => !MULTIPART_FIELDS.has(name));
+  if (unknown !== undefined) throw unknownField(unknown);
   const body = parse(ImageEditMultipart, {
     prompt: text("prompt"),
     model: text("model"),
@@ -115,6 +127,10 @@ function fromMultipart(form: MultipartForm): RawEdit {
     output_format: text("output_format") || undefined,
     output_compression: text("output_compression") || undefined,
     input_fidelity: text("input_fidelity") || undefined,
+    response_format: text("response_format") || undefined,
+    user: text("user") || undefined,
+    stream: text("stream") || undefined,
+    partial_images: text("partial_images") || undefined,
   });
   const parts = [...(form.get("image") ?? []), ...(form.get("image[]") ?? [])];
   const images = parts.map((part, i) => partBytes(part, parts.length > 1 ? `image[${i}]` : "image"));
@@ -127,13 +143,24 @@ function fromMultipart(form: MultipartForm): RawEdit {
     size: body.size || undefined,
     n: body.n === undefined ? 1 : Number(body.n),
     options: {
-      quality: body.quality,
+      quality: chosenQuality(body.quality),
       background: body.background,
       output_format: body.output_format,
       output_compression: body.output_compression === undefined ? undefined : Number(body.output_compression),
       input_fidelity: body.input_fidelity,
     },
+    responseFormat: body.response_format,
+    user: body.user,
+    stream: body.stream === undefined ? undefined : body.stream === "true",
+    partialImages: body.partial_images === undefined ? undefined : Number(body.partial_images),
   };
+}
+
+/** The form's field names: OpenAI's multipart sends several images as `image[]`. */
+const MULTIPART_FIELDS = new Set<string>([...EDIT_FIELDS, "image[]"]);
+
+function unknownField(name: string): RetouchError {
+  return invalidRequest(name, `unknown field "${name.slice(0, 64)}"; an edit takes ${EDIT_FIELDS.join(", ")}. Remove it.`, "unknown_parameter");
 }
 
 /** A multipart image is a file part, or (for convenience) a data URI text field. */
@@ -148,6 +175,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
+  if (issue.code === "unrecognized_keys") throw unknownField(issue.keys[0]);
   const param = issue.path.map((key, i) => (typeof key === "number" ? `[${key}]` : i > 0 ? `.${String(key)}` : String(key))).join("");
   const message = issue.message.includes(param.replace(/\[\d+\]$/, "")) ? issue.message : `${param}: ${issue.message}`;
   throw invalidRequest(param || null, message);

@@ -2,7 +2,7 @@
 // requests and generate /openapi.json, so the document cannot drift.
 
 import { z } from "@hono/zod-openapi";
-import { BACKGROUNDS, INPUT_FIDELITIES, MAX_N, OUTPUT_FORMATS, QUALITIES } from "../edits/index.ts";
+import { BACKGROUNDS, INPUT_FIDELITIES, MAX_N, MAX_USER_CHARS, OUTPUT_FORMATS, QUALITIES, RESPONSE_FORMATS } from "../edits/index.ts";
 
 const required = (field: string, what: string) => (issue: { input?: unknown }) =>
   issue.input === undefined ? `${field} is required: ${what}` : `${field} must be ${what}`;
@@ -12,12 +12,42 @@ const oneOf = <T extends readonly [string, ...string[]]>(field: string, values: 
 
 /** The optional fields passed through to upstream models that take them (see each model's `options`). */
 const optionFields = {
-  quality: oneOf("quality", QUALITIES).optional().openapi({ description: "Priced per quality where the model lists it" }),
+  quality: oneOf("quality", [...QUALITIES, "auto"] as const)
+    .optional()
+    .openapi({ description: "Priced per quality where the model lists it; auto (the default) lets the model choose, at the model's size prices" }),
   background: oneOf("background", BACKGROUNDS).optional(),
   output_format: oneOf("output_format", OUTPUT_FORMATS).optional(),
   input_fidelity: oneOf("input_fidelity", INPUT_FIDELITIES).optional(),
+  response_format: oneOf("response_format", RESPONSE_FORMATS)
+    .optional()
+    .openapi({
+      description:
+        "url: data[].url, a link to the stored result. b64_json: data[].b64_json, the image itself (base64). " +
+        "Default: b64_json for GPT Image models on /v1/images/edits (as OpenAI answers), url otherwise",
+    }),
+  user: z
+    .string({ error: `user must be a string of at most ${MAX_USER_CHARS} characters` })
+    .max(MAX_USER_CHARS, { error: `user must be at most ${MAX_USER_CHARS} characters` })
+    .optional()
+    .openapi({ description: "Your end-user's id, passed to OpenAI models for abuse monitoring (other models have no such field)" }),
 };
 const compressionError = "output_compression must be a whole number from 0 to 100";
+const partialImagesError = "partial_images must be a whole number from 0 to 3";
+
+/** The fields of an edit request. Others are refused, not dropped: a caller must learn that something it asked for is not done. */
+export const EDIT_FIELDS = [
+  "model",
+  "prompt",
+  "image",
+  "mask",
+  "size",
+  "n",
+  ...Object.keys(optionFields),
+  "output_compression",
+  "stream",
+  "partial_images",
+] as const;
+
 
 /** The most source images any model takes (the catalog allows no more), in `image` or as `image[]` parts. */
 export const MAX_SOURCE_IMAGES = 16;
@@ -64,7 +94,16 @@ export const ImageToImageJson = z
       .min(0, { error: compressionError })
       .max(100, { error: compressionError })
       .optional(),
+    stream: z.boolean({ error: "stream must be true or false" }).optional().openapi({ description: "Not offered yet: true is refused" }),
+    partial_images: z
+      .number({ error: partialImagesError })
+      .int({ error: partialImagesError })
+      .min(0, { error: partialImagesError })
+      .max(3, { error: partialImagesError })
+      .optional()
+      .openapi({ description: "Partial images while streaming (with stream: true)" }),
   })
+  .strict()
   .openapi("ImageToImageRequest");
 
 const binary = z.string().openapi({ type: "string", format: "binary" });
@@ -86,10 +125,13 @@ export const ImageEditMultipart = z
       .regex(/^(100|\d{1,2})$/, { error: compressionError })
       .optional()
       .openapi({ type: "integer" }),
+    stream: z.enum(["true", "false"], { error: "stream must be true or false" }).optional().openapi({ type: "boolean" }),
+    partial_images: z.string().regex(/^[0-3]$/, { error: partialImagesError }).optional().openapi({ type: "integer" }),
     image: binary.optional().openapi({ description: "The picture to edit" }),
     "image[]": z.array(binary).optional().openapi({ description: "Several pictures, where the model takes several" }),
     mask: binary.optional().openapi({ description: "White = area to edit, black = keep" }),
   })
+  .strict()
   .openapi("ImageEditMultipartRequest");
 
 export const ErrorBody = z
@@ -108,8 +150,19 @@ export const Price = z.object({ amount: z.string().openapi({ example: "0.021" })
 export const ImageToImageResult = z
   .object({
     created: z.number().int().openapi({ example: 1764000000 }),
-    data: z.array(z.object({ url: z.string().url(), revised_prompt: z.string().optional() })),
+    data: z.array(
+      z.object({
+        url: z.string().url().optional().openapi({ description: "With response_format url: where the stored result is served" }),
+        b64_json: z.string().optional().openapi({ description: "With response_format b64_json: the image itself, base64" }),
+        revised_prompt: z.string().optional(),
+      }),
+    ),
     price: Price,
+    size: z.string().optional().openapi({ description: "The size made", example: "1024x1024" }),
+    output_format: z.enum(["png", "jpeg", "webp"]).optional(),
+    quality: z.string().optional().openapi({ description: "The quality the model used, where known" }),
+    background: z.string().optional().openapi({ description: "The background the model used, where known" }),
+    usage: z.record(z.string(), z.unknown()).optional().openapi({ description: "The upstream's token counts, in OpenAI's shape, where it gave them" }),
     payment: z
       .object({
         status: z.enum(["settled", "already_settled"]),
@@ -191,6 +244,7 @@ export const ModelInfo = z
   .object({
     id: z.string(),
     object: z.literal("model"),
+    aliases: z.array(z.string()).openapi({ description: "Other names the model answers to in requests: OpenAI's own model names (\"gpt-image-1\")" }),
     provider: z.string(),
     description: z.string(),
     sizes: z.array(z.string()),

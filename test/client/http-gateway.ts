@@ -1,5 +1,6 @@
 // A devchain gateway reachable over real HTTP, its public URL matching the port it
 // listens on (result and poll URLs point back at it), for the buyer CLI's tests.
+// With RETOUCH_PAYMENTS=off in `env` it takes no payments (and has no chains).
 
 import { createServer } from "node:net";
 import { serve } from "@hono/node-server";
@@ -8,9 +9,9 @@ import { startTestGateway, type TestGateway } from "../support/gateway.ts";
 export interface HttpGateway {
   gw: TestGateway;
   url: string;
+  /** The devchain's RPCs and funded buyer wallet file (dev-wallets.json); empty with payments off. */
   baseRpc: string;
   solanaRpc: string;
-  /** The devchain's funded buyer wallet file (dev-wallets.json). */
   buyerWallet: string;
   close(): Promise<void>;
 }
@@ -29,13 +30,13 @@ export async function startHttpGateway(env: Record<string, string> = {}): Promis
   const gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", RETOUCH_PUBLIC_URL: url, ...env });
   const server = serve({ fetch: gw.gateway.app.fetch, hostname: "127.0.0.1", port });
   await new Promise((resolve) => server.once("listening", resolve));
-  const devchain = gw.gateway.devchain!;
+  const devchain = gw.gateway.devchain;
   return {
     gw,
     url,
-    baseRpc: devchain.evm.rpcUrl,
-    solanaRpc: devchain.solana.rpcUrl,
-    buyerWallet: devchain.wallets.buyer.file,
+    baseRpc: devchain?.evm.rpcUrl ?? "",
+    solanaRpc: devchain?.solana.rpcUrl ?? "",
+    buyerWallet: devchain?.wallets.buyer.file ?? "",
     async close() {
       await new Promise((resolve) => server.close(resolve));
       await gw.close();

@@ -68,6 +68,19 @@ export function success(images: Buffer[], usage: object = USAGE): Reply<EditForm
   };
 }
 
+/** 200 with solid pictures of the size asked for (1024x1024 when none), one per n. */
+export function sizedSuccess(usage: object = USAGE): Reply<EditForm> {
+  return async (res, received) => {
+    const n = Number(received.body.fields.n ?? 1);
+    const size = received.body.fields.size ?? "1024x1024";
+    const [width, height] = size.split("x").map(Number);
+    const format = (received.body.fields.output_format ?? "png") as "png" | "jpeg" | "webp";
+    const image = await sharp({ create: { width, height, channels: 3, background: "#48c" } }).toFormat(format).toBuffer();
+    const data = Array.from({ length: n }, () => ({ b64_json: image.toString("base64") }));
+    json(res, 200, { created: 1_760_000_000, output_format: format, quality: received.body.fields.quality ?? "medium", size, data, usage });
+  };
+}
+
 /** 200 with exactly these images, however many were asked for. */
 /**
  * A success the test holds back: `arrived` resolves when the request reaches the upstream, and the

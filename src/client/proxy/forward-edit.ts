@@ -2,6 +2,7 @@
 // within the caps through the buyer's one pay flow (which logs the signature and keeps
 // the payment pending until the result is saved), and keeps the result images here.
 
+import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { RetouchError } from "../../errors.ts";
 import { CliError } from "../errors.ts";
@@ -12,7 +13,10 @@ import { saveResults } from "../results.ts";
 import { planRpc } from "../rpc.ts";
 import type { ProxyContext } from "./context.ts";
 
-/** The gateway's image2image body; pictures are data URIs by now. */
+/**
+ * The gateway's image2image body; pictures are data URIs by now. Every other field the caller sent
+ * goes along as sent, so that the gateway honours it or refuses it by name (none is dropped here).
+ */
 export interface EditJson {
   model?: string;
   prompt: string;
@@ -20,6 +24,13 @@ export interface EditJson {
   mask?: string;
   size?: string;
   n?: number;
+  response_format?: string;
+  [field: string]: unknown;
+}
+
+/** OpenAI's route answers its gpt-image models (and the gateway's default model) with b64_json, as OpenAI does. */
+export function openAiDefaultFormat(model: string | undefined): "url" | "b64_json" {
+  return model === undefined || /^(openai\/)?(gpt-image|chatgpt-image)/.test(model) ? "b64_json" : "url";
 }
 
 interface EditResult {
@@ -31,11 +42,24 @@ interface EditResult {
   error?: unknown;
 }
 
-export async function forwardEdit(ctx: ProxyContext, edit: EditJson): Promise<Response> {
+/**
+ * `path`: the gateway's route, the seed's or OpenAI's (which reads masks as OpenAI does).
+ * `format`: how the caller gets the images. The gateway always answers with links here (the results
+ * are saved locally anyway); b64_json is read back from the saved files.
+ */
+export async function forwardEdit(ctx: ProxyContext, { response_format: format = "url", ...edit }: EditJson, path = EDIT_PATH): Promise<Response> {
   const { settings } = ctx;
-  const body = JSON.stringify(edit);
+  if (format !== "url" && format !== "b64_json") {
+    throw new RetouchError(`response_format must be url or b64_json, got ${JSON.stringify(format).slice(0, 40)}`, {
+      status: 400,
+      type: "invalid_request_error",
+      param: "response_format",
+      code: "invalid_value",
+    });
+  }
+  const body = JSON.stringify({ ...edit, response_format: "url" });
   const { response, pending } = await paidRequest({
-    url: `${settings.gateway}${EDIT_PATH}`,
+    url: `${settings.gateway}${path}`,
     init: (headers = {}) => ({ method: "POST", headers: { "content-type": "application/json", ...headers }, body }),
     gateway: settings.gateway,
     wallet: ctx.wallet,
@@ -68,7 +92,13 @@ export async function forwardEdit(ctx: ProxyContext, edit: EditJson): Promise<Re
     throw new CliError(`${error.message}; the payment is kept: ${RESUME_HINT}`, error.exitCode, { cause: error, code: error.code });
   }
   await pending?.done();
-  const local = data.map((d, i) => ({ ...d, url: `${ctx.publicUrl()}/images/${basename(saved[i].path)}` }));
+  const local = await Promise.all(
+    data.map(async ({ url: _url, ...d }, i) =>
+      format === "b64_json"
+        ? { b64_json: (await readFile(saved[i].path)).toString("base64"), ...d }
+        : { ...d, url: `${ctx.publicUrl()}/images/${basename(saved[i].path)}` },
+    ),
+  );
   return Response.json({ ...result, data: local });
 }
 

@@ -61,6 +61,7 @@ export function openAiProvider(options: OpenAiProviderOptions): Provider {
         images: data.map((image) => decodeImage("OpenAI", image.b64_json)),
         revisedPrompt: data.find((image) => image.revised_prompt)?.revised_prompt,
         usage: response.usage ? { ...response.usage } : undefined,
+        settings: { size: response.size, quality: response.quality, background: response.background },
       };
     },
   };
@@ -91,5 +92,6 @@ async function editParams(request: EditRequest): Promise<ImageEditParamsNonStrea
     n: request.n,
     // Only what the caller set; the catalog has already refused options this model does not take.
     ...definedOnly(request.options),
+    ...(request.user ? { user: request.user } : {}),
   };
 }

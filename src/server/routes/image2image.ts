@@ -3,6 +3,7 @@
 
 import type { App, ServerDeps } from "../context.ts";
 import { clientOf } from "../client-address.ts";
+import { inResponseFormat, OPENAI_EDIT_PATH, responseFormatFor } from "../answer-format.ts";
 import { readEditBody } from "../edit-body.ts";
 import {
   ErrorBody,
@@ -13,7 +14,7 @@ import {
   PaymentRequiredBody,
 } from "../schemas.ts";
 
-export const EDIT_PATHS = ["/api/v1/images/image2image", "/v1/images/edits"] as const;
+export const EDIT_PATHS = ["/api/v1/images/image2image", OPENAI_EDIT_PATH] as const;
 
 /** x402 v2 and v1: a request with either is a payment, not a quote (a bad one is refused on its own). */
 const PAYMENT_HEADERS = ["payment-signature", "x-payment"];
@@ -52,11 +53,14 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
     app.post(path, async (c) => {
       // Unpaid requests (quotes) are counted per client before the body is read, so a flood costs little.
       if (!PAYMENT_HEADERS.some((name) => c.req.header(name))) await deps.limits.quote(clientOf(c, deps.config.trustProxy));
-      const request = await deps.edits.prepare(await readEditBody(c.req.raw, deps.config.maxBodyBytes));
-      if (!deps.paidEdits) return c.json((await deps.runner.run(request)).result, 200);
+      const raw = await readEditBody(c.req.raw, deps.config.maxBodyBytes);
+      // OpenAI's route reads a mask with transparency as OpenAI does (transparent = edit).
+      const request = await deps.edits.prepare({ ...raw, maskPolarity: path === OPENAI_EDIT_PATH ? "openai" : "white" });
+      const format = responseFormatFor(request.responseFormat, path, request.model);
+      if (!deps.paidEdits) return c.json(await inResponseFormat((await deps.runner.run(request)).result, format, deps.blobs), 200);
       // The request's signal aborts when the client disconnects: a completed edit is then not settled.
       const reply = await deps.paidEdits.handle(request, c.req.raw.headers, `${deps.config.publicUrl}${path}`, c.req.raw.signal);
-      return c.json(reply.body, reply.status, reply.headers);
+      return c.json(await inResponseFormat(reply.body, format, deps.blobs), reply.status, reply.headers);
     });
   }
 }

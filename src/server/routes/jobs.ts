@@ -5,6 +5,9 @@
 
 import { z } from "@hono/zod-openapi";
 import type { App, ServerDeps } from "../context.ts";
+import { RESPONSE_FORMATS } from "../../edits/index.ts";
+import { invalidRequest } from "../../errors.ts";
+import { inResponseFormat } from "../answer-format.ts";
 import { notFound } from "../errors.ts";
 import { ErrorBody, ImageToImageResult, JobEnvelope, PaymentRequiredBody } from "../schemas.ts";
 
@@ -19,6 +22,9 @@ export function registerJobs(app: App, deps: ServerDeps): void {
       "Deprecated: a payment header (PAYMENT-SIGNATURE or X-PAYMENT) from that wallet, verified and never settled.",
     request: {
       params: z.object({ id: z.string() }),
+      query: z.object({
+        response_format: z.enum(RESPONSE_FORMATS).optional().openapi({ description: "b64_json: the finished images in the answer instead of links (default url)" }),
+      }),
       headers: z.object({ "SIGN-IN-WITH-X": z.string().optional().openapi({ description: "The signed sign-in challenge (base64 JSON)" }) }),
     },
     responses: {
@@ -46,7 +52,9 @@ export function registerJobs(app: App, deps: ServerDeps): void {
   app.get("/api/v1/images/jobs/:id", async (c) => {
     const id = c.req.param("id");
     if (!deps.paidEdits || !/^job_[A-Za-z0-9_-]{22}$/.test(id)) return notFound(c);
+    const format = c.req.query("response_format") ?? "url";
+    if (format !== "url" && format !== "b64_json") throw invalidRequest("response_format", "response_format must be url or b64_json");
     const reply = await deps.paidEdits.poll(id, c.req.raw.headers, `${deps.config.publicUrl}/api/v1/images/jobs/${id}`);
-    return c.json(reply.body, reply.status, reply.headers);
+    return c.json(await inResponseFormat(reply.body, format, deps.blobs), reply.status, reply.headers);
   });
 }

@@ -18,6 +18,7 @@ export function registerModels(app: App, deps: ServerDeps): void {
       return {
         id: model.id,
         object: "model" as const,
+        aliases: model.aliases ?? [],
         provider: model.provider,
         description: model.description,
         sizes: Object.keys(model.sizes),

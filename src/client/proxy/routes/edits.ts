@@ -1,12 +1,16 @@
 // POST /v1/images/edits: OpenAI's multipart edit (image / image[] files, mask, prompt,
-// model, size, n), turned into the gateway's JSON so the OpenAI SDK works unmodified.
-// Fields the gateway does not know (response_format, quality, user...) are ignored.
+// model, size, n, and OpenAI's other fields), turned into the gateway's JSON so the
+// OpenAI SDK works unmodified. Every text field goes to the gateway, which honours it or
+// refuses it by name; gpt-image models answer b64_json unless asked for url, as OpenAI does.
 
 import type { Context } from "hono";
 import { invalidRequest } from "../../../errors.ts";
 import { readBoundedBody } from "../body.ts";
 import type { ProxyContext } from "../context.ts";
-import { forwardEdit } from "../forward-edit.ts";
+import { forwardEdit, openAiDefaultFormat } from "../forward-edit.ts";
+
+/** The gateway's OpenAI route: masks there are read as OpenAI reads them. */
+const OPENAI_EDIT_PATH = "/v1/images/edits";
 import { resolvePicture } from "./image2image.ts";
 
 export function edits(ctx: ProxyContext) {
@@ -27,19 +31,28 @@ export function edits(ctx: ProxyContext) {
     const images = await Promise.all(files.map((file, i) => upload(file, files.length === 1 ? "image" : `image[${i}]`)));
     const mask = form.get("mask");
     const model = text(form, "model");
-    const size = text(form, "size");
-    const n = text(form, "n");
-    if (n !== undefined && !/^\d+$/.test(n)) throw invalidRequest("n", `n must be a whole number, got "${n}"`);
+    const fields: Record<string, unknown> = {};
+    for (const [name, value] of form.entries()) {
+      if (FILE_FIELDS.has(name) || name === "prompt") continue;
+      if (typeof value !== "string") throw invalidRequest(name, `${name} must be a text field, not a file`);
+      const given = value.trim();
+      if (given === "") continue;
+      fields[name] = NUMBER_FIELDS.has(name) && /^\d+$/.test(given) ? Number(given) : name === "stream" && /^(true|false)$/.test(given) ? given === "true" : given;
+    }
+    if (fields.n !== undefined && typeof fields.n !== "number") throw invalidRequest("n", `n must be a whole number, got "${String(fields.n)}"`);
     return forwardEdit(ctx, {
-      ...(model ? { model } : {}),
+      response_format: openAiDefaultFormat(model),
+      ...fields,
       prompt,
       image: images.length === 1 ? images[0] : images,
       ...(mask !== null ? { mask: await upload(mask, "mask") } : {}),
-      ...(size && size !== "auto" ? { size } : {}),
-      ...(n !== undefined ? { n: Number(n) } : {}),
-    });
+    }, OPENAI_EDIT_PATH);
   };
 }
+
+const FILE_FIELDS = new Set(["image", "image[]", "mask"]);
+/** OpenAI's whole-number fields, sent as text in a form and as numbers in the gateway's JSON. */
+const NUMBER_FIELDS = new Set(["n", "output_compression", "partial_images"]);
 
 function text(form: FormData, name: string): string | undefined {
   const value = form.get(name);

@@ -42,15 +42,13 @@ export function image2image(ctx: ProxyContext) {
       const issue = parsed.error.issues[0];
       throw invalidRequest(issue.path.join(".") || null, `${issue.path.join(".") || "body"}: ${issue.message}`);
     }
-    const { model, prompt, image, mask, size, n } = parsed.data;
+    // Fields other than the pictures go as sent: the gateway honours them or refuses them by name.
+    const { image, mask, ...fields } = parsed.data;
     const images = await Promise.all((Array.isArray(image) ? image : [image]).map((spec, i) => resolvePicture(spec, Array.isArray(image) ? `image[${i}]` : "image")));
     return forwardEdit(ctx, {
-      ...(model ? { model } : {}),
-      prompt,
+      ...fields,
       image: Array.isArray(image) ? images : images[0],
       ...(mask ? { mask: await resolvePicture(mask, "mask") } : {}),
-      ...(size ? { size } : {}),
-      ...(n !== undefined ? { n } : {}),
     });
   };
 }
