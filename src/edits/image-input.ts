@@ -5,7 +5,7 @@
 
 import sharp, { type Sharp } from "sharp";
 import { invalidRequest } from "../errors.ts";
-import { decodeFailure, findDamage } from "./integrity.ts";
+import { decodeChecked, findDamage, type DecodedPixels } from "./integrity.ts";
 import { sniffImageFormat, type ImageFormat } from "./sniff.ts";
 
 // libvips keeps the pixels of recent operations (up to 50 MB) to answer a repeat at once; every
@@ -19,9 +19,14 @@ export interface SourceImage {
   format: ImageFormat;
   width: number;
   height: number;
+  /**
+   * Its pixels, when inspectImage was asked to keep them (a mask is read once, not twice): one grey
+   * band (libvips' conversion) for a picture without transparency, all bands for one with it.
+   */
+  decoded?: DecodedPixels;
 }
 
-export async function inspectImage(bytes: Uint8Array, param: string, maxSide: number): Promise<SourceImage> {
+export async function inspectImage(bytes: Uint8Array, param: string, maxSide: number, options: { keepPixels?: boolean } = {}): Promise<SourceImage> {
   const format = sniffImageFormat(bytes);
   if (!format) {
     throw invalidRequest(
@@ -34,9 +39,10 @@ export async function inspectImage(bytes: Uint8Array, param: string, maxSide: nu
   if (damage) throw invalidRequest(param, `${param} is ${damage}`, "invalid_image");
   let width: number | undefined;
   let height: number | undefined;
+  let hasAlpha: boolean | undefined;
   try {
     // metadata() parses the header only; pixels are not decoded here.
-    ({ width, height } = await sharp(bytes, { limitInputPixels: false }).metadata());
+    ({ width, height, hasAlpha } = await sharp(bytes, { limitInputPixels: false }).metadata());
   } catch {
     throw invalidRequest(param, `${param} looks like ${format.toUpperCase()} but its header is corrupt`, "invalid_image");
   }
@@ -57,9 +63,11 @@ export async function inspectImage(bytes: Uint8Array, param: string, maxSide: nu
       "image_too_small",
     );
   }
-  const failure = await decodeFailure(bytes, format, width * height);
-  if (failure) throw invalidRequest(param, `${param} is ${failure}`, "invalid_image");
-  return { bytes, format, width, height };
+  // A picture without transparency is kept as the one grey band a mask needs; with it, all bands (its alpha may be the mask).
+  const keep = options.keepPixels ? (hasAlpha ? "all" : "grey") : undefined;
+  const outcome = await decodeChecked(bytes, format, width * height, keep);
+  if ("failure" in outcome) throw invalidRequest(param, `${param} is ${outcome.failure}`, "invalid_image");
+  return { bytes, format, width, height, ...(outcome.decoded ? { decoded: outcome.decoded } : {}) };
 }
 
 /** Decodes a checked image; the pixel limit guards against a lying header. */

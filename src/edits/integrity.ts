@@ -20,35 +20,68 @@ export function findDamage(bytes: Uint8Array, format: ImageFormat): string | und
   return webpDamage(bytes);
 }
 
+/** Every pixel of an image, as decoded: `channels` bytes per pixel, row by row. */
+export interface DecodedPixels {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: number;
+}
+
 /**
  * Decodes every pixel (libvips, sequential) and answers with what went wrong, or
  * undefined when the image decodes to its end. `pixels` is the header's width x
  * height, already checked against the limits.
  */
 export async function decodeFailure(bytes: Uint8Array, format: ImageFormat, pixels: number): Promise<string | undefined> {
+  const outcome = await decodeChecked(bytes, format, pixels);
+  return "failure" in outcome ? outcome.failure : undefined;
+}
+
+/**
+ * decodeFailure that keeps what it decoded, for a caller who needs the pixels (a mask is then read
+ * once, not twice): all bands, or with `grey` the picture converted to one grey band as libvips does.
+ */
+export async function decodeChecked(
+  bytes: Uint8Array,
+  format: ImageFormat,
+  pixels: number,
+  keep?: "all" | "grey",
+): Promise<{ failure: string } | { decoded?: DecodedPixels }> {
   // A JPEG's scan data has no length and no checksum: cut short and given a new EOI,
   // libjpeg only warns ("premature end of data segment") and paints the rest grey.
   // So JPEGs are decoded failing on warnings; a warning about something else (an
   // unknown Adobe colour transform) is forgiven if a decode failing on errors passes.
-  const failure = await decodeError(bytes, format === "jpeg" ? "warning" : "error", pixels);
-  if (failure === undefined) return undefined;
-  if (format === "jpeg" && !JPEG_DATA_DAMAGE.test(failure) && (await decodeError(bytes, "error", pixels)) === undefined) {
-    return undefined;
+  let outcome = await decode(bytes, format === "jpeg" ? "warning" : "error", pixels, keep);
+  if (typeof outcome === "string" && format === "jpeg" && !JPEG_DATA_DAMAGE.test(outcome)) {
+    const lenient = await decode(bytes, "error", pixels, keep);
+    if (typeof lenient !== "string") outcome = lenient;
   }
-  return /premature end|truncated|unexpected end|not enough/i.test(failure)
+  if (typeof outcome !== "string") return { decoded: outcome };
+  const failure = /premature end|truncated|unexpected end|not enough/i.test(outcome)
     ? `a ${NAMES[format]} whose image data ends early (truncated or corrupt file)`
     : `a ${NAMES[format]} whose image data is corrupt and cannot be decoded`;
+  return { failure };
 }
 
 /** libjpeg's warnings about the entropy-coded data itself (not "extraneous bytes", which viewers ignore). */
 const JPEG_DATA_DAMAGE = /Corrupt JPEG data: (premature end|bad Huffman|bad arithmetic|found marker)|Premature end of JPEG file/i;
 
-async function decodeError(bytes: Uint8Array, failOn: "warning" | "error", pixels: number): Promise<string | undefined> {
+/** The decoded pixels (undefined when not kept), or the decoder's error message. */
+async function decode(bytes: Uint8Array, failOn: "warning" | "error", pixels: number, keep?: "all" | "grey"): Promise<DecodedPixels | undefined | string> {
   try {
-    // One band of raw output pulls every pixel through the decoder; measured cheaper than
-    // stats() and a third of the memory of all bands (bench/input-check.bench.ts).
-    await decodeSlots.run(() => sharp(bytes, { failOn, sequentialRead: true, limitInputPixels: pixels }).extractChannel(0).raw().toBuffer());
-    return undefined;
+    return await decodeSlots.run(async () => {
+      const image = sharp(bytes, { failOn, sequentialRead: true, limitInputPixels: pixels });
+      if (!keep) {
+        // One band of raw output pulls every pixel through the decoder; measured cheaper than
+        // stats() and a third of the memory of all bands (bench/input-check.bench.ts).
+        await image.extractChannel(0).raw().toBuffer();
+        return undefined;
+      }
+      const bands = keep === "grey" ? image.toColourspace("b-w").extractChannel(0) : image;
+      const { data, info } = await bands.raw().toBuffer({ resolveWithObject: true });
+      return { data, width: info.width, height: info.height, channels: info.channels };
+    });
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }

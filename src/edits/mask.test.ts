@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { RetouchError } from "../errors.ts";
 import { cutPngReframed } from "../../test/support/damage.ts";
 import { makeScene } from "../../test/support/scene.ts";
-import type { SourceImage } from "./image-input.ts";
+import { inspectImage, type SourceImage } from "./image-input.ts";
 import { normaliseMask } from "./mask.ts";
 
 const SIDE = 128;
@@ -33,4 +33,41 @@ test("a good mask comes back at the image's size as grey levels", async () => {
   const mask = await normaliseMask({ bytes: white, format: "png", width: 64, height: 64 }, source(white));
   assert.equal(mask.grey.length, SIDE * SIDE);
   assert.ok(mask.grey.every((v) => v === 255));
+});
+
+test("a mask read from the pixels its check decoded gives exactly the grey levels of the libvips path, in both polarities", async () => {
+  const width = 64;
+  const height = 48;
+  const image: SourceImage = { bytes: Buffer.alloc(0), format: "png", width, height };
+  const at = (x: number, y: number) => ((x - 30) ** 2 + (y - 20) ** 2 < 15 ** 2 ? 255 : (x * 5 + y * 3) % 256);
+  const grey = Buffer.from(Array.from({ length: width * height }, (_, i) => at(i % width, Math.floor(i / width))));
+  const channels = (count: 1 | 2 | 3 | 4, alpha: (i: number) => number, colour = (value: number) => [value, value, value]) => {
+    const data = Buffer.alloc(width * height * count);
+    for (let i = 0; i < width * height; i++) {
+      const [r, g, b] = colour(grey[i]);
+      const pixel = count === 1 ? [r] : count === 2 ? [r, alpha(i)] : count === 3 ? [r, g, b] : [r, g, b, alpha(i)];
+      pixel.forEach((value, k) => (data[i * count + k] = value));
+    }
+    return sharp(data, { raw: { width, height, channels: count } });
+  };
+  const masks: Record<string, Promise<Buffer>> = {
+    "grey PNG": channels(1, () => 255).png().toBuffer(),
+    "grey JPEG": channels(1, () => 255).jpeg().toBuffer(),
+    "RGB PNG, neutral": channels(3, () => 255).png().toBuffer(),
+    "RGBA PNG, binary alpha": channels(4, (i) => (i % 7 ? 255 : 0)).png().toBuffer(),
+    "grey + alpha PNG, binary alpha": channels(2, (i) => (i % 5 ? 255 : 0)).png().toBuffer(),
+    "RGBA PNG, soft alpha (libvips path)": channels(4, (i) => i % 256).png().toBuffer(),
+    "RGB PNG, coloured": channels(3, () => 255, (v) => [v, 255 - v, v >> 1]).png().toBuffer(),
+    "RGBA WebP, opaque": channels(4, () => 255).webp({ lossless: true }).toBuffer(),
+  };
+  for (const [name, bytesPromise] of Object.entries(masks)) {
+    const bytes = await bytesPromise;
+    for (const polarity of ["white", "openai"] as const) {
+      const viaLibvips = await normaliseMask(await inspectImage(bytes, "mask", 4096), image, polarity);
+      const fromCheck = await inspectImage(bytes, "mask", 4096, { keepPixels: true });
+      assert.ok(fromCheck.decoded, `${name}: the check kept its pixels`);
+      const quick = await normaliseMask(fromCheck, image, polarity);
+      assert.ok(Buffer.from(quick.grey).equals(Buffer.from(viaLibvips.grey)), `${name}, ${polarity}: the same grey levels`);
+    }
+  }
 });

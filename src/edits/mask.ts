@@ -4,6 +4,7 @@
 
 import { invalidRequest } from "../errors.ts";
 import { decoder, type SourceImage } from "./image-input.ts";
+import type { DecodedPixels } from "./integrity.ts";
 import { decodeSlots } from "./slots.ts";
 
 export interface EditMask {
@@ -42,6 +43,10 @@ export async function normaliseMask(mask: SourceImage, image: SourceImage, polar
 }
 
 async function greyLevels(mask: SourceImage, image: SourceImage, polarity: MaskPolarity): Promise<Buffer> {
+  const sameSize = mask.width === image.width && mask.height === image.height;
+  // A JPEG's fourth band is CMYK's black, not alpha.
+  const quick = mask.decoded && sameSize && !(mask.format === "jpeg" && mask.decoded.channels > 3) ? fromPixels(mask.decoded, polarity) : undefined;
+  if (quick) return quick;
   const resized = () => decoder(mask).resize(image.width, image.height, { fit: "fill" });
   if (polarity === "openai") {
     const { data, info } = await decoder(mask).ensureAlpha().extractChannel("alpha").raw().toBuffer({ resolveWithObject: true });
@@ -54,4 +59,39 @@ async function greyLevels(mask: SourceImage, image: SourceImage, polarity: MaskP
   }
   // Transparent mask pixels count as black (keep).
   return resized().flatten({ background: "#000000" }).toColourspace("b-w").extractChannel(0).raw().toBuffer();
+}
+
+/**
+ * The grey levels straight from a mask's decoded pixels, when that gives exactly what the libvips
+ * path above gives: every pixel neutral (grey, or R = G = B) and fully opaque or fully transparent
+ * (then flattening on black and converting to grey change nothing but zeroing the transparent).
+ * Masks painted in black and white are; anything else (colour, soft alpha) takes the path above.
+ */
+function fromPixels({ data, channels, width, height }: DecodedPixels, polarity: MaskPolarity): Buffer | undefined {
+  const pixels = width * height;
+  if (data.length !== pixels * channels) return undefined; // 16 bits per channel
+  if (channels === 1) return data; // grey, opaque: as it is
+  const alphaAt = channels === 2 || channels === 4 ? channels - 1 : -1;
+  const grey = Buffer.alloc(pixels);
+  if (alphaAt >= 0 && polarity === "openai") {
+    let transparent = false;
+    for (let i = 0; i < pixels; i++) {
+      const alpha = data[i * channels + alphaAt];
+      grey[i] = 255 - alpha;
+      transparent ||= alpha < 255;
+    }
+    if (transparent) return grey; // OpenAI's mask: the less opaque, the more it is edited.
+  }
+  for (let i = 0, at = 0; i < pixels; i++, at += channels) {
+    const value = data[at];
+    if (channels >= 3 && (data[at + 1] !== value || data[at + 2] !== value)) return undefined;
+    if (alphaAt < 0) {
+      grey[i] = value;
+      continue;
+    }
+    const alpha = data[at + alphaAt];
+    if (alpha !== 0 && alpha !== 255) return undefined;
+    grey[i] = alpha === 0 ? 0 : value;
+  }
+  return grey;
 }

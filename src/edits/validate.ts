@@ -80,7 +80,7 @@ export async function validateEdit(raw: RawEdit, options: ValidateOptions): Prom
   const images: SourceImage[] = [];
   for (const image of raw.images) images.push(await inspectImage(image.bytes, image.param, options.maxImageSide));
   const mask = raw.mask
-    ? await normaliseMask(await inspectImage(raw.mask.bytes, raw.mask.param, options.maxImageSide), images[0], raw.maskPolarity)
+    ? await normaliseMask(await inspectImage(raw.mask.bytes, raw.mask.param, options.maxImageSide, { keepPixels: true }), images[0], raw.maskPolarity)
     : undefined;
 
   const outSize = size === AUTO_SIZE && !(AUTO_SIZE in model.sizes) ? nearestSize(model, images[0]) : size;
