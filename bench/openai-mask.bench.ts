@@ -100,7 +100,7 @@ async function startGateway(upstream: string): Promise<Server_> {
 
 function form(photo: Buffer, mask: Buffer): FormData {
   const body = new FormData();
-  body.append("model", "gpt-image-1");
+  body.append("model", "openai/gpt-image-1");
   body.append("prompt", "a round window in the wall");
   body.append("size", "1024x1024");
   body.append("response_format", "url");

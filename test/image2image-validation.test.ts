@@ -172,7 +172,7 @@ describe("model, size, n", () => {
   });
   test("a size the model does not offer lists the offered ones", async () => {
     const request = post({ model: OPENAI, prompt: "p", image: png, size: "800x600" });
-    await expectError(request, 400, "size", /"800x600" is not offered by openai\/gpt-image-1; choose one of 1024x1024, 1536x1024, 1024x1536/);
+    await expectError(request, 400, "size", /"800x600" is not offered by openai\/gpt-image-1: choose one of 1024x1024, 1536x1024, 1024x1536, auto/);
   });
   for (const n of [0, 11, 1.5, "2"]) {
     test(`n=${JSON.stringify(n)} is outside 1..10`, async () => {

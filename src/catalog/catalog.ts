@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { invalidRequest } from "../errors.ts";
-import { BUILTIN_MODELS, EDIT_OPTIONS, type ModelEntry, type Quality } from "./models.ts";
+import { AUTO_SIZE, BUILTIN_MODELS, EDIT_OPTIONS, sizeRuleCost, sizeRuleProblem, type ModelEntry, type Quality } from "./models.ts";
 import { formatUsd, parseDecimal, priceWithMargin } from "./money.ts";
 
 export interface Quote {
@@ -29,6 +29,8 @@ export interface Catalog {
   /** Price of one image of every size, for each quality the model prices. */
   qualityPrices(model: ModelEntry): Partial<Record<Quality, Record<string, string>>>;
   quote(model: ModelEntry, size: string, n: number, quality?: Quality): Quote;
+  /** Why the model does not make `size`, or undefined when it does (a listed size, or one its size rule allows). */
+  sizeProblem(model: ModelEntry, size: string): string | undefined;
   /** The configured fallbacks of `model` that can serve this size, n, image count and mask. */
   fallbacksFor(model: ModelEntry, request: { size: string; n: number; images: number; mask: boolean }): ModelEntry[];
 }
@@ -61,6 +63,19 @@ const modelOverride = z
     fallbacks: z.array(z.string()).max(4),
     options: z.array(z.enum(EDIT_OPTIONS)),
     qualityCosts: z.record(z.enum(["low", "medium", "high"]), z.record(z.string(), decimalString)),
+    customSizes: z
+      .object({
+        multiple: z.number().int().min(1).max(256),
+        maxSide: z.number().int().min(16).max(16384),
+        maxPixels: z.number().int().min(256),
+        minPixels: z.number().int().min(1),
+        maxAspect: z.number().min(1).max(16),
+        costPerMegapixel: decimalString,
+        qualityCostPerMegapixel: z.record(z.enum(["low", "medium", "high"]), decimalString).optional(),
+        inputCost: decimalString.optional(),
+      })
+      .strict(),
+    transparentBackground: z.boolean(),
   })
   .partial()
   .strict();
@@ -86,7 +101,9 @@ export function createCatalog(options: { margin: string; config?: CatalogConfig 
   const byName = new Map([...models.flatMap((model) => (model.aliases ?? []).map((alias) => [alias, model] as const)), ...byId]);
 
   const unitPrice = (model: ModelEntry, size: string, quality?: Quality): bigint => {
-    const cost = quality ? model.qualityCosts?.[quality]?.[size] : model.sizes[size];
+    const listed = quality ? model.qualityCosts?.[quality]?.[size] : model.sizes[size];
+    const byRule = model.customSizes && sizeRuleProblem(model.customSizes, size) === undefined;
+    const cost = listed ?? (byRule ? sizeRuleCost(model.customSizes!, size, quality) : undefined);
     if (cost === undefined) throw new Error(`catalog: ${model.id} has no ${quality} price for ${size}`);
     return priceWithMargin(cost, model.margin ?? margin);
   };
@@ -122,6 +139,14 @@ export function createCatalog(options: { margin: string; config?: CatalogConfig 
           Object.fromEntries(Object.keys(sizes).map((size) => [size, formatUsd(unitPrice(model, size, quality as Quality))])),
         ]),
       ),
+    sizeProblem(model, size) {
+      if (size in model.sizes) return undefined;
+      // "auto" is offered by every model: the listed size nearest the picture's shape, or the picture's own.
+      const offered = [...Object.keys(model.sizes), ...(AUTO_SIZE in model.sizes ? [] : [AUTO_SIZE])].join(", ");
+      if (!model.customSizes) return `choose one of ${offered}`;
+      const problem = sizeRuleProblem(model.customSizes, size);
+      return problem && `${problem}; choose one of ${offered}, or any WIDTHxHEIGHT within the model's limits (GET /api/v1/models, custom_sizes)`;
+    },
     quote(model, size, n, quality) {
       const unit = unitPrice(model, size, quality);
       const total = unit * BigInt(n);

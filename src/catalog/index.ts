@@ -10,5 +10,6 @@ export {
   type MaskSupport,
   type ModelEntry,
   type Quality,
+  type SizeRule,
 } from "./models.ts";
 export { formatUsd, parseUsd, priceWithMargin, USDC_DECIMALS } from "./money.ts";

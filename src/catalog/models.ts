@@ -42,6 +42,30 @@ export interface ModelEntry {
    * the `sizes` costs apply and none is sent (the upstream's default).
    */
   qualityCosts?: Partial<Record<Quality, Record<string, string>>>;
+  /** Sizes other than those listed that the model makes (WIDTHxHEIGHT within limits), and how they are priced. */
+  customSizes?: SizeRule;
+  /** False when the model refuses `background: "transparent"` (gpt-image-2). */
+  transparentBackground?: boolean;
+}
+
+/**
+ * Any WIDTHxHEIGHT within these limits, priced by its area: the upstream bills output tokens in
+ * proportion to the pixels, so the cost per megapixel times the megapixels (rounded up to a whole
+ * USDC unit by the quote) is never below cost.
+ */
+export interface SizeRule {
+  /** Both sides must be multiples of this. */
+  multiple: number;
+  maxSide: number;
+  maxPixels: number;
+  minPixels: number;
+  /** Longest side over shortest side, at most. */
+  maxAspect: number;
+  /** Upstream cost of output per megapixel (10^6 pixels), without a quality and by quality. */
+  costPerMegapixel: string;
+  qualityCostPerMegapixel?: Partial<Record<Quality, string>>;
+  /** Added to every image's cost: what its input images cost upstream, at most. */
+  inputCost?: string;
 }
 
 /** OpenAI's image models: their API always answers with the image itself (b64_json), which code written for it reads. */
@@ -56,6 +80,63 @@ export const DEFAULT_MODEL_ID = "openai/gpt-image-1";
 
 const LOCAL_FILL_COST = "0.001";
 
+/** gpt-image-2's output cost per megapixel by quality: OpenAI's 1024x1024 figures / 1.048576. */
+const GPT_IMAGE_2_PER_MEGAPIXEL = { low: "0.0058", medium: "0.0506", high: "0.2013" } as const;
+const GPT_IMAGE_2_INPUT_COST = "0.015";
+
+const GPT_IMAGE_2_RULE: SizeRule = {
+  multiple: 16,
+  maxSide: 3840,
+  maxPixels: 3840 * 2160,
+  minPixels: 512 * 512,
+  maxAspect: 3,
+  costPerMegapixel: GPT_IMAGE_2_PER_MEGAPIXEL.high,
+  qualityCostPerMegapixel: GPT_IMAGE_2_PER_MEGAPIXEL,
+  inputCost: GPT_IMAGE_2_INPUT_COST,
+};
+
+/** The sizes gpt-image-2's table lists (the rest are priced by the rule). */
+const GPT_IMAGE_2_LISTED = ["1024x1024", "1536x1024", "1024x1536", "2048x2048", "2048x1152", "3840x2160", "2160x3840"];
+
+function gptImage2Sizes(quality?: Quality): Record<string, string> {
+  return Object.fromEntries(GPT_IMAGE_2_LISTED.map((size) => [size, sizeRuleCost(GPT_IMAGE_2_RULE, size, quality)]));
+}
+
+const GPT_IMAGE_2_SIZES = gptImage2Sizes();
+
+/**
+ * A size's upstream cost under a rule, as an exact decimal string: the cost per megapixel times the
+ * megapixels, plus the input cost. (The quote rounds the price up to a whole USDC unit.)
+ */
+export function sizeRuleCost(rule: SizeRule, size: string, quality?: Quality): string {
+  const [width, height] = size.split("x").map(Number);
+  const perMegapixel = (quality && rule.qualityCostPerMegapixel?.[quality]) || rule.costPerMegapixel;
+  const [whole, fraction = ""] = perMegapixel.split(".");
+  // cost = perMegapixel x pixels / 10^6, done on integers: (units of 10^-digits) x pixels, then 6 more decimals.
+  const digits = fraction.length + 6;
+  let units = BigInt(whole + fraction) * BigInt(width * height);
+  if (rule.inputCost) {
+    const [inWhole, inFraction = ""] = rule.inputCost.split(".");
+    units += BigInt(inWhole + inFraction.padEnd(digits, "0").slice(0, digits));
+  }
+  const text = units.toString().padStart(digits + 1, "0");
+  const exact = `${text.slice(0, -digits)}.${text.slice(-digits)}`.replace(/\.?0+$/, "");
+  return exact;
+}
+
+/** Why `size` is not a size the rule allows, or undefined when it is. */
+export function sizeRuleProblem(rule: SizeRule, size: string): string | undefined {
+  const match = /^(\d{1,5})x(\d{1,5})$/.exec(size);
+  if (!match) return "it is not WIDTHxHEIGHT";
+  const [width, height] = [Number(match[1]), Number(match[2])];
+  if (width % rule.multiple || height % rule.multiple) return `both sides must be multiples of ${rule.multiple}`;
+  if (Math.max(width, height) > rule.maxSide) return `the longest side may be at most ${rule.maxSide}`;
+  if (width * height > rule.maxPixels) return `at most ${rule.maxPixels.toLocaleString("en-US")} pixels`;
+  if (width * height < rule.minPixels) return `at least ${rule.minPixels.toLocaleString("en-US")} pixels`;
+  if (Math.max(width, height) > rule.maxAspect * Math.min(width, height)) return `the aspect ratio must be between 1:${rule.maxAspect} and ${rule.maxAspect}:1`;
+  return undefined;
+}
+
 // Upstream costs are USD per output image at OpenAI's and Google's published
 // per-image prices (OpenAI's pricing page as quoted by llmreference.com, runware.ai
 // and docs.apiyi.com in 2025-2026; OpenAI's own page was not at hand when this was
@@ -68,6 +149,20 @@ const LOCAL_FILL_COST = "0.001";
 // - gpt-image-1.5: OpenAI's medium tier, $0.034 square, $0.05 landscape, $0.051 portrait.
 // - nano-banana (gemini-2.5-flash-image): 1290 output tokens at $30/M = $0.039 per
 //   1024x1024 image, plus the input tokens; 0.05 covers both.
+// - gpt-image-2 (OpenAI's pricing page as reported at its launch, 2026-04-21, by
+//   ai-primer.com and xairouter.com): image output $30 per million tokens, image input
+//   $8/M, text input $5/M; at 1024x1024 about $0.006 low, $0.053 medium, $0.211 high.
+//   Output tokens grow with the pixels, so other sizes are priced per megapixel from
+//   those (1024x1024 = 1.048576 MP). Without a quality OpenAI uses "auto", billed up to
+//   high: priced as high. Each image adds $0.015 for the input images' tokens (a
+//   1024x1024 input is about 1,000-1,600 tokens at $8/M).
+// - Nano Banana Pro (gemini-3-pro-image-preview; Google's pricing as checked by
+//   laozhang.ai and lumenfall.ai, 2026-07): $0.134 per 1K or 2K output image, $0.24 per
+//   4K, plus $0.0011 per input image (560 tokens at $2/M); 0.14 and 0.25 cover up to
+//   5 and 9 input images.
+// - Nano Banana 2 (gemini-3.1-flash-image-preview, released 2026-02-26; Google's list
+//   price as quoted by aifreeapi.com, 2026-03-08, and nanobananaapi.dev): about $0.067
+//   per 1K image, $0.101 per 2K, $0.151 per 4K; rounded up with room for input tokens.
 export const BUILTIN_MODELS: readonly ModelEntry[] = [
   {
     id: "openai/gpt-image-1",
@@ -118,6 +213,29 @@ export const BUILTIN_MODELS: readonly ModelEntry[] = [
     usesPrompt: true,
   },
   {
+    id: "openai/gpt-image-2",
+    aliases: ["gpt-image-2", "gpt-image-2-2026-04-21"],
+    provider: "openai",
+    upstreamModel: "gpt-image-2",
+    description:
+      "OpenAI GPT Image 2: the strongest instruction following and text rendering; any WIDTHxHEIGHT (multiples of 16, " +
+      "aspect 1:3 to 3:1, up to 3840x2160); optional mask, up to 16 source images; no transparent background",
+    sizes: GPT_IMAGE_2_SIZES,
+    qualityCosts: {
+      low: gptImage2Sizes("low"),
+      medium: gptImage2Sizes("medium"),
+      high: gptImage2Sizes("high"),
+    },
+    customSizes: GPT_IMAGE_2_RULE,
+    transparentBackground: false,
+    options: ["quality", "background", "output_format", "output_compression", "input_fidelity"],
+    defaultSize: "1024x1024",
+    mask: "optional",
+    maxImages: 16,
+    maxN: 10,
+    usesPrompt: true,
+  },
+  {
     id: "google/nano-banana",
     provider: "google",
     upstreamModel: "gemini-2.5-flash-image",
@@ -126,6 +244,30 @@ export const BUILTIN_MODELS: readonly ModelEntry[] = [
     defaultSize: "1024x1024",
     mask: "unsupported",
     maxImages: 3,
+    maxN: 1,
+    usesPrompt: true,
+  },
+  {
+    id: "google/nano-banana-pro",
+    provider: "google",
+    upstreamModel: "gemini-3-pro-image-preview",
+    description: "Google Gemini 3 Pro Image (Nano Banana Pro): prompt-only edits (no mask), up to 14 reference images, 1K/2K/4K",
+    sizes: { "1024x1024": "0.14", "2048x2048": "0.14", "4096x4096": "0.25" },
+    defaultSize: "1024x1024",
+    mask: "unsupported",
+    maxImages: 14,
+    maxN: 1,
+    usesPrompt: true,
+  },
+  {
+    id: "google/nano-banana-2",
+    provider: "google",
+    upstreamModel: "gemini-3.1-flash-image-preview",
+    description: "Google Gemini 3.1 Flash Image (Nano Banana 2): prompt-only edits (no mask), up to 14 reference images, 1K/2K/4K",
+    sizes: { "1024x1024": "0.07", "2048x2048": "0.105", "4096x4096": "0.16" },
+    defaultSize: "1024x1024",
+    mask: "unsupported",
+    maxImages: 14,
     maxN: 1,
     usesPrompt: true,
   },

@@ -39,6 +39,9 @@ export function checkOptions(options: EditOptions, model: ModelEntry): void {
   if (options.output_compression !== undefined && format === "png") {
     throw invalidRequest("output_compression", "output_compression applies to output_format jpeg or webp only");
   }
+  if (options.background === "transparent" && model.transparentBackground === false) {
+    throw invalidRequest("background", `${model.id} does not make transparent backgrounds; use opaque or auto`);
+  }
   if (options.background === "transparent" && format === "jpeg") {
     throw invalidRequest("background", "a transparent background needs output_format png or webp, not jpeg");
   }

@@ -69,7 +69,7 @@ export async function validateEdit(raw: RawEdit, options: ValidateOptions): Prom
   }
   const model = options.catalog.resolve(raw.model);
   const size = raw.size ?? model.defaultSize;
-  checkShape(raw, model, size);
+  checkShape(raw, model, size, options.catalog);
   const editOptions = raw.options ?? {};
   checkOptions(editOptions, model);
   checkStreaming(raw);
@@ -118,10 +118,10 @@ function checkStreaming(raw: RawEdit): void {
   }
 }
 
-function checkShape(raw: RawEdit, model: ModelEntry, size: string): void {
-  if (!(size in model.sizes) && size !== AUTO_SIZE) {
-    const offered = [...Object.keys(model.sizes), ...(AUTO_SIZE in model.sizes ? [] : [AUTO_SIZE])];
-    throw invalidRequest("size", `size "${size}" is not offered by ${model.id}; choose one of ${offered.join(", ")}`, "invalid_size");
+function checkShape(raw: RawEdit, model: ModelEntry, size: string, catalog: Catalog): void {
+  const problem = size === AUTO_SIZE ? undefined : catalog.sizeProblem(model, size);
+  if (problem) {
+    throw invalidRequest("size", `size "${size}" is not offered by ${model.id}: ${problem}`, "invalid_size");
   }
   if (!Number.isInteger(raw.n) || raw.n < 1 || raw.n > MAX_N) {
     throw invalidRequest("n", `n must be a whole number from 1 to ${MAX_N}, got ${raw.n}`);

@@ -21,6 +21,11 @@ export interface ExpectedResult {
   accepted: Size[];
   /** The upstream model, named when it picks its own size. */
   model: string;
+  /**
+   * For models that pick their own shape at a resolution tier (Gemini 3's 1K/2K/4K): any size whose
+   * pixels are within this range is good as well.
+   */
+  pixels?: { min: number; max: number };
 }
 
 export interface ResultLimits {
@@ -76,8 +81,15 @@ export function expectedResult(request: Pick<EditRequest, "model" | "size" | "im
   const model = `${request.model.provider}/${request.model.upstreamModel}`;
   const documented = MODEL_SIZES[model];
   const modelPicks = documented && (documented.always || request.size === AUTO_SIZE);
-  return { requested, accepted: modelPicks ? documented.sizes.map(parseSize) : [asked], model: request.model.upstreamModel };
+  const expected = { requested, accepted: modelPicks ? documented.sizes.map(parseSize) : [asked], model: request.model.upstreamModel };
+  if (!TIERED_MODELS.test(model)) return expected;
+  // The tier's square size, give or take its widest and tallest shapes (21:9 at 1K is 1584x672).
+  const tier = asked.width * asked.height;
+  return { ...expected, pixels: { min: Math.floor(tier * 0.5), max: Math.ceil(tier * 1.5) } };
 }
+
+/** Gemini 3 image models: asked for a resolution tier, they answer the shape they choose at about that many pixels. */
+const TIERED_MODELS = /^google\/gemini-3/;
 
 /**
  * Resolves to the image (its format read from its bytes) when it is good;
@@ -116,7 +128,8 @@ export async function checkResult(
     const megapixels = ((limits.maxSide * limits.maxSide) / 1e6).toFixed(1);
     throw fail(`the image is ${width}x${height}, over the limit of ${limits.maxSide}x${limits.maxSide} (${megapixels} megapixels)`);
   }
-  if (!expected.accepted.some((size) => size.width === width && size.height === height)) {
+  const withinTier = expected.pixels !== undefined && width * height >= expected.pixels.min && width * height <= expected.pixels.max;
+  if (!withinTier && !expected.accepted.some((size) => size.width === width && size.height === height)) {
     const choices = expected.accepted.length > 1 ? `; ${expected.model} makes only ${listSizes(expected.accepted)}` : "";
     throw fail(`it returned a ${width}x${height} image for a ${expected.requested} edit${choices}`);
   }

@@ -258,6 +258,23 @@ export const ModelInfo = z
       .record(z.string(), z.record(z.string(), z.string()))
       .optional()
       .openapi({ description: "USD per image by quality and size, when the caller sets quality" }),
+    custom_sizes: z
+      .object({
+        multiple: z.number().int(),
+        max_side: z.number().int(),
+        max_pixels: z.number().int(),
+        min_pixels: z.number().int(),
+        max_aspect: z.number(),
+        price_per_megapixel: z.string(),
+        prices_per_megapixel_by_quality: z.record(z.string(), z.string()).optional(),
+        price_per_image_for_inputs: z.string().optional(),
+      })
+      .optional()
+      .openapi({
+        description:
+          "Sizes beyond the listed ones (any WIDTHxHEIGHT within these limits), priced per image at price_per_megapixel x the megapixels " +
+          "(by quality when set) + price_per_image_for_inputs, rounded up to a whole USDC unit (0.000001)",
+      }),
     options: z.array(z.string()).openapi({ description: "Optional fields this model takes" }),
     available: z.boolean(),
     unavailable_reason: z.string().optional(),

@@ -10,7 +10,7 @@ import { json, startFakeServer, type FakeServer, type Reply } from "./fake-serve
 export interface GeminiRequest {
   model: string;
   contents: { role?: string; parts: { text?: string; inlineData?: { mimeType: string; data: string } }[] }[];
-  generationConfig?: { responseModalities?: string[]; imageConfig?: { aspectRatio?: string } };
+  generationConfig?: { responseModalities?: string[]; imageConfig?: { aspectRatio?: string; imageSize?: string } };
 }
 
 export type FakeGemini = FakeServer<GeminiRequest>;

@@ -92,12 +92,24 @@ function requestParts(request: EditRequest): Part[] {
 /** Aspect ratios Gemini image models accept in imageConfig. */
 const ASPECT_RATIOS = new Set(["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]);
 
-/** Asks for the requested size's aspect ratio ("1024x1024" -> "1:1") when Gemini offers it. */
-function imageConfig(request: EditRequest): { imageConfig?: { aspectRatio: string } } {
+/**
+ * Asks for the requested size's aspect ratio ("1024x1024" -> "1:1") when Gemini offers it, and on
+ * Gemini 3 image models for its resolution tier ("2048x2048" -> "2K"), which sets the price.
+ */
+function imageConfig(request: EditRequest): { imageConfig?: { aspectRatio?: string; imageSize?: string } } {
   const { width, height } = outputSize(request);
   const divisor = gcd(width, height);
   const ratio = `${width / divisor}:${height / divisor}`;
-  return ASPECT_RATIOS.has(ratio) ? { imageConfig: { aspectRatio: ratio } } : {};
+  const config = {
+    ...(ASPECT_RATIOS.has(ratio) ? { aspectRatio: ratio } : {}),
+    ...(request.model.upstreamModel.startsWith("gemini-3") ? { imageSize: resolutionTier(Math.max(width, height)) } : {}),
+  };
+  return Object.keys(config).length > 0 ? { imageConfig: config } : {};
+}
+
+/** Gemini 3's resolution tiers by the longest side asked for. */
+function resolutionTier(side: number): "1K" | "2K" | "4K" {
+  return side <= 1024 ? "1K" : side <= 2048 ? "2K" : "4K";
 }
 
 function gcd(a: number, b: number): number {

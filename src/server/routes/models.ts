@@ -1,6 +1,7 @@
 // GET /api/v1/models: the catalog with sizes, mask support, prices and
 // whether each model can run on this server.
 
+import { formatUsd, priceWithMargin, type ModelEntry } from "../../catalog/index.ts";
 import type { App, ServerDeps } from "../context.ts";
 import { ModelList } from "../schemas.ts";
 
@@ -29,6 +30,7 @@ export function registerModels(app: App, deps: ServerDeps): void {
         uses_prompt: model.usesPrompt,
         prices: deps.catalog.prices(model),
         ...(model.qualityCosts ? { prices_by_quality: deps.catalog.qualityPrices(model) } : {}),
+        ...(model.customSizes ? { custom_sizes: customSizes(model, deps.catalog.margin) } : {}),
         options: model.options ?? [],
         available: reason === undefined,
         ...(reason === undefined ? {} : { unavailable_reason: reason }),
@@ -36,4 +38,22 @@ export function registerModels(app: App, deps: ServerDeps): void {
     });
     return c.json({ object: "list" as const, data });
   });
+}
+
+/** A model's size rule as callers need it: the limits, and the prices (margin included, rounded up) it is quoted at. */
+function customSizes(model: ModelEntry, margin: string) {
+  const rule = model.customSizes!;
+  const price = (cost: string) => formatUsd(priceWithMargin(cost, model.margin ?? margin));
+  return {
+    multiple: rule.multiple,
+    max_side: rule.maxSide,
+    max_pixels: rule.maxPixels,
+    min_pixels: rule.minPixels,
+    max_aspect: rule.maxAspect,
+    price_per_megapixel: price(rule.costPerMegapixel),
+    ...(rule.qualityCostPerMegapixel
+      ? { prices_per_megapixel_by_quality: Object.fromEntries(Object.entries(rule.qualityCostPerMegapixel).map(([quality, cost]) => [quality, price(cost)])) }
+      : {}),
+    ...(rule.inputCost ? { price_per_image_for_inputs: price(rule.inputCost) } : {}),
+  };
 }
