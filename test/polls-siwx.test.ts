@@ -7,6 +7,7 @@
 
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import sharp from "sharp";
 import type { PaymentRequired } from "@x402/core/types";
 import { createSIWxPayload, encodeSIWxHeader, wrapFetchWithSIWx, type SIWxSigner } from "@x402/extensions/sign-in-with-x";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
@@ -213,6 +214,25 @@ describe("polls signed in with the wallet that paid", () => {
     assert.match(await refused(await poll(job.poll_url, proof), "siwx_replayed"), /already used/);
     assert.equal(await buyer.paid("base"), price, "one job settled, once");
     assert.equal(await statusOf(otherJob.id), "completed", "the other job was not touched");
+  });
+
+  test("a poll with ?response_format=b64_json gets the finished images themselves; another format is a 400 naming it", async () => {
+    const buyer = await testBuyer(gw);
+    const { job } = await paidJob(buyer, "base");
+    await completed(job.id);
+    const pollPath = new URL(job.poll_url).pathname;
+    const wrong = await gw.request(`${pollPath}?response_format=png`, { headers: { "SIGN-IN-WITH-X": await signIn(await challengeOf(job.poll_url), buyer.wallet.evm) } });
+    assert.equal(wrong.status, 400);
+    assert.equal(((await wrong.json()) as { error: { param: string } }).error.param, "response_format");
+    const proof = await signIn(await challengeOf(job.poll_url), buyer.wallet.evm);
+    const done = await gw.request(`${pollPath}?response_format=b64_json`, { headers: { "SIGN-IN-WITH-X": proof } });
+    const body = (await done.json()) as { data: { b64_json?: string; url?: string }[]; payment: { status: string } };
+    assert.equal(done.status, 200, JSON.stringify(body).slice(0, 300));
+    assert.equal(body.payment.status, "settled");
+    assert.equal(body.data[0].url, undefined);
+    const png = Buffer.from(body.data[0].b64_json!, "base64");
+    assert.deepEqual([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(""), "PNG");
+    assert.deepEqual((await sharp(png).metadata()).width, 256, "the filled 256x256 picture");
   });
 
   test("a SIGN-IN-WITH-X header that is not a proof: 400 naming the header; the job is not touched", async () => {
