@@ -156,7 +156,7 @@ describe("RETOUCH_LIMIT_PROVIDER_INFLIGHT", () => {
     try {
       const tag = `inflight ${randomBytes(4).toString("hex")}`;
       const calls = () => upstream.received.filter((call) => String(call.body.fields.prompt).startsWith(tag)).length;
-      const edit = (n: number) => ({ model: "openai/gpt-image-1-mini", prompt: `${tag} #${n}`, image: dataUri(result) });
+      const edit = (n: number) => ({ model: "openai/gpt-image-1-mini", prompt: `${tag} #${n}`, image: dataUri(result), user: `end-user-${n}` });
       const { reply, arrived, letGo } = heldSuccess([result]);
       upstream.reply(reply);
       const first = gw.postJson(edit(1));
@@ -170,6 +170,8 @@ describe("RETOUCH_LIMIT_PROVIDER_INFLIGHT", () => {
       assert.equal(a.status, 200, await a.clone().text());
       assert.equal(b.status, 200, await b.clone().text());
       assert.equal(calls(), 2);
+      const users = upstream.received.filter((call) => String(call.body.fields.prompt).startsWith(tag)).map((call) => call.body.fields.user);
+      assert.deepEqual(users.sort(), ["end-user-1", "end-user-2"], "OpenAI's user field reaches OpenAI, through the queue too");
       if (env.REDIS_URL) assert.deepEqual(await readdir(join(gw.config.dataDir, "scratch")), [], "queued inputs removed from the disk");
     } finally {
       await gw.close();

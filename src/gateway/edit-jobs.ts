@@ -67,6 +67,8 @@ interface EditJob {
     size: string;
     n: number;
     options: EditRequest["options"];
+    /** OpenAI's end-user id, passed on by the worker. */
+    user?: string;
     quote: Omit<EditRequest["quote"], "unitPrice" | "total"> & { unitPrice: string; total: string };
     images: { key: string; format: ImageFormat; width: number; height: number }[];
     mask?: { key: string; width: number; height: number };
@@ -205,6 +207,7 @@ function describe(request: EditRequest, stem: string): EditJob["request"] {
     size: request.size,
     n: request.n,
     options: request.options,
+    ...(request.user ? { user: request.user } : {}),
     quote: { ...quote, unitPrice: quote.unitPrice.toString(), total: quote.total.toString() },
     images: request.images.map((image, i) => ({ key: `${stem}.image${i}`, format: image.format, width: image.width, height: image.height })),
     mask: request.mask && { key: `${stem}.mask`, width: request.mask.width, height: request.mask.height },
@@ -231,6 +234,7 @@ async function restore(job: EditJob, catalog: Catalog, scratch: ScratchSpace): P
     size: request.size,
     n: request.n,
     options: request.options,
+    ...(request.user ? { user: request.user } : {}),
     quote: { ...request.quote, unitPrice: BigInt(request.quote.unitPrice), total: BigInt(request.quote.total) },
     images,
     mask,
