@@ -52,6 +52,8 @@ export interface EditRequest {
   responseFormat?: ResponseFormat;
   /** OpenAI's end-user id, passed to OpenAI models. */
   user?: string;
+  /** The answer is streamed (server-sent events), with up to this many previews before the image. */
+  stream?: { partialImages: number };
 }
 
 export interface ValidateOptions {
@@ -85,7 +87,11 @@ export async function validateEdit(raw: RawEdit, options: ValidateOptions): Prom
 
   const outSize = size === AUTO_SIZE && !(AUTO_SIZE in model.sizes) ? nearestSize(model, images[0]) : size;
   const quote = options.catalog.quote(model, outSize, raw.n, editOptions.quality);
-  const extra = { ...(raw.responseFormat ? { responseFormat: raw.responseFormat } : {}), ...(raw.user ? { user: raw.user } : {}) };
+  const extra = {
+    ...(raw.responseFormat ? { responseFormat: raw.responseFormat } : {}),
+    ...(raw.user ? { user: raw.user } : {}),
+    ...(raw.stream ? { stream: { partialImages: raw.partialImages ?? 0 } } : {}),
+  };
   return { model, prompt, images, mask, size: outSize, n: raw.n, options: editOptions, quote, ...extra };
 }
 
@@ -110,10 +116,10 @@ function nearestSize(model: ModelEntry, image: SourceImage): string {
 }
 
 function checkStreaming(raw: RawEdit): void {
-  if (raw.stream) {
-    throw invalidRequest("stream", "stream: true is not offered yet; send the request without stream and read the whole answer", "unsupported_parameter");
+  if (raw.stream && raw.n > 1) {
+    throw invalidRequest("n", "a streamed edit makes one image (as OpenAI's does); send n: 1, or no stream", "unsupported_parameter");
   }
-  if (raw.partialImages !== undefined && raw.partialImages > 0) {
+  if (!raw.stream && raw.partialImages !== undefined && raw.partialImages > 0) {
     throw invalidRequest("partial_images", "partial_images applies only to streamed edits (stream: true); remove it", "unsupported_parameter");
   }
 }

@@ -10,13 +10,14 @@ import type { Catalog } from "../catalog/index.ts";
 import type { EditRequest, ImageFormat } from "../edits/index.ts";
 import { editTimedOut, RetouchError } from "../errors.ts";
 import type { Ledger, StoredError } from "../payments/index.ts";
+import type { PartialImage } from "../providers/index.ts";
 import { JobLost, type JobAttempt, type JobQueue, type Processor, type ScratchSpace } from "../storage/index.ts";
 import { withFileUrls, type EditRun, type EditService } from "./edit-service.ts";
 import { restoredError, storedError } from "./stored-error.ts";
 
 export interface EditRunner {
-  /** A free edit (payments off): its result, or its error. */
-  run(request: EditRequest): Promise<EditRun>;
+  /** A free edit (payments off): its result, or its error. Previews of a streamed edit go to `onPartial` where it runs here. */
+  run(request: EditRequest, onPartial?: (partial: PartialImage) => void): Promise<EditRun>;
   /**
    * A paid edit whose ledger row is `verified`: runs it and records how it ended in the row.
    * Resolves once it has ended (the row then says how); never rejects.
@@ -50,7 +51,7 @@ export async function executePaid(deps: PaidRunDeps, jobId: string, request: Edi
 /** Embedded: every edit runs in this process. */
 export function localRunner(deps: { edits: Pick<EditService, "run">; ledger?: Ledger; onError(error: unknown, jobId: string): void }): EditRunner {
   return {
-    run: (request) => deps.edits.run(request),
+    run: (request, onPartial) => deps.edits.run(request, undefined, onPartial),
     runPaid: (jobId, request) => executePaid({ ...deps, ledger: deps.ledger! }, jobId, request),
   };
 }

@@ -13,6 +13,7 @@ import {
   upstreamFailed,
   type EditedImage,
   type EditOutput,
+  type PartialImage,
   type ProviderRegistry,
 } from "../providers/index.ts";
 import { BLOB_KEY, type BlobStore } from "../storage/index.ts";
@@ -53,8 +54,11 @@ export interface EditService {
   unavailableReason(model: ModelEntry): string | undefined;
   /** Validates everything that can be validated before any money or work. */
   prepare(raw: RawEdit): Promise<EditRequest>;
-  /** Runs the edit within `timeoutMs` (default: the service's own budget; a resumed job gets what is left of it). */
-  run(request: EditRequest, timeoutMs?: number): Promise<EditRun>;
+  /**
+   * Runs the edit within `timeoutMs` (default: the service's own budget; a resumed job gets what is
+   * left of it). A streamed request's previews go to `onPartial` as the provider makes them.
+   */
+  run(request: EditRequest, timeoutMs?: number, onPartial?: (partial: PartialImage) => void): Promise<EditRun>;
 }
 
 export interface EditServiceOptions {
@@ -109,7 +113,7 @@ export function createEditService(options: EditServiceOptions): EditService {
     return { ...output, images: await Promise.all(output.images.slice(0, request.n).map(check)) };
   }
 
-  async function runOnProvider(request: EditRequest, timeoutMs: number): Promise<EditRun> {
+  async function runOnProvider(request: EditRequest, timeoutMs: number, onPartial?: (partial: PartialImage) => void): Promise<EditRun> {
     const signal = AbortSignal.timeout(timeoutMs);
     const models = candidates(request);
     let output;
@@ -119,7 +123,7 @@ export function createEditService(options: EditServiceOptions): EditService {
         // Its output is checked inside that budget too; a bogus one counts as that model failing (502).
         const onModel = { ...request, model };
         const provider = providers.get(model.provider)!;
-        output = await untilAborted(provider.edit(onModel, signal).then((answer) => checkedOutput(answer, onModel)), signal);
+        output = await untilAborted(provider.edit(onModel, signal, onPartial).then((answer) => checkedOutput(answer, onModel)), signal);
         break;
       } catch (error) {
         if (error instanceof RetouchError) options.onModelFailed?.(model, error);
@@ -155,12 +159,12 @@ export function createEditService(options: EditServiceOptions): EditService {
       return request;
     },
 
-    async run(request, budgetMs = timeoutMs) {
+    async run(request, budgetMs = timeoutMs, onPartial) {
       const started = performance.now();
       const finished = (outcome: "ok" | "error") =>
         options.onFinished?.(request.model.id, (performance.now() - started) / 1000, outcome);
       try {
-        const result = await runOnProvider(request, budgetMs);
+        const result = await runOnProvider(request, budgetMs, onPartial);
         finished("ok");
         return result;
       } catch (error) {

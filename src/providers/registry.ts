@@ -41,7 +41,7 @@ export function createProviderRegistry(config: Config, engine: EnginePool, infli
       if (inflight <= 0 || provider.name === "local" || provider.unavailableReason() !== undefined) return [provider.name, provider];
       const slots = createSlots(inflight);
       limits.set(provider.name, slots);
-      return [provider.name, { ...provider, edit: (request, signal) => slots.run(() => provider.edit(request, signal), signal) } satisfies Provider];
+      return [provider.name, { ...provider, edit: (request, signal, onPartial) => slots.run(() => provider.edit(request, signal, onPartial), signal) } satisfies Provider];
     }),
   );
   return {

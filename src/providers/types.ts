@@ -19,13 +19,23 @@ export interface EditOutput {
   settings?: { size?: string; quality?: string; background?: string };
 }
 
+/** A preview of the image being made, sent while an edit streams (OpenAI's partial_images). */
+export interface PartialImage {
+  image: EditedImage;
+  /** 0, 1, 2: the order the previews came in. */
+  index: number;
+}
+
 export interface Provider {
   readonly name: string;
   /** Why it cannot run on this server (e.g. missing credentials), or undefined. */
   unavailableReason(): string | undefined;
   /** Refuses (with a 400) a valid request this provider cannot serve, before any money moves. */
   precheck?(request: EditRequest): void;
-  /** Runs the edit; must stop work and reject when `signal` aborts. */
-  edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput>;
+  /**
+   * Runs the edit; must stop work and reject when `signal` aborts. When the request streams,
+   * `onPartial` is given the previews the provider makes on the way (if it makes any).
+   */
+  edit(request: EditRequest, signal: AbortSignal, onPartial?: (partial: PartialImage) => void): Promise<EditOutput>;
   close?(): Promise<void>;
 }

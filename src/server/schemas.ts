@@ -94,7 +94,10 @@ export const ImageToImageJson = z
       .min(0, { error: compressionError })
       .max(100, { error: compressionError })
       .optional(),
-    stream: z.boolean({ error: "stream must be true or false" }).optional().openapi({ description: "Not offered yet: true is refused" }),
+    stream: z
+      .boolean({ error: "stream must be true or false" })
+      .optional()
+      .openapi({ description: "true: the answer is server-sent events as OpenAI's (payments off only, for now; n must be 1)" }),
     partial_images: z
       .number({ error: partialImagesError })
       .int({ error: partialImagesError })

@@ -58,14 +58,32 @@ export async function startFakeOpenAi(apiKey: string, result: Buffer): Promise<F
   return Object.assign(fake, { baseUrl: `${fake.origin}/v1` });
 }
 
-/** 200 with the given images, one per requested n (cycling), as base64. */
+/** 200 with the given images, one per requested n (cycling), as base64; streamed as OpenAI's events when asked. */
 export function success(images: Buffer[], usage: object = USAGE): Reply<EditForm> {
   return (res, received) => {
+    if (received.body.fields.stream === "true") return streamEvents(res, received.body.fields, images[0], usage);
     const n = Number(received.body.fields.n ?? 1);
     const data = Array.from({ length: n }, (_, i) => ({ b64_json: images[i % images.length].toString("base64") }));
     const { size } = received.body.fields;
     json(res, 200, { created: 1_760_000_000, background: "opaque", output_format: "png", quality: "medium", size, data, usage });
   };
+}
+
+/**
+ * OpenAI's streamed edit: `partial_images` previews (the image at a quarter of its size), then the
+ * completed event, each as `event: <type>` + `data: <json>`.
+ */
+export async function streamEvents(res: ServerResponse, fields: Record<string, string>, image: Buffer, usage: object): Promise<void> {
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  const common = { background: "opaque", output_format: "png", quality: "medium", size: fields.size ?? "1024x1024", created_at: 1_760_000_000 };
+  const { width } = await sharp(image).metadata();
+  const preview = await sharp(image).resize(Math.max(1, Math.round(width! / 4))).png().toBuffer();
+  for (let i = 0; i < Number(fields.partial_images ?? 0); i++) {
+    const event = { type: "image_edit.partial_image", b64_json: preview.toString("base64"), partial_image_index: i, ...common };
+    res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  }
+  const done = { type: "image_edit.completed", b64_json: image.toString("base64"), usage, ...common };
+  res.end(`event: ${done.type}\ndata: ${JSON.stringify(done)}\n\n`);
 }
 
 /** 200 with solid pictures of the size asked for (1024x1024 when none), one per n. */
@@ -76,6 +94,7 @@ export function sizedSuccess(usage: object = USAGE): Reply<EditForm> {
     const [width, height] = size.split("x").map(Number);
     const format = (received.body.fields.output_format ?? "png") as "png" | "jpeg" | "webp";
     const image = await sharp({ create: { width, height, channels: 3, background: "#48c" } }).toFormat(format).toBuffer();
+    if (received.body.fields.stream === "true") return streamEvents(res, received.body.fields, image, usage);
     const data = Array.from({ length: n }, () => ({ b64_json: image.toString("base64") }));
     json(res, 200, { created: 1_760_000_000, output_format: format, quality: received.body.fields.quality ?? "medium", size, data, usage });
   };

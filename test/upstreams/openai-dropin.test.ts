@@ -18,7 +18,7 @@ import sharp from "sharp";
 import { startProxy, type RunningProxy } from "../../src/client/proxy/index.ts";
 import { startHttpGateway, type HttpGateway } from "../client/http-gateway.ts";
 import { dataUri, solidImage } from "../support/gateway.ts";
-import { sizedSuccess, startFakeOpenAi, USAGE, type FakeOpenAi } from "./fake-openai.ts";
+import { failure, sizedSuccess, startFakeOpenAi, USAGE, type FakeOpenAi } from "./fake-openai.ts";
 
 const KEY = "sk-test-dropin-5b6c7d8e";
 
@@ -185,7 +185,7 @@ describe("the SDK's whole images.edit request surface", () => {
     user: "end-user-42",
   };
   /** Fields that only make sense beside another. */
-  const COMPANIONS: Record<string, Record<string, unknown>> = { output_compression: { output_format: "webp" } };
+  const COMPANIONS: Record<string, Record<string, unknown>> = { output_compression: { output_format: "webp" }, partial_images: { stream: true } };
 
   /** The fields of ImageEditParamsBase in the openai package retouch ships. */
   async function sdkEditFields(): Promise<string[]> {
@@ -208,11 +208,15 @@ describe("the SDK's whole images.edit request surface", () => {
       const value = field === "mask" ? await toFile(await openAiMask(96, 64, { left: 0, top: 0, size: 8 }), "mask.png", { type: "image/png" }) : SAMPLES[field];
       const params = { model: "gpt-image-1", prompt: "x", image: await toFile(await readFile(photo), "p.png", { type: "image/png" }), ...COMPANIONS[field], [field]: value } as OpenAI.ImageEditParamsNonStreaming;
       try {
-        const answer = await openai.images.edit(params);
+        const answer = (await openai.images.edit(params)) as OpenAI.ImagesResponse | AsyncIterable<OpenAI.ImageEditStreamEvent>;
+        const events: OpenAI.ImageEditStreamEvent[] = [];
+        if (Symbol.asyncIterator in answer) for await (const event of answer) events.push(event);
         assert.equal(fake.received.length, 1, field);
         const sent = fake.received[0].body;
         const reached = field === "mask" ? sent.files.some((file) => file.field === "mask") : sent.fields[field] === String(value);
-        const shaped = field === "response_format" ? answer.data![0].b64_json !== undefined : field === "n" ? answer.data!.length === 2 : false;
+        const data = "data" in answer ? answer.data! : [];
+        const shaped = field === "response_format" ? data[0].b64_json !== undefined : field === "n" ? data.length === 2 : false;
+        if (field === "stream" || field === "partial_images") assert.equal(events.at(-1)?.type, "image_edit.completed", field);
         assert.ok(reached || shaped, `${field} was accepted, so it must reach OpenAI or shape the answer`);
         outcome[field] = "honoured";
       } catch (error) {
@@ -222,11 +226,8 @@ describe("the SDK's whole images.edit request surface", () => {
         outcome[field] = "refused";
       }
     }
-    // Today only streaming is refused (it is not offered yet); each of the others is honoured.
-    assert.deepEqual(
-      Object.entries(outcome).filter(([, what]) => what === "refused").map(([field]) => field).sort(),
-      ["partial_images", "stream"],
-    );
+    // Every field of the SDK is honoured.
+    assert.deepEqual(Object.entries(outcome).filter(([, what]) => what === "refused").map(([field]) => field), []);
   });
 
   test('quality "auto" sends nothing and is priced at the size table; "standard" (dall-e-2 only) is refused naming quality', async () => {
@@ -255,6 +256,62 @@ describe("the SDK's whole images.edit request surface", () => {
     assert.equal(multipart.status, 400);
     assert.equal(((await multipart.json()) as { error: { param: string } }).error.param, "style");
     assert.equal(fake.received.length, 0);
+  });
+});
+
+describe("streaming, as OpenAI's docs write it (payments off)", () => {
+  test("for await over images.edit({ stream: true, partial_images: 2 }): two previews in order, then the completed image, written to a file", async () => {
+    const stream = await openai.images.edit({
+      model: "gpt-image-1",
+      image: await toFile(createReadStream(photo), null, { type: "image/png" }),
+      prompt: "Make the wall sky blue",
+      stream: true,
+      partial_images: 2,
+    });
+    const seen: string[] = [];
+    let finished: OpenAI.ImageEditCompletedEvent | undefined;
+    for await (const event of stream) {
+      seen.push(`${event.type}${event.type === "image_edit.partial_image" ? `#${event.partial_image_index}` : ""}`);
+      if (event.type === "image_edit.partial_image") {
+        assert.equal((await sharp(Buffer.from(event.b64_json, "base64")).metadata()).width, 256, "a preview, relayed as OpenAI sent it");
+      } else {
+        finished = event;
+      }
+    }
+    assert.deepEqual(seen, ["image_edit.partial_image#0", "image_edit.partial_image#1", "image_edit.completed"]);
+    const out = join(dir, "streamed.png");
+    await writeFile(out, Buffer.from(finished!.b64_json, "base64"));
+    assert.deepEqual(await readFile(out), result);
+    assert.deepEqual(finished!.usage, USAGE);
+    assert.equal(finished!.size, "1024x1024");
+    assert.deepEqual([fake.received[0].body.fields.stream, fake.received[0].body.fields.partial_images], ["true", "2"]);
+  });
+
+  test("an edit that fails once the stream is open ends with an error event: the SDK throws OpenAI's error", async () => {
+    fake.reply(failure(400, { message: "Your request was rejected by the safety system.", type: "image_generation_user_error", code: "moderation_blocked" }));
+    const stream = await openai.images.edit({ model: "gpt-image-1", image: await toFile(await readFile(photo), "p.png", { type: "image/png" }), prompt: "x", stream: true });
+    await assert.rejects(
+      (async () => {
+        for await (const _event of stream) assert.fail("no image event before the error");
+      })(),
+      (error: unknown) => error instanceof OpenAI.APIError && error.code === "content_policy_violation",
+    );
+  });
+
+  test("the embedded engine streams too: no previews, the completed image", async () => {
+    const mask = Buffer.alloc(96 * 64);
+    for (let y = 20; y < 40; y++) for (let x = 30; x < 50; x++) mask[y * 96 + x] = 255;
+    const stream = await openai.images.edit({
+      model: "local/content-aware-fill",
+      image: await toFile(await readFile(photo), "p.png", { type: "image/png" }),
+      mask: await toFile(await sharp(mask, { raw: { width: 96, height: 64, channels: 1 } }).png().toBuffer(), "m.png", { type: "image/png" }),
+      prompt: "remove it",
+      stream: true,
+    });
+    const events: OpenAI.ImageEditStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    assert.deepEqual(events.map((event) => event.type), ["image_edit.completed"]);
+    assert.equal((await sharp(Buffer.from(events[0].b64_json, "base64")).metadata()).width, 96);
   });
 });
 
@@ -298,6 +355,12 @@ describe("paid through retouch proxy, with the same code", () => {
     assert.equal(transparentAt(await sentAlpha(), 96).length, hole.size * hole.size);
     // gpt-image-1 low at 1024x1024: $0.011 + 5% = $0.01155.
     assert.equal(before - (await devchain.usdcBalance("base", buyer)), 11_550n);
+  });
+
+  test("stream: true on a paying gateway is a 400 naming stream for now, before any payment", async () => {
+    const response = await paid.gw.postJson({ model: "gpt-image-1", prompt: "x", image: dataUri(await readFile(photo)), stream: true });
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as { error: { param: string } }).error.param, "stream");
   });
 
   test("a field the gateway refuses is refused through the proxy too, naming it, and nothing is paid", async () => {

@@ -3,7 +3,7 @@
 // Callers read a summary (upstream-message.ts); the raw answer goes to the log.
 
 import { APIConnectionError, APIError, APIUserAbortError } from "openai";
-import type { RetouchError } from "../../errors.ts";
+import { RetouchError } from "../../errors.ts";
 import { findAnswerTooLarge } from "../bounded-fetch.ts";
 import {
   contentPolicyViolation,
@@ -41,6 +41,7 @@ export function isQuotaExhausted(error: APIError): boolean {
 
 /** Maps an error thrown by the OpenAI SDK to what the caller should see. `apiKey` is kept out of every message. */
 export function openAiError(error: unknown, apiKey: string): RetouchError {
+  if (error instanceof RetouchError) return error; // already said in the caller's words (a stream that ended early)
   const tooLarge = findAnswerTooLarge(error);
   if (tooLarge) return upstreamAnswerTooLarge(PROVIDER, tooLarge.limit);
   if (!(error instanceof APIError) || error instanceof APIConnectionError || error.status === undefined) {

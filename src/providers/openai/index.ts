@@ -3,11 +3,11 @@
 // base64 results checked to be images, answers read up to a byte limit, failures mapped in errors.ts.
 
 import OpenAI, { toFile } from "openai";
-import type { ImageEditParamsNonStreaming } from "openai/resources/images";
+import type { ImageEditParamsNonStreaming, ImagesResponse } from "openai/resources/images";
 import { CONTENT_TYPES, type EditRequest, type ImageFormat } from "../../edits/index.ts";
 import { upstreamAnswerLimit } from "../answer-limits.ts";
 import { boundedFetch } from "../bounded-fetch.ts";
-import type { EditOutput, Provider } from "../types.ts";
+import type { EditOutput, PartialImage, Provider } from "../types.ts";
 import { isTransientOpenAiError, openAiError } from "./errors.ts";
 import { toOpenAiMask } from "./mask.ts";
 import { decodeImage, DEFAULT_RETRY, upstreamFailed, withRetries, type RetryPolicy } from "../upstream.ts";
@@ -39,13 +39,15 @@ export function openAiProvider(options: OpenAiProviderOptions): Provider {
   return {
     name: "openai",
     unavailableReason: () => undefined,
-    async edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
+    async edit(request: EditRequest, signal: AbortSignal, onPartial?: (partial: PartialImage) => void): Promise<EditOutput> {
       const params = await editParams(request);
-      // The answer is read through a counter and cut off past the limit for n images.
-      const bounded = client.withOptions({ fetch: boundedFetch({ maxBytes: upstreamAnswerLimit(request.n) }) });
-      let response;
+      // The answer is read through a counter and cut off past the limit for n images (and a streamed one's previews).
+      const previews = request.stream?.partialImages ?? 0;
+      const bounded = client.withOptions({ fetch: boundedFetch({ maxBytes: upstreamAnswerLimit(request.n + previews) }) });
+      let response: OpenAiAnswer;
       try {
-        response = await withRetries(() => bounded.images.edit(params, { signal }), {
+        const call = request.stream && onPartial ? () => streamed(bounded, params, previews, signal, onPartial) : () => bounded.images.edit(params, { signal });
+        response = await withRetries(call, {
           signal,
           isTransient: isTransientOpenAiError,
           policy,
@@ -65,6 +67,33 @@ export function openAiProvider(options: OpenAiProviderOptions): Provider {
       };
     },
   };
+}
+
+/** What the adapter reads from OpenAI's answer, whole or streamed. */
+type OpenAiAnswer = Pick<ImagesResponse, "data" | "usage"> & { size?: string; quality?: string; background?: string };
+
+/**
+ * The edit as OpenAI's server-sent events: each partial image goes to `onPartial` as it arrives;
+ * the completed event is the answer.
+ */
+async function streamed(
+  client: OpenAI,
+  params: ImageEditParamsNonStreaming,
+  partialImages: number,
+  signal: AbortSignal,
+  onPartial: (partial: PartialImage) => void,
+): Promise<OpenAiAnswer> {
+  const events = await client.images.edit({ ...params, stream: true, partial_images: partialImages }, { signal });
+  for await (const event of events) {
+    if (event.type === "image_edit.partial_image") {
+      onPartial({ image: decodeImage("OpenAI", event.b64_json), index: event.partial_image_index });
+    } else if (event.type === "image_edit.completed") {
+      const { b64_json, usage, size, quality, background } = event;
+      const known = (value: string) => (value === "auto" ? undefined : value);
+      return { data: [{ b64_json }], usage: usage as ImagesResponse["usage"], size: known(size), quality: known(quality), background: known(background) };
+    }
+  }
+  throw upstreamFailed("OpenAI", "its stream ended without the finished image");
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

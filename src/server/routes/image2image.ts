@@ -1,10 +1,13 @@
 // POST /api/v1/images/image2image and its OpenAI-compatible alias
 // POST /v1/images/edits: validate, run, answer with URLs.
 
+import { z } from "@hono/zod-openapi";
 import type { App, ServerDeps } from "../context.ts";
 import { clientOf } from "../client-address.ts";
 import { inResponseFormat, OPENAI_EDIT_PATH, responseFormatFor } from "../answer-format.ts";
 import { readEditBody } from "../edit-body.ts";
+import { streamEdit } from "../edit-stream.ts";
+import { invalidRequest } from "../../errors.ts";
 import {
   ErrorBody,
   ImageEditMultipart,
@@ -35,7 +38,10 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
         },
       },
       responses: {
-        200: { description: "The edited images", content: { "application/json": { schema: ImageToImageResult } } },
+        200: {
+          description: "The edited images; with stream: true, server-sent events as OpenAI's (image_edit.partial_image, image_edit.completed, error)",
+          content: { "application/json": { schema: ImageToImageResult }, "text/event-stream": { schema: z.string() } },
+        },
         202: { description: "Paid and running: poll poll_url (slow edits)", content: { "application/json": { schema: JobEnvelope } } },
         400: { description: "Invalid request; message names the field", content: { "application/json": { schema: ErrorBody } } },
         402: { description: "Payment required or refused (x402: PAYMENT-REQUIRED header, v1 body)", content: { "application/json": { schema: PaymentRequiredBody } } },
@@ -57,6 +63,12 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
       // OpenAI's route reads a mask with transparency as OpenAI does (transparent = edit).
       const request = await deps.edits.prepare({ ...raw, maskPolarity: path === OPENAI_EDIT_PATH ? "openai" : "white" });
       const format = responseFormatFor(request.responseFormat, path, request.model);
+      if (request.stream) {
+        if (deps.paidEdits) {
+          throw invalidRequest("stream", "stream: true is not offered with payments yet; send the request without stream (nothing was charged)", "unsupported_parameter");
+        }
+        return streamEdit(c, request, deps, (onPartial) => deps.runner.run(request, onPartial));
+      }
       if (!deps.paidEdits) return c.json(await inResponseFormat((await deps.runner.run(request)).result, format, deps.blobs), 200);
       // The request's signal aborts when the client disconnects: a completed edit is then not settled.
       const reply = await deps.paidEdits.handle(request, c.req.raw.headers, `${deps.config.publicUrl}${path}`, c.req.raw.signal);
