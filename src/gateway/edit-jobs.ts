@@ -22,7 +22,7 @@ export interface EditRunner {
    * A paid edit whose ledger row is `verified`: runs it and records how it ended in the row.
    * Resolves once it has ended (the row then says how); never rejects.
    */
-  runPaid(jobId: string, request: EditRequest): Promise<void>;
+  runPaid(jobId: string, request: EditRequest, onPartial?: (partial: PartialImage) => void): Promise<void>;
 }
 
 interface PaidRunDeps {
@@ -35,12 +35,19 @@ interface PaidRunDeps {
  * Runs a paid edit here, if its row is still `verified` (or, `resumed`, still `running`: the
  * worker that started it died), and records the outcome with conditional updates.
  */
-export async function executePaid(deps: PaidRunDeps, jobId: string, request: EditRequest, timeoutMs?: number, resumed = false): Promise<void> {
+export async function executePaid(
+  deps: PaidRunDeps,
+  jobId: string,
+  request: EditRequest,
+  timeoutMs?: number,
+  resumed = false,
+  onPartial?: (partial: PartialImage) => void,
+): Promise<void> {
   const { ledger } = deps;
   const mine = (await ledger.transition(jobId, "verified", "running")) || (resumed && (await ledger.transition(jobId, "running", "running")));
   if (!mine) return;
   try {
-    const { result, usage } = await deps.edits.run(request, timeoutMs);
+    const { result, usage } = await deps.edits.run(request, timeoutMs, onPartial);
     await ledger.transition(jobId, "running", "completed", { result, usage });
   } catch (error) {
     if (!(error instanceof RetouchError)) deps.onError(error, jobId);
@@ -52,7 +59,7 @@ export async function executePaid(deps: PaidRunDeps, jobId: string, request: Edi
 export function localRunner(deps: { edits: Pick<EditService, "run">; ledger?: Ledger; onError(error: unknown, jobId: string): void }): EditRunner {
   return {
     run: (request, onPartial) => deps.edits.run(request, undefined, onPartial),
-    runPaid: (jobId, request) => executePaid({ ...deps, ledger: deps.ledger! }, jobId, request),
+    runPaid: (jobId, request, onPartial) => executePaid({ ...deps, ledger: deps.ledger! }, jobId, request, undefined, false, onPartial),
   };
 }
 

@@ -34,6 +34,7 @@ import {
   type StaleSettlement,
   type OnChain,
 } from "../payments/index.ts";
+import type { PartialImage } from "../providers/index.ts";
 import type { EditRunner } from "./edit-jobs.ts";
 import { withFileUrls, type EditResult } from "./edit-service.ts";
 import { requestFingerprint } from "./fingerprint.ts";
@@ -51,7 +52,7 @@ export interface PaidEdits {
    * An edit request with (or without: 402) a payment header. `clientGone` is the request's
    * signal: once it has aborted, a completed edit is not settled (a replay settles it).
    */
-  handle(request: EditRequest, headers: Headers, resourceUrl: string, clientGone?: AbortSignal): Promise<Reply>;
+  handle(request: EditRequest, headers: Headers, resourceUrl: string, clientGone?: AbortSignal, stream?: StreamHooks): Promise<Reply>;
   /**
    * GET poll_url with a SIGN-IN-WITH-X proof from the paying wallet (or, deprecated, a payment
    * header from it, verified and never settled): the job's state, settled on the first poll that sees it complete.
@@ -64,6 +65,17 @@ export interface PaidEdits {
   resolve(stale: StaleSettlement): Promise<Settlement>;
   /** Resolves once no edit runs in this process (a shutdown waits for it). */
   idle(): Promise<void>;
+}
+
+/**
+ * A streamed paid edit: `onStarted` is called once the payment is verified and claimed and the edit
+ * runs (the answer can be opened then); previews go to `onPartial`; the answer waits up to
+ * `windowMs` (instead of the inline window) before it is a 202.
+ */
+export interface StreamHooks {
+  onStarted(): void;
+  onPartial(partial: PartialImage): void;
+  windowMs: number;
 }
 
 /** How a settlement attempt ended; the ledger row says the same. */
@@ -126,8 +138,8 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   }
 
   /** Runs the edit (here, or on a worker of the queue), which records its end in the row. */
-  function start(jobId: string, request: EditRequest, release?: () => Promise<void>): void {
-    const job = runner.runPaid(jobId, request).finally(() => {
+  function start(jobId: string, request: EditRequest, release?: () => Promise<void>, onPartial?: (partial: PartialImage) => void): void {
+    const job = runner.runPaid(jobId, request, onPartial).finally(() => {
       running.delete(jobId);
       return release?.();
     });
@@ -332,13 +344,13 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   }
 
   return {
-    async handle(request, headers, resourceUrl, clientGone) {
+    async handle(request, headers, resourceUrl, clientGone, stream) {
       const terms = rail.terms(request.quote.total, resourceUrl, DESCRIPTION);
       const payment = readPayment(headers, terms);
       if (!payment) throw rail.refuse(terms, `payment required: ${request.quote.amount} USD in USDC for ${request.model.id}`);
       const identity = paymentIdentity(payment.exact);
       const fingerprint = requestFingerprint(request);
-      const deadline = Date.now() + inlineWindowMs;
+      const deadline = Date.now() + (stream?.windowMs ?? inlineWindowMs);
 
       /** A payment the ledger already holds: answered only when it proves the payer (payer and nonce are public). */
       const replay = async (row: PaidEdit): Promise<Reply> => {
@@ -385,7 +397,8 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       }
       if (!claimed) return replay((await ledger.byPayment(identity.id))!);
 
-      start(jobId, request, release);
+      start(jobId, request, release, stream?.onPartial);
+      stream?.onStarted();
       return outcome(jobId, deadline, payment.version, rethrow, clientGone);
     },
 

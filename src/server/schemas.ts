@@ -97,7 +97,11 @@ export const ImageToImageJson = z
     stream: z
       .boolean({ error: "stream must be true or false" })
       .optional()
-      .openapi({ description: "true: the answer is server-sent events as OpenAI's (payments off only, for now; n must be 1)" }),
+      .openapi({
+        description:
+          "true: the answer is server-sent events as OpenAI's: image_edit.partial_image previews, then image_edit.completed " +
+          "(with the payment, settled before it is written) or error; n must be 1. A paid stream is verified (402) before it opens",
+      }),
     partial_images: z
       .number({ error: partialImagesError })
       .int({ error: partialImagesError })

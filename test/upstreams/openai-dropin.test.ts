@@ -17,6 +17,9 @@ import OpenAI, { toFile } from "openai";
 import sharp from "sharp";
 import { startProxy, type RunningProxy } from "../../src/client/proxy/index.ts";
 import { startHttpGateway, type HttpGateway } from "../client/http-gateway.ts";
+import { signV2 } from "../support/buyer.ts";
+import { jsonInit } from "../support/edit-input.ts";
+import { testBuyer } from "../support/test-buyer.ts";
 import { dataUri, solidImage } from "../support/gateway.ts";
 import { failure, sizedSuccess, startFakeOpenAi, USAGE, type FakeOpenAi } from "./fake-openai.ts";
 
@@ -357,10 +360,46 @@ describe("paid through retouch proxy, with the same code", () => {
     assert.equal(before - (await devchain.usdcBalance("base", buyer)), 11_550n);
   });
 
-  test("stream: true on a paying gateway is a 400 naming stream for now, before any payment", async () => {
-    const response = await paid.gw.postJson({ model: "gpt-image-1", prompt: "x", image: dataUri(await readFile(photo)), stream: true });
-    assert.equal(response.status, 400);
-    assert.equal(((await response.json()) as { error: { param: string } }).error.param, "stream");
+  /** The events of a server-sent-events body, in order. */
+  async function events(response: Response): Promise<{ event: string; data: Record<string, unknown> }[]> {
+    assert.match(response.headers.get("content-type") ?? "", /text\/event-stream/);
+    return (await response.text())
+      .split("\n\n")
+      .filter((block) => block.trim())
+      .map((block) => {
+        const lines = block.split("\n");
+        const event = lines.find((line) => line.startsWith("event:"))!.slice(6).trim();
+        return { event, data: JSON.parse(lines.filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim()).join("\n")) };
+      });
+  }
+
+  test("a paid stream: the quote is a plain 402; paid, the previews stream, then the completed event carrying the settled payment; charged once", async () => {
+    const buyer = await testBuyer(paid.gw);
+    const edit = { model: "gpt-image-1", prompt: "paid stream", image: dataUri(await readFile(photo)), size: "1024x1024", stream: true, partial_images: 2 };
+    const { header, required } = await signV2(paid.gw, "base", "/api/v1/images/image2image", jsonInit(edit), buyer.wallet);
+    const response = await paid.gw.request("/api/v1/images/image2image", jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
+    assert.equal(response.status, 200);
+    const seen = await events(response);
+    assert.deepEqual(seen.map((e) => e.event), ["image_edit.partial_image", "image_edit.partial_image", "image_edit.completed"]);
+    const completed = seen[2].data as { b64_json: string; payment: { status: string; tx_hash: string } };
+    assert.deepEqual(Buffer.from(completed.b64_json, "base64"), result);
+    assert.equal(completed.payment.status, "settled");
+    const price = BigInt(required.accepts[0].amount);
+    assert.equal(await buyer.paid("base"), price, "charged exactly the quote");
+    assert.deepEqual(await buyer.rows(), [{ status: "settled", tx_hash: completed.payment.tx_hash }]);
+  });
+
+  test("a paid stream whose edit fails ends with an error event, and nothing is charged", async () => {
+    const buyer = await testBuyer(paid.gw);
+    const edit = { model: "gpt-image-1", prompt: "paid stream, refused", image: dataUri(await readFile(photo)), size: "1024x1024", stream: true };
+    const { header } = await signV2(paid.gw, "base", "/api/v1/images/image2image", jsonInit(edit), buyer.wallet);
+    fake.reply(failure(400, { message: "Your request was rejected by the safety system.", type: "image_generation_user_error", code: "moderation_blocked" }));
+    const response = await paid.gw.request("/api/v1/images/image2image", jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
+    const seen = await events(response);
+    assert.deepEqual(seen.map((e) => e.event), ["error"]);
+    assert.equal((seen[0].data.error as { code: string }).code, "content_policy_violation");
+    assert.equal(await buyer.paid("base"), 0n);
+    assert.deepEqual((await buyer.rows()).map((row) => row.status), ["failed"]);
   });
 
   test("a field the gateway refuses is refused through the proxy too, naming it, and nothing is paid", async () => {

@@ -6,8 +6,7 @@ import type { App, ServerDeps } from "../context.ts";
 import { clientOf } from "../client-address.ts";
 import { inResponseFormat, OPENAI_EDIT_PATH, responseFormatFor } from "../answer-format.ts";
 import { readEditBody } from "../edit-body.ts";
-import { streamEdit } from "../edit-stream.ts";
-import { invalidRequest } from "../../errors.ts";
+import { streamEdit, streamPaidEdit } from "../edit-stream.ts";
 import {
   ErrorBody,
   ImageEditMultipart,
@@ -64,9 +63,7 @@ export function registerImageToImage(app: App, deps: ServerDeps): void {
       const request = await deps.edits.prepare({ ...raw, maskPolarity: path === OPENAI_EDIT_PATH ? "openai" : "white" });
       const format = responseFormatFor(request.responseFormat, path, request.model);
       if (request.stream) {
-        if (deps.paidEdits) {
-          throw invalidRequest("stream", "stream: true is not offered with payments yet; send the request without stream (nothing was charged)", "unsupported_parameter");
-        }
+        if (deps.paidEdits) return streamPaidEdit(c, request, deps, `${deps.config.publicUrl}${path}`);
         return streamEdit(c, request, deps, (onPartial) => deps.runner.run(request, onPartial));
       }
       if (!deps.paidEdits) return c.json(await inResponseFormat((await deps.runner.run(request)).result, format, deps.blobs), 200);
