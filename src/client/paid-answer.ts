@@ -163,6 +163,8 @@ async function judge(response: Response, gateway: string): Promise<PaidAnswer> {
     const notCharged = (response.status >= 400 && response.status < 500) || response.status === 502 || response.status === 504;
     return { response, state: notCharged ? "not_charged" : "uncertain" };
   }
+  // A streamed edit: its events are read by the caller as they come (the result is in the last one).
+  if ((response.headers.get("content-type") ?? "").startsWith("text/event-stream")) return { response, state: "result" };
   const text = await response.text();
   const body = parseJson(text) as { status?: string; data?: { url?: unknown }[] } | undefined;
   const again = new Response(text, { status: response.status, headers: response.headers });

@@ -76,6 +76,18 @@ export async function saveResults(params: SaveResultsParams): Promise<SavedImage
   return saved;
 }
 
+/** One result that came as bytes (a streamed edit's image), saved like saveResults' under the next free name. */
+export async function saveImage(params: { bytes: Uint8Array; outDir: string; model?: string; when?: Date; private?: boolean }): Promise<string> {
+  const ext = sniffImageFormat(params.bytes);
+  if (!ext) throw new CliError("the edit was paid but its streamed result is not a PNG, JPEG or WebP image", EXIT.editFailed);
+  try {
+    await mkdir(params.outDir, { recursive: true, ...(params.private ? { mode: 0o700 } : {}) });
+    return await writeNew(params.outDir, resultName(params.model, params.when ?? new Date(), 1, ext), params.bytes, params.private ? 0o600 : 0o666);
+  } catch (error) {
+    throw new CliError(`the edit was paid but its result could not be saved in ${params.outDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, EXIT.editFailed, { cause: error });
+  }
+}
+
 /** Writes without replacing an existing file: `-2`, `-3`... are added before the extension if needed. */
 async function writeNew(dir: string, name: string, bytes: Uint8Array, mode: number): Promise<string> {
   const dot = name.lastIndexOf(".");

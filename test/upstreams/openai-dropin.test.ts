@@ -9,7 +9,7 @@
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -400,6 +400,32 @@ describe("paid through retouch proxy, with the same code", () => {
     assert.equal((seen[0].data.error as { code: string }).code, "content_policy_violation");
     assert.equal(await buyer.paid("base"), 0n);
     assert.deepEqual((await buyer.rows()).map((row) => row.status), ["failed"]);
+  });
+
+  test("the SDK's streaming loop through the proxy: previews, then the completed image (saved by the proxy too); the buyer charged the quote once", async () => {
+    const devchain = paid.gw.gateway.devchain!;
+    const buyer = devchain.wallets.buyer.evm.address;
+    const before = await devchain.usdcBalance("base", buyer);
+    const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const stream = await client.images.edit({
+      model: "gpt-image-1",
+      image: await toFile(createReadStream(photo), null, { type: "image/png" }),
+      prompt: "a round window, streamed",
+      size: "1024x1024",
+      stream: true,
+      partial_images: 1,
+    });
+    const seen: OpenAI.ImageEditStreamEvent[] = [];
+    for await (const event of stream) seen.push(event);
+    assert.deepEqual(seen.map((event) => event.type), ["image_edit.partial_image", "image_edit.completed"]);
+    const completed = seen[1] as OpenAI.ImageEditCompletedEvent & { url: string };
+    await writeFile(join(dir, "proxied.png"), Buffer.from(completed.b64_json, "base64"));
+    assert.deepEqual(await readFile(join(dir, "proxied.png")), result);
+    const saved = await fetch(completed.url);
+    assert.equal(saved.status, 200, "the proxy kept the image and serves it");
+    assert.deepEqual(Buffer.from(await saved.arrayBuffer()), result);
+    assert.equal(before - (await devchain.usdcBalance("base", buyer)), 21_000n, "gpt-image-1 at 1024x1024: $0.021, once");
+    assert.deepEqual(await readdir(join(dir, "home", "pending")), [], "the payment was recorded as pending while it ran, and dropped once the image was saved");
   });
 
   test("a field the gateway refuses is refused through the proxy too, naming it, and nothing is paid", async () => {

@@ -12,6 +12,7 @@ import { paidRequest } from "../pay.ts";
 import { saveResults } from "../results.ts";
 import { planRpc } from "../rpc.ts";
 import type { ProxyContext } from "./context.ts";
+import { relayStream } from "./relay-stream.ts";
 
 /**
  * The gateway's image2image body; pictures are data URIs by now. Every other field the caller sent
@@ -78,6 +79,16 @@ export async function forwardEdit(ctx: ProxyContext, { response_format: format =
     pollLimitMs: settings.pollLimitMs,
   });
   if (!response.ok) return passThrough(response);
+  if ((response.headers.get("content-type") ?? "").startsWith("text/event-stream") && response.body) {
+    const relayed = relayStream({
+      gatewayStream: response.body,
+      outDir: settings.imageDir,
+      model: edit.model,
+      localUrl: (file) => `${ctx.publicUrl()}/images/${file}`,
+      settled: async () => pending?.done(),
+    });
+    return new Response(relayed, { status: 200, headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+  }
   const result = (await response.json()) as EditResult;
   if (result.status === "failed") {
     const reason = typeof result.error === "string" ? result.error : JSON.stringify(result.error);
