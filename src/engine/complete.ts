@@ -33,10 +33,11 @@ interface Stage {
 }
 
 /**
- * Fills `region.rgb` where `region.hole` is 1, in place. Returns false (and leaves the picture
+ * Fills `region.rgb` where `region.hole` is 1, in place. `onStage` sees the estimate at each coarse
+ * level as it is settled (smaller than the region: a preview of the fill to come). Returns false (and leaves the picture
  * alone) when the region holds no patch of known picture to copy from.
  */
-export function completeRegion(region: Level, random: Random): boolean {
+export function completeRegion(region: Level, random: Random, onStage?: (estimate: Level) => void): boolean {
   const stages = buildStages(region);
   if (stages === null) return false;
   const top = stages.length - 1;
@@ -45,6 +46,7 @@ export function completeRegion(region: Level, random: Random): boolean {
   firstGuess(coarsest.level);
   randomMatches(coarsest.level, coarsest.patches, coarsest.nnf, random);
   emIterations(coarsest, SCHEDULE.coarsest.em, SCHEDULE.coarsest.pm, Math.max(coarsest.level.width, coarsest.level.height), random);
+  if (top > 0) onStage?.(coarsest.level);
 
   for (let l = top - 1; l >= 0; l--) {
     const stage = stages[l];
@@ -55,6 +57,7 @@ export function completeRegion(region: Level, random: Random): boolean {
       const plan = l === 1 ? SCHEDULE.half : SCHEDULE.middle;
       const radius = Math.max(4, Math.round(plan.searchFraction * Math.max(stage.level.width, stage.level.height)));
       emIterations(stage, plan.em, plan.pm, radius, random);
+      onStage?.(stage.level);
     }
   }
   const full = stages[0];

@@ -173,3 +173,31 @@ describe("contentAwareFill", () => {
     }
   });
 });
+
+describe("previews for a streamed edit", () => {
+  test("coarse estimates of the fill, coarsest first, full size, nothing outside the hole changed; the result is the same as without them", () => {
+    const scene = makeScene({ width: 256, height: 256 });
+    const mask = squareMask(256, 256, scene.disc.cx, scene.disc.cy, 120);
+    const input = { width: 256, height: 256, rgb: scene.rgb, mask };
+    const previews: Uint8Array[] = [];
+    const result = contentAwareFill(input, { previews: 3, onPreview: (rgb) => previews.push(rgb) });
+    assert.ok(previews.length >= 2 && previews.length <= 3, `${previews.length} previews`);
+    const grown = grownMask(mask, 256, 256);
+    for (const preview of previews) {
+      assert.equal(preview.length, scene.rgb.length);
+      assertUntouchedOutside(scene.rgb, preview, grown);
+    }
+    // Each preview is a coarser picture of the same fill: the last is nearer the result than the first.
+    const distance = (a: Uint8Array) => {
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - result[i]);
+      return sum;
+    };
+    assert.ok(distance(previews.at(-1)!) < distance(previews[0]), "finer previews come closer to the result");
+    assert.equal(redPixelCount(previews.at(-1)!), 0, "already without the object");
+    assert.deepEqual(result, contentAwareFill(input), "asking for previews does not change the fill");
+    const none: Uint8Array[] = [];
+    contentAwareFill(input, { previews: 0, onPreview: (rgb) => none.push(rgb) });
+    assert.equal(none.length, 0);
+  });
+});

@@ -20,7 +20,7 @@ const DEFAULT_SEED = 0x5eed;
  * @example
  * const rgb = contentAwareFill({ width, height, rgb: pixels, mask }); // same size, object gone
  */
-export function contentAwareFill(input: FillInput, options: { seed?: number } = {}): Uint8Array {
+export function contentAwareFill(input: FillInput, options: { seed?: number; previews?: number; onPreview?: (rgb: Uint8Array) => void } = {}): Uint8Array {
   validateFillInput(input);
   const { width, height } = input;
   // Not rgb.slice(): on a Node Buffer (what sharp hands out) that is a view, and we would write into the caller's pixels.
@@ -31,15 +31,24 @@ export function contentAwareFill(input: FillInput, options: { seed?: number } = 
   const hole = dilateMask(marked, width, height, GROW_RADIUS);
   assertEnoughPicture(hole, width, height);
   const random = createRandom(options.seed ?? DEFAULT_SEED);
-  for (const box of holeRegions(hole, width, height)) fillRegion(out, hole, width, height, box, random);
+  // Up to `previews` previews, the coarsest first, each a full-size copy of the picture so far.
+  let left = options.onPreview ? (options.previews ?? 0) : 0;
+  const onPreview = (rgb: () => Uint8Array) => {
+    if (left <= 0) return;
+    left--;
+    options.onPreview!(rgb());
+  };
+  for (const box of holeRegions(hole, width, height)) fillRegion(out, hole, width, height, box, random, onPreview);
   return out;
 }
 
-function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: number, box: Rect, random: Random): void {
+function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: number, box: Rect, random: Random, onPreview: (rgb: () => Uint8Array) => void): void {
   // Sample from a band around the hole; only if that band has no usable patch, from the whole picture.
   const band = expand(box, marginFor(box), width, height);
   let region = crop(out, hole, width, band);
-  if (completeRegion(region, random)) {
+  // A preview: the picture so far, this region's hole painted from the coarse estimate, scaled up.
+  const onStage = (estimate: Level) => onPreview(() => previewOf(out, hole, width, band, estimate));
+  if (completeRegion(region, random, onStage)) {
     paste(out, hole, width, band, region);
     return;
   }
@@ -48,6 +57,24 @@ function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: nu
   // Not even a 3x3 block of known picture (tiny images with big masks): blend in from the rim.
   if (!completeRegion(region, random)) firstGuess(region);
   paste(out, hole, width, whole, region);
+}
+
+function previewOf(out: Uint8Array, hole: Uint8Array, width: number, band: Rect, estimate: Level): Uint8Array {
+  const preview = new Uint8Array(out);
+  const w = band.x1 - band.x0;
+  const h = band.y1 - band.y0;
+  for (let y = 0; y < h; y++) {
+    const ey = Math.min(estimate.height - 1, Math.floor((y * estimate.height) / h));
+    for (let x = 0; x < w; x++) {
+      const p = (band.y0 + y) * width + band.x0 + x;
+      if (hole[p] === 0) continue;
+      const q = ey * estimate.width + Math.min(estimate.width - 1, Math.floor((x * estimate.width) / w));
+      preview[p * 3] = estimate.rgb[q * 3];
+      preview[p * 3 + 1] = estimate.rgb[q * 3 + 1];
+      preview[p * 3 + 2] = estimate.rgb[q * 3 + 2];
+    }
+  }
+  return preview;
 }
 
 function assertEnoughPicture(hole: Uint8Array, width: number, height: number): void {

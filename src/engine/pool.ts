@@ -23,6 +23,9 @@ export interface EnginePool {
 export interface FillOptions {
   signal?: AbortSignal;
   onStart?: () => void;
+  /** Up to `previews` coarse estimates of the fill (full-size RGB), the coarsest first, before the result. */
+  previews?: number;
+  onPreview?: (rgb: Uint8Array) => void;
 }
 
 export interface PoolOptions {
@@ -35,6 +38,7 @@ interface Job {
   request: FillRequest;
   signal: AbortSignal | undefined;
   onStart: (() => void) | undefined;
+  onPreview: ((rgb: Uint8Array) => void) | undefined;
   resolve: (rgb: Uint8Array) => void;
   reject: (reason: unknown) => void;
   onAbort: () => void;
@@ -67,6 +71,7 @@ export function createEnginePool(options: PoolOptions = {}): EnginePool {
     slot.worker.on("message", (reply: FillReply) => {
       const job = slot.job;
       if (job === null || reply.id !== job.request.id) return;
+      if ("preview" in reply) return job.onPreview?.(reply.preview);
       release(slot);
       if (reply.ok) job.resolve(reply.rgb);
       else job.reject(fromWireError(reply.error));
@@ -114,7 +119,7 @@ export function createEnginePool(options: PoolOptions = {}): EnginePool {
   }
 
   function fill(input: FillInput, fillOptions: FillOptions = {}): Promise<Uint8Array> {
-    const { signal, onStart } = fillOptions;
+    const { signal, onStart, onPreview } = fillOptions;
     if (closed) return Promise.reject(new Error("the engine pool is closed"));
     if (signal?.aborted) return Promise.reject(signal.reason);
     try {
@@ -123,7 +128,8 @@ export function createEnginePool(options: PoolOptions = {}): EnginePool {
       return Promise.reject(error);
     }
     return new Promise<Uint8Array>((resolve, reject) => {
-      const job: Job = { request: packRequest(nextId++, input), signal, onStart, resolve, reject, onAbort: () => abort(job) };
+      const request = { ...packRequest(nextId++, input), ...(onPreview ? { previews: fillOptions.previews ?? 0 } : {}) };
+      const job: Job = { request, signal, onStart, onPreview, resolve, reject, onAbort: () => abort(job) };
       signal?.addEventListener("abort", job.onAbort, { once: true });
       queue.push(job);
       dispatch();

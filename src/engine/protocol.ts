@@ -9,9 +9,14 @@ export interface FillRequest {
   height: number;
   rgb: Uint8Array;
   mask: Uint8Array;
+  /** Send up to this many previews (coarse estimates of the fill, at full size) before the result. */
+  previews?: number;
 }
 
-export type FillReply = { id: number; ok: true; rgb: Uint8Array } | { id: number; ok: false; error: WireError };
+export type FillReply =
+  | { id: number; ok: true; rgb: Uint8Array }
+  | { id: number; ok: false; error: WireError }
+  | { id: number; preview: Uint8Array };
 
 export interface WireError {
   name: string;

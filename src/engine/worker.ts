@@ -12,7 +12,8 @@ if (port === null) throw new Error("src/engine/worker.ts must be started as a wo
 port.on("message", (request: FillRequest) => {
   let reply: FillReply;
   try {
-    const rgb = contentAwareFill(request);
+    const onPreview = (preview: Uint8Array) => port.postMessage({ id: request.id, preview } satisfies FillReply, [preview.buffer as ArrayBuffer]);
+    const rgb = contentAwareFill(request, { previews: request.previews ?? 0, onPreview });
     reply = { id: request.id, ok: true, rgb };
     port.postMessage(reply, [rgb.buffer as ArrayBuffer]);
   } catch (error) {

@@ -21,6 +21,7 @@ import { signV2 } from "../support/buyer.ts";
 import { jsonInit } from "../support/edit-input.ts";
 import { testBuyer } from "../support/test-buyer.ts";
 import { dataUri, solidImage } from "../support/gateway.ts";
+import { makeScene, redPixelCount, squareMask } from "../support/scene.ts";
 import { failure, sizedSuccess, startFakeOpenAi, USAGE, type FakeOpenAi } from "./fake-openai.ts";
 
 const KEY = "sk-test-dropin-5b6c7d8e";
@@ -301,20 +302,27 @@ describe("streaming, as OpenAI's docs write it (payments off)", () => {
     );
   });
 
-  test("the embedded engine streams too: no previews, the completed image", async () => {
-    const mask = Buffer.alloc(96 * 64);
-    for (let y = 20; y < 40; y++) for (let x = 30; x < 50; x++) mask[y * 96 + x] = 255;
+  test("the embedded engine streams previews from its coarse levels (scaled up), then the completed image", async () => {
+    const scene = makeScene({ width: 256, height: 256 });
+    const picture = await sharp(scene.rgb, { raw: { width: 256, height: 256, channels: 3 } }).png().toBuffer();
+    const mask = await sharp(squareMask(256, 256, scene.disc.cx, scene.disc.cy, 120), { raw: { width: 256, height: 256, channels: 1 } }).png().toBuffer();
     const stream = await openai.images.edit({
       model: "local/content-aware-fill",
-      image: await toFile(await readFile(photo), "p.png", { type: "image/png" }),
-      mask: await toFile(await sharp(mask, { raw: { width: 96, height: 64, channels: 1 } }).png().toBuffer(), "m.png", { type: "image/png" }),
-      prompt: "remove it",
+      image: await toFile(picture, "scene.png", { type: "image/png" }),
+      mask: await toFile(mask, "mask.png", { type: "image/png" }),
+      prompt: "remove the ball",
       stream: true,
+      partial_images: 2,
     });
     const events: OpenAI.ImageEditStreamEvent[] = [];
     for await (const event of stream) events.push(event);
-    assert.deepEqual(events.map((event) => event.type), ["image_edit.completed"]);
-    assert.equal((await sharp(Buffer.from(events[0].b64_json, "base64")).metadata()).width, 96);
+    assert.deepEqual(events.map((event) => event.type), ["image_edit.partial_image", "image_edit.partial_image", "image_edit.completed"]);
+    assert.deepEqual(events.slice(0, 2).map((event) => (event as OpenAI.ImageEditPartialImageEvent).partial_image_index), [0, 1]);
+    for (const event of events) {
+      const { data, info } = await sharp(Buffer.from(event.b64_json, "base64")).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual([info.width, info.height], [256, 256], `${event.type}: full size`);
+      if (event.type === "image_edit.completed") assert.equal(redPixelCount(data), 0, "the ball is gone");
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import sharp from "sharp";
 import { collectGarbageSoon, type EnginePool } from "../../engine/index.ts";
 import { createSlots, decoder, outputSize, type EditRequest } from "../../edits/index.ts";
 import { invalidRequest } from "../../errors.ts";
-import type { EditOutput, Provider } from "../types.ts";
+import type { EditOutput, PartialImage, Provider } from "../types.ts";
 
 export const PROMPT_NOTE =
   "local/content-aware-fill does not read the prompt: the masked area was filled from the rest of the picture";
@@ -39,9 +39,9 @@ export function localProvider(pool: EnginePool): Provider {
     },
     // A slot per engine thread, taken before the picture is decoded: edits waiting for the engine
     // hold their compressed bytes only, not 3 bytes a pixel twice over.
-    async edit(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
+    async edit(request: EditRequest, signal: AbortSignal, onPartial?: (partial: PartialImage) => void): Promise<EditOutput> {
       try {
-        return await admission.run(() => fill(request, signal), signal);
+        return await admission.run(() => fill(request, signal, onPartial), signal);
       } finally {
         // The last of a burst of large edits: its pixel buffers go back now, not at some later collection.
         if (admission.waiting === 0 && request.images[0].width * request.images[0].height >= LARGE_PICTURE_PIXELS) collectGarbageSoon();
@@ -50,7 +50,7 @@ export function localProvider(pool: EnginePool): Provider {
     close: () => pool.close(),
   };
 
-  async function fill(request: EditRequest, signal: AbortSignal): Promise<EditOutput> {
+  async function fill(request: EditRequest, signal: AbortSignal, onPartial?: (partial: PartialImage) => void): Promise<EditOutput> {
     const { width, height } = outputSize(request);
     const cover = { width, height, fit: "cover", position: "centre" } as const;
     const rgb = await decoder(request.images[0])
@@ -69,7 +69,19 @@ export function localProvider(pool: EnginePool): Provider {
       .raw()
       .toBuffer();
     signal.throwIfAborted();
-    const filled = await pool.fill({ width, height, rgb: bytes(rgb), mask: bytes(grey) }, { signal });
+    // Previews (coarse estimates of the fill, scaled up), encoded and handed on in the order they come.
+    const previews = onPartial ? (request.stream?.partialImages ?? 0) : 0;
+    let encoding = Promise.resolve();
+    let index = 0;
+    const onPreview = (preview: Uint8Array) => {
+      const at = index++;
+      encoding = encoding
+        .then(() => sharp(preview, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer())
+        .then((png) => onPartial!({ image: { bytes: png, format: "png" }, index: at }))
+        .catch(() => {}); // a preview that cannot be made is skipped; the result still comes
+    };
+    const filled = await pool.fill({ width, height, rgb: bytes(rgb), mask: bytes(grey) }, { signal, ...(previews > 0 ? { previews, onPreview } : {}) });
+    await encoding;
     const png = await sharp(filled, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 4 }).toBuffer();
     return { images: [{ bytes: png, format: "png" }], revisedPrompt: PROMPT_NOTE };
   }
