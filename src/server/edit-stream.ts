@@ -95,7 +95,9 @@ function openStream(c: Context, request: EditRequest, deps: StreamDeps, finish: 
     } catch (error) {
       await writing.catch(() => {});
       const failure = error instanceof RetouchError ? error : unexpected(error, c, deps);
-      await send(stream, "error", { type: "error", ...(failure.toJSON() as object) });
+      // Always OpenAI's envelope: a refused settlement's own body is x402's, which the SDK cannot read.
+      const { message, type, param, code } = failure;
+      await send(stream, "error", { type: "error", error: { message, type, param, code } });
     }
   });
 }

@@ -22,7 +22,10 @@ import { jsonInit } from "../support/edit-input.ts";
 import { testBuyer } from "../support/test-buyer.ts";
 import { dataUri, solidImage } from "../support/gateway.ts";
 import { makeScene, redPixelCount, squareMask } from "../support/scene.ts";
-import { failure, sizedSuccess, startFakeOpenAi, USAGE, type FakeOpenAi } from "./fake-openai.ts";
+import { createWalletClient } from "viem";
+import { BASE } from "../../src/chains/index.ts";
+import { USDC_ABI } from "../../src/chains/devchain/index.ts";
+import { failure, heldSuccess, sizedSuccess, startFakeOpenAi, USAGE, type FakeOpenAi } from "./fake-openai.ts";
 
 const KEY = "sk-test-dropin-5b6c7d8e";
 
@@ -48,6 +51,15 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 beforeEach(() => fake.reset());
+
+/** Waits until `check` holds (checked every 25 ms, for up to 20 s). */
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 800; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  assert.fail(`gave up waiting for ${what}`);
+}
 
 /** An OpenAI-style mask: a copy of the picture, fully transparent where it is to be edited. */
 async function openAiMask(width: number, height: number, hole: { left: number; top: number; size: number }): Promise<Buffer> {
@@ -408,6 +420,57 @@ describe("paid through retouch proxy, with the same code", () => {
     assert.equal((seen[0].data.error as { code: string }).code, "content_policy_violation");
     assert.equal(await buyer.paid("base"), 0n);
     assert.deepEqual((await buyer.rows()).map((row) => row.status), ["failed"]);
+  });
+
+  test("a paid stream whose settlement fails (the buyer cancelled the authorization mid-edit) ends with an error event and no image; nothing moves", async () => {
+    const buyer = await testBuyer(paid.gw);
+    const devchain = paid.gw.gateway.devchain!;
+    const edit = { model: "gpt-image-1", prompt: "paid stream, cancelled", image: dataUri(await readFile(photo)), size: "1024x1024", stream: true, partial_images: 1 };
+    const { header, payload } = await signV2(paid.gw, "base", "/api/v1/images/image2image", jsonInit(edit), buyer.wallet);
+    const { reply, arrived, letGo } = heldSuccess([result]);
+    fake.reply(reply);
+    const answer = paid.gw.request("/api/v1/images/image2image", jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
+    await arrived;
+    const account = buyer.wallet.evm;
+    const nonce = (payload.payload as { authorization: { nonce: `0x${string}` } }).authorization.nonce;
+    const signature = await account.signTypedData({
+      domain: { name: BASE.usdc.name, version: BASE.usdc.version, chainId: BASE.chainId, verifyingContract: BASE.usdc.address },
+      types: { CancelAuthorization: [{ name: "authorizer", type: "address" }, { name: "nonce", type: "bytes32" }] },
+      primaryType: "CancelAuthorization",
+      message: { authorizer: account.address, nonce },
+    });
+    // Anyone may send the buyer's signed cancellation; the devchain's own buyer has the gas.
+    const wallet = createWalletClient({ account: devchain.wallets.buyer.evm, chain: devchain.evm.chain, transport: devchain.evm.transport });
+    await devchain.evm.publicClient.waitForTransactionReceipt({
+      hash: await wallet.writeContract({ address: BASE.usdc.address, abi: USDC_ABI, functionName: "cancelAuthorization", args: [account.address, nonce, signature] }),
+    });
+    letGo();
+    const seen = await events(await answer);
+    assert.deepEqual(seen.map((e) => e.event), ["image_edit.partial_image", "error"], "the preview, then the refusal: never the image");
+    assert.equal((seen[1].data.error as { code: string }).code, "settlement_failed");
+    assert.equal(await buyer.paid("base"), 0n);
+    assert.deepEqual((await buyer.rows()).map((row) => row.status), ["failed"]);
+  });
+
+  test("a client that leaves a paid stream before the end is not charged; the same payment sent again gets the result, charged once", async () => {
+    const buyer = await testBuyer(paid.gw);
+    const edit = { model: "gpt-image-1", prompt: "paid stream, abandoned", image: dataUri(await readFile(photo)), size: "1024x1024", stream: true };
+    const { header, required } = await signV2(paid.gw, "base", "/api/v1/images/image2image", jsonInit(edit), buyer.wallet);
+    const { reply, arrived, letGo } = heldSuccess([result]);
+    fake.reply(reply);
+    const leaving = new AbortController();
+    const answer = await paid.gw.request("/api/v1/images/image2image", { ...jsonInit(edit, { "PAYMENT-SIGNATURE": header }), signal: leaving.signal });
+    assert.equal(answer.status, 200);
+    await arrived;
+    leaving.abort();
+    letGo();
+    await waitFor(async () => (await buyer.rows())[0]?.status === "completed", "the edit to complete, unsettled");
+    assert.equal(await buyer.paid("base"), 0n, "not charged while nobody received the image");
+    const again = await paid.gw.request("/api/v1/images/image2image", jsonInit(edit, { "PAYMENT-SIGNATURE": header }));
+    const seen = await events(again);
+    assert.deepEqual(seen.map((e) => e.event), ["image_edit.completed"]);
+    assert.equal((seen[0].data.payment as { status: string }).status, "settled");
+    assert.equal(await buyer.paid("base"), BigInt(required.accepts[0].amount), "charged once, on the replay");
   });
 
   test("the SDK's streaming loop through the proxy: previews, then the completed image (saved by the proxy too); the buyer charged the quote once", async () => {
