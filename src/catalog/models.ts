@@ -1,6 +1,8 @@
 // The built-in model table: what each model is, which sizes it offers, what one
 // image costs upstream. Operators override or extend it from a config file.
 
+import { parseDecimal } from "./money.ts";
+
 export type MaskSupport = "required" | "optional" | "unsupported";
 
 /** Optional request fields passed through to upstreams that take them. */
@@ -110,18 +112,15 @@ const GPT_IMAGE_2_SIZES = gptImage2Sizes();
  */
 export function sizeRuleCost(rule: SizeRule, size: string, quality?: Quality): string {
   const [width, height] = size.split("x").map(Number);
-  const perMegapixel = (quality && rule.qualityCostPerMegapixel?.[quality]) || rule.costPerMegapixel;
-  const [whole, fraction = ""] = perMegapixel.split(".");
-  // cost = perMegapixel x pixels / 10^6, done on integers: (units of 10^-digits) x pixels, then 6 more decimals.
-  const digits = fraction.length + 6;
-  let units = BigInt(whole + fraction) * BigInt(width * height);
-  if (rule.inputCost) {
-    const [inWhole, inFraction = ""] = rule.inputCost.split(".");
-    units += BigInt(inWhole + inFraction.padEnd(digits, "0").slice(0, digits));
-  }
+  const perMegapixel = parseDecimal((quality && rule.qualityCostPerMegapixel?.[quality]) || rule.costPerMegapixel);
+  const input = parseDecimal(rule.inputCost ?? "0");
+  // Both denominators are powers of ten: the larger one holds the other.
+  const output = { numerator: perMegapixel.numerator * BigInt(width * height), denominator: perMegapixel.denominator * 10n ** 6n };
+  const denominator = output.denominator > input.denominator ? output.denominator : input.denominator;
+  const units = output.numerator * (denominator / output.denominator) + input.numerator * (denominator / input.denominator);
+  const digits = denominator.toString().length - 1;
   const text = units.toString().padStart(digits + 1, "0");
-  const exact = `${text.slice(0, -digits)}.${text.slice(-digits)}`.replace(/\.?0+$/, "");
-  return exact;
+  return digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`.replace(/\.?0+$/, "");
 }
 
 /** Why `size` is not a size the rule allows, or undefined when it is. */
