@@ -151,3 +151,20 @@ test("`retouch worker` reads only the payment mode: no facilitator, keys or pay-
   assert.throws(() => loadConfig({ RETOUCH_PAYMENTS: "remote" }), ConfigError, "a gateway still needs them");
   assert.throws(() => loadConfig({ RETOUCH_PAYMENTS: "cash" }, { role: "worker" }), /RETOUCH_PAYMENTS/);
 });
+
+test("RETOUCH_CORS_ORIGINS: any origin by default, off, or exact origins as a browser sends them", () => {
+  assert.equal(loadConfig({}).corsOrigins, "*");
+  assert.equal(loadConfig({ RETOUCH_CORS_ORIGINS: "*" }).corsOrigins, "*");
+  assert.equal(loadConfig({ RETOUCH_CORS_ORIGINS: "off" }).corsOrigins, "off");
+  assert.deepEqual(loadConfig({ RETOUCH_CORS_ORIGINS: "https://app.example.com, http://localhost:5173" }).corsOrigins, [
+    "https://app.example.com",
+    "http://localhost:5173",
+  ]);
+  for (const wrong of ["https://app.example.com/", "https://app.example.com/edit", "app.example.com", "https://App.example.com", "ftp://files.example", "https://a.example,*"]) {
+    assert.throws(
+      () => loadConfig({ RETOUCH_CORS_ORIGINS: wrong }),
+      (error: unknown) => error instanceof ConfigError && /^RETOUCH_CORS_ORIGINS: /.test(error.message),
+      wrong,
+    );
+  }
+});

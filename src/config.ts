@@ -67,6 +67,8 @@ export interface Config {
   limits: { quotesPerMinute: number; payerConcurrency: number; providerInflight: number };
   /** How many proxies in front of the gateway append to X-Forwarded-For (0: the connection's peer is the client). */
   trustProxy: number;
+  /** Which web pages on other sites may call the public API from a browser: any (`*`), these exact origins, or none. */
+  corsOrigins: CorsOrigins;
   /** On SIGTERM/SIGINT: how long requests and edits in flight may take to finish before the process exits anyway. */
   shutdownGraceMs: number;
   margin: string;
@@ -83,6 +85,8 @@ export interface Config {
   catalog: CatalogConfig | undefined;
   credentials: { openaiApiKey?: string; openaiBaseUrl?: string; geminiApiKey?: string; geminiBaseUrl?: string };
 }
+
+export type CorsOrigins = "*" | "off" | string[];
 
 export interface S3Config {
   bucket: string;
@@ -132,6 +136,7 @@ export function loadConfig(env: Env = process.env, options: { role?: "gateway" |
       providerInflight: integer(env, "RETOUCH_LIMIT_PROVIDER_INFLIGHT", 16, 0, 10_000),
     },
     trustProxy: integer(env, "RETOUCH_TRUST_PROXY", 0, 0, 16),
+    corsOrigins: loadCorsOrigins(env),
     shutdownGraceMs: integer(env, "RETOUCH_SHUTDOWN_GRACE_MS", 30_000, 0, 3_600_000),
     margin,
     upstreamTimeoutMs: integer(env, "RETOUCH_UPSTREAM_TIMEOUT_MS", 120_000, 100, 3_600_000),
@@ -149,6 +154,32 @@ export function loadConfig(env: Env = process.env, options: { role?: "gateway" |
       geminiBaseUrl: env.GEMINI_BASE_URL || undefined,
     },
   };
+}
+
+/**
+ * RETOUCH_CORS_ORIGINS: `*` (default; the payment is the authorisation and no cookies are read),
+ * `off`, or a comma list of origins, each exactly as a browser sends it (scheme, host, port if not default).
+ */
+function loadCorsOrigins(env: Env): CorsOrigins {
+  const text = (env.RETOUCH_CORS_ORIGINS ?? "").trim();
+  if (text === "" || text === "*") return "*";
+  if (text === "off") return "off";
+  return text.split(",").map((entry) => {
+    const origin = entry.trim();
+    if (origin === "*" || origin === "off") throw new ConfigError(`RETOUCH_CORS_ORIGINS: "${origin}" cannot be part of a list; use it alone`);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(
+        `RETOUCH_CORS_ORIGINS: "${origin}" is not an origin; write each as the browser sends it, e.g. https://app.example.com or http://localhost:5173 (no path, no trailing slash)`,
+      );
+    }
+    return origin;
+  });
 }
 
 function loadMetrics(env: Env): Config["metrics"] {

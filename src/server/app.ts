@@ -3,6 +3,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import type { App, ServerDeps } from "./context.ts";
+import { allowCrossOrigin } from "./cors.ts";
 import { errorResponse, notFound } from "./errors.ts";
 import { observeRequests } from "./observability.ts";
 import { releaseAfterLargeBodies } from "./release-memory.ts";
@@ -18,6 +19,7 @@ export function createApp(deps: ServerDeps): App {
   app.use(requestId({ limitLength: 64 }));
   app.use(observeRequests(deps.logger, deps.metrics));
   app.use(releaseAfterLargeBodies());
+  allowCrossOrigin(app, deps.config.corsOrigins);
   registerImageToImage(app, deps);
   registerJobs(app, deps);
   registerFiles(app, deps);
