@@ -203,6 +203,13 @@ describe("retouch proxy", () => {
     assert.equal(streamed.status, 413);
     const foreign = await fetch(`${proxy.url}/v1/models`, { headers: { origin: "https://evil.example" } });
     assert.equal(foreign.status, 403);
+    // It spends the user's money: unlike the gateway, no page on another site may even preflight it.
+    const preflight = await fetch(`${proxy.url}/v1/images/edits`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    });
+    assert.equal(preflight.status, 403);
+    assert.equal(preflight.headers.get("access-control-allow-origin"), null);
   });
 
   test("/images serves only names the proxy writes: ../ and other bad names are 404", async () => {
