@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { createCatalog } from "./catalog/index.ts";
 import { createPublicClient, http } from "viem";
-import { BASE, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
+import { BASE, devFaucet, NETWORKS, SOLANA, startDevchain, type Devchain, type NetworkName } from "./chains/index.ts";
 import { ConfigError, RPC_URL_VARIABLES, type Config } from "./config.ts";
 import { createEnginePool } from "./engine/index.ts";
 import type { Redis } from "ioredis";
@@ -185,6 +185,7 @@ export async function createGateway(config: Config, options: { logger?: Logger }
     limits,
     readiness,
     devchain: payments?.devchain && devchainEndpoints(payments.devchain),
+    faucet: payments?.devchain && devFaucet(payments.devchain),
     blobs,
     logger,
     metrics,

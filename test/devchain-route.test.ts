@@ -1,12 +1,14 @@
 // GET /api/v1/devchain: a devchain gateway tells buyer tools where its local
 // chains answer (the addresses work: chain ids and balances read through them
-// match), and any other gateway answers 404.
+// match), and any other gateway answers 404. POST /api/v1/devchain/faucet funds
+// a new wallet on either chain within its bounds, also when called at once.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createPublicClient, http } from "viem";
 import { BASE, SOLANA } from "../src/chains/index.ts";
 import { USDC_ABI } from "../src/chains/devchain/index.ts";
+import { generateWalletKeys } from "../src/chains/wallet-keys.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 
 interface DevchainInfo {
@@ -78,4 +80,60 @@ test("a gateway without a devchain answers 404, and the route is in the OpenAPI 
   const document = (await (await off.request("/openapi.json")).json()) as { paths: Record<string, { get?: unknown }> };
   assert.ok(document.paths["/api/v1/devchain"]?.get, "GET /api/v1/devchain is documented");
   assert.ok(document.paths["/api/v1/images/jobs/{id}"]?.get, "the poll is documented");
+});
+
+const faucet = (gw: TestGateway, body: unknown, init: RequestInit = {}) =>
+  gw.request("/api/v1/devchain/faucet", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), ...init });
+
+interface Gift {
+  network: string;
+  address: string;
+  usdc: string;
+  usdc_total: string;
+  gas: string;
+}
+
+test("the faucet gives a new Base wallet 10 USDC per call and tops its gas up, 50 USDC in all; then 429", async () => {
+  const chain = devchain.gateway.devchain!;
+  const { evm } = await generateWalletKeys();
+  for (let call = 1; call <= 5; call++) {
+    const response = await faucet(devchain, { address: evm.address.toLowerCase() });
+    const gift = (await response.json()) as Gift;
+    assert.equal(response.status, 200, JSON.stringify(gift));
+    const gas = call === 1 ? "1000000000000000" : "0"; // topped up to 0.001 ETH once; nothing was spent since
+    assert.deepEqual(gift, { network: "base", address: evm.address, usdc: "10000000", usdc_total: String(call * 10_000_000), gas });
+  }
+  assert.equal(await chain.usdcBalance("base", evm.address), 50_000_000n);
+  assert.equal(await chain.evm.ethBalance(evm.address), 10n ** 15n);
+  const refused = await faucet(devchain, { address: evm.address });
+  const body = (await refused.json()) as { error: { code: string; message: string } };
+  assert.equal(refused.status, 429);
+  assert.equal(body.error.code, "faucet_limit");
+  assert.match(body.error.message, /has had 50 USDC from the faucet/);
+  assert.equal(await chain.usdcBalance("base", evm.address), 50_000_000n, "nothing more was given");
+});
+
+test("calls at once for one Solana address never pass its limit", async () => {
+  const chain = devchain.gateway.devchain!;
+  const { solana } = await generateWalletKeys();
+  const answers = await Promise.all(Array.from({ length: 8 }, () => faucet(devchain, { address: solana.address })));
+  assert.deepEqual(
+    answers.map((answer) => answer.status).sort(),
+    [200, 200, 200, 200, 200, 429, 429, 429],
+  );
+  assert.equal(await chain.usdcBalance("solana", solana.address), 50_000_000n);
+  assert.equal(await chain.solana.solBalance(solana.address), 10_000_000n, "gas topped up to 0.01 SOL, not five times");
+});
+
+test("the faucet refuses what is not an address, an oversized body, and answers 404 without a devchain", async () => {
+  for (const body of [{ address: "0x1234" }, { address: "not-an-address" }, { address: "" }, { wallet: "0x0000000000000000000000000000000000000001" }, "0x00"]) {
+    const response = await faucet(devchain, body);
+    const answer = (await response.json()) as { error: { param: string; message: string } };
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.equal(answer.error.param, "address", JSON.stringify(answer));
+  }
+  const huge = await faucet(devchain, { address: "x".repeat(5000) });
+  assert.equal(huge.status, 413);
+  const off404 = await faucet(off, { address: "0x0000000000000000000000000000000000000001" });
+  assert.equal(off404.status, 404);
 });

@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { PaymentRequired } from "@x402/core/types";
 import { BASE, SOLANA } from "../src/chains/index.ts";
-import { challengeIn, signPollChallenge, SIWX_HEADER } from "../src/client/siwx.ts";
+import { challengeIn, signPollChallenge, siwxSigner, SIWX_HEADER } from "../src/client/siwx.ts";
 import { decodeHeader } from "./support/buyer.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
 import { startFleetServices, TEST_REDIS_URL, withDatabase, type FleetServices } from "./support/fleet.ts";
@@ -149,7 +149,8 @@ test("a fleet of two gateways and two workers: 100 paid edits through a worker k
       await new Promise((resolve) => setTimeout(resolve, 100));
       const challenge = challengeIn(headers, body);
       assert.ok(challenge, `edit #${outcome.n}: a 202 carries a sign-in challenge`);
-      const signIn = await signPollChallenge({ challenge, gateway: PUBLIC_URL, pollUrl: pollUrl!, wallet: devchain.buyer, network: network === "base" ? BASE : SOLANA });
+      const on = network === "base" ? BASE : SOLANA;
+      const signIn = await signPollChallenge({ challenge, gateway: PUBLIC_URL, pollUrl: pollUrl!, signer: siwxSigner(devchain.buyer, on), network: on });
       const polled = await send((at + 1 + poll) % 2, pollUrl!, { headers: { [SIWX_HEADER]: signIn } }, outcome, "poll");
       status = polled.status;
       headers = polled.headers;

@@ -12,4 +12,5 @@ export async function startDevchain(options?: DevchainOptions): Promise<Devchain
 export type { Devchain, DevchainOptions, DevNetwork } from "./devchain/index.ts";
 export { loadOrCreateWallet, SELLER_WALLET_FILE } from "./devchain/wallets.ts";
 export type { DevWallet } from "./devchain/wallets.ts";
+export { devFaucet, FAUCET_LIMITS, FaucetRefusal, type DevFaucet, type FaucetGift } from "./devchain/faucet.ts";
 export { generateWalletKeys, parseWalletKeys, WALLET_FORMAT, walletFromKeys, type Wallet, type WalletKeys } from "./wallet-keys.ts";

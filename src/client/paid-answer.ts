@@ -7,7 +7,7 @@ import type { Network } from "../chains/index.ts";
 import { formatUnits } from "./balances.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { reach } from "./gateway.ts";
-import { ChallengeRefused, challengeIn, SIWX_HEADER, signPollChallenge, type SiwxChallenge } from "./siwx.ts";
+import { ChallengeRefused, challengeIn, SIWX_HEADER, signPollChallenge, siwxSigner, type SiwxChallenge } from "./siwx.ts";
 import { networkName } from "./paying.ts";
 import type { Wallet } from "./wallet-file.ts";
 
@@ -110,7 +110,7 @@ async function followJob(accepted: Response, params: SendSignedParams): Promise<
 
 async function signIn(challenge: SiwxChallenge, pollUrl: string, job: string, params: SendSignedParams): Promise<string> {
   try {
-    return await signPollChallenge({ challenge, gateway: params.gateway, pollUrl, wallet: params.wallet, network: params.network });
+    return await signPollChallenge({ challenge, gateway: params.gateway, pollUrl, signer: siwxSigner(params.wallet, params.network), network: params.network });
   } catch (error) {
     if (!(error instanceof ChallengeRefused)) throw error;
     throw new PollRefusedError(`the gateway ${new URL(params.gateway).origin} asked to sign in for job ${job}, but ${error.message}; retouch signed nothing. ${RESUME_HINT}`);

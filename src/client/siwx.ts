@@ -61,10 +61,17 @@ export function challengeIn(headers: Headers, body?: unknown): SiwxChallenge | u
 }
 
 /**
- * The SIGN-IN-WITH-X header value for `pollUrl`, signed by `wallet` on `network`.
+ * The SIGN-IN-WITH-X header value for `pollUrl`, signed on `network` by `signer`: the wallet that
+ * paid (a viem account or wallet client on Base, a @solana/kit signer or a wallet's signMessage on Solana).
  * @throws ChallengeRefused when the challenge is for another origin, another resource or another chain.
  */
-export async function signPollChallenge(params: { challenge: SiwxChallenge; gateway: string; pollUrl: string; wallet: Wallet; network: Network }): Promise<string> {
+export async function signPollChallenge(params: {
+  challenge: SiwxChallenge;
+  gateway: string;
+  pollUrl: string;
+  signer: SIWxSigner;
+  network: Pick<Network, "caip2" | "family">;
+}): Promise<string> {
   const { challenge, pollUrl, network } = params;
   const origin = new URL(params.gateway).origin;
   const { info } = challenge;
@@ -89,13 +96,17 @@ export async function signPollChallenge(params: { challenge: SiwxChallenge; gate
   if (!chain) {
     throw new ChallengeRefused(`its sign-in challenge does not take the wallet that paid (${network.caip2}; it offers ${challenge.supportedChains.map((c) => c.chainId).join(", ")})`);
   }
-  const signer = (network.family === "evm" ? params.wallet.evm : params.wallet.solana) as unknown as SIWxSigner;
   try {
-    const payload = await createSIWxPayload({ ...info, chainId: chain.chainId, type: chain.type }, signer, origin);
+    const payload = await createSIWxPayload({ ...info, chainId: chain.chainId, type: chain.type }, params.signer, origin);
     return encodeSIWxHeader(payload);
   } catch (error) {
     throw new ChallengeRefused(`its sign-in challenge cannot be signed (${(error as Error).message})`);
   }
+}
+
+/** What signs sign-in messages on `network` in a wallet file: its viem account or its Solana key pair signer. */
+export function siwxSigner(wallet: Wallet, network: Pick<Network, "family">): SIWxSigner {
+  return (network.family === "evm" ? wallet.evm : wallet.solana) as unknown as SIWxSigner;
 }
 
 /** Same origin and path (a query string does not make it another resource). */

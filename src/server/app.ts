@@ -7,7 +7,7 @@ import { allowCrossOrigin } from "./cors.ts";
 import { errorResponse, notFound } from "./errors.ts";
 import { observeRequests } from "./observability.ts";
 import { releaseAfterLargeBodies } from "./release-memory.ts";
-import { registerDevchain } from "./routes/devchain.ts";
+import { registerDevchain, registerFaucet } from "./routes/devchain.ts";
 import { registerFiles } from "./routes/files.ts";
 import { registerImageToImage } from "./routes/image2image.ts";
 import { registerJobs } from "./routes/jobs.ts";
@@ -26,6 +26,7 @@ export function createApp(deps: ServerDeps): App {
   registerModels(app, deps);
   registerOperations(app, deps);
   registerDevchain(app, deps);
+  registerFaucet(app, deps);
   app.notFound(notFound);
   app.onError((error, c) => errorResponse(error, c, deps.logger));
   return app;

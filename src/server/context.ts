@@ -2,6 +2,7 @@
 
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Catalog } from "../catalog/index.ts";
+import type { DevFaucet } from "../chains/index.ts";
 import type { Config } from "../config.ts";
 import type { EditRunner, EditService, Limits, PaidEdits } from "../gateway/index.ts";
 import type { BlobStore } from "../storage/index.ts";
@@ -20,6 +21,8 @@ export interface ServerDeps {
   readiness: Record<string, () => Promise<unknown>>;
   /** Present in devchain mode: where its chains answer. */
   devchain?: DevchainEndpoints;
+  /** Present in devchain mode: test USDC for wallets made in the browser (POST /api/v1/devchain/faucet). */
+  faucet?: DevFaucet;
   blobs: BlobStore;
   logger: Logger;
   metrics: Metrics;

@@ -247,6 +247,18 @@ export const DevchainInfo = z
   })
   .openapi("Devchain", { description: "The local chains of a gateway started with RETOUCH_PAYMENTS=devchain" });
 
+export const FaucetRequest = z.object({ address: z.string().min(1).max(100) }).strict().openapi("FaucetRequest");
+
+export const FaucetGiftBody = z
+  .object({
+    network: z.enum(["base", "solana"]),
+    address: z.string(),
+    usdc: z.string().openapi({ description: "USDC given now, atomic units (6 decimals)", example: "10000000" }),
+    usdc_total: z.string().openapi({ description: "USDC given to this address so far, atomic units" }),
+    gas: z.string().openapi({ description: "Gas given now: wei on Base, lamports on Solana" }),
+  })
+  .openapi("FaucetGift");
+
 export const ModelInfo = z
   .object({
     id: z.string(),
