@@ -69,6 +69,8 @@ export interface Config {
   trustProxy: number;
   /** Which web pages on other sites may call the public API from a browser: any (`*`), these exact origins, or none. */
   corsOrigins: CorsOrigins;
+  /** The playground page at / (RETOUCH_PLAYGROUND=off hides it). */
+  playground: boolean;
   /** On SIGTERM/SIGINT: how long requests and edits in flight may take to finish before the process exits anyway. */
   shutdownGraceMs: number;
   margin: string;
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env, options: { role?: "gateway" |
     },
     trustProxy: integer(env, "RETOUCH_TRUST_PROXY", 0, 0, 16),
     corsOrigins: loadCorsOrigins(env),
+    playground: oneOf(env, "RETOUCH_PLAYGROUND", ["on", "off"] as const, "on") === "on",
     shutdownGraceMs: integer(env, "RETOUCH_SHUTDOWN_GRACE_MS", 30_000, 0, 3_600_000),
     margin,
     upstreamTimeoutMs: integer(env, "RETOUCH_UPSTREAM_TIMEOUT_MS", 120_000, 100, 3_600_000),

@@ -13,6 +13,7 @@ import { registerImageToImage } from "./routes/image2image.ts";
 import { registerJobs } from "./routes/jobs.ts";
 import { registerModels } from "./routes/models.ts";
 import { registerOperations } from "./routes/operations.ts";
+import { registerPlayground } from "./routes/playground.ts";
 
 export function createApp(deps: ServerDeps): App {
   const app: App = new OpenAPIHono();
@@ -27,6 +28,7 @@ export function createApp(deps: ServerDeps): App {
   registerOperations(app, deps);
   registerDevchain(app, deps);
   registerFaucet(app, deps);
+  registerPlayground(app, deps);
   app.notFound(notFound);
   app.onError((error, c) => errorResponse(error, c, deps.logger));
   return app;

@@ -1,47 +1,16 @@
 // The script of a web app on another site that buys an edit from a retouch
 // gateway in the browser, the way x402's documentation shows it: @x402/fetch
 // with @x402/evm over a viem wallet client on an EIP-1193 provider. Here the
-// provider is a small wallet holding a devchain key, standing in for the
-// extension (MetaMask, Coinbase Wallet ...) that would inject window.ethereum.
+// provider is the test's wallet over a devchain key (test-wallets.ts), standing
+// in for the extension (MetaMask, Coinbase Wallet ...) that injects window.ethereum.
 // Bundled with esbuild by the browser test and called through window.retouchPage.
 
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from "@x402/fetch";
-import { createWalletClient, custom, numberToHex, type EIP1193Provider, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { createWalletClient, custom, numberToHex, type Hex } from "viem";
+import { eip1193Wallet } from "./test-wallets.ts";
 
 const BASE_CAIP2 = "eip155:8453";
-
-/** An injected wallet as a page sees it: accounts, chain, and eth_signTypedData_v4. */
-function walletExtension(key: Hex, chainId: number): EIP1193Provider {
-  const account = privateKeyToAccount(key);
-  const request = async ({ method, params }: { method: string; params?: unknown }) => {
-    switch (method) {
-      case "eth_requestAccounts":
-      case "eth_accounts":
-        return [account.address];
-      case "eth_chainId":
-        return numberToHex(chainId);
-      case "wallet_switchEthereumChain":
-        return null;
-      case "eth_signTypedData_v4": {
-        const [from, json] = params as [string, string];
-        if (from.toLowerCase() !== account.address.toLowerCase()) throw Object.assign(new Error("unknown account"), { code: 4100 });
-        const { domain, types, primaryType, message } = JSON.parse(json) as {
-          domain: Record<string, unknown>;
-          types: Record<string, { name: string; type: string }[]>;
-          primaryType: string;
-          message: Record<string, unknown>;
-        };
-        const { EIP712Domain: _, ...messageTypes } = types;
-        return account.signTypedData({ domain, types: messageTypes, primaryType, message });
-      }
-      default:
-        throw Object.assign(new Error(`${method} is not supported by this wallet`), { code: 4200 });
-    }
-  };
-  return { request } as unknown as EIP1193Provider;
-}
 
 export interface PageRun {
   /** Each answer the page's fetch got, in order, with the headers the page could read. */
@@ -56,7 +25,7 @@ export interface PageRun {
 }
 
 async function payForEdit(options: { gateway: string; key: Hex; chainId: number; edit: unknown; pay: boolean }): Promise<PageRun> {
-  const ethereum = walletExtension(options.key, options.chainId);
+  const ethereum = eip1193Wallet(options.key, options.chainId);
   const [address] = (await ethereum.request({ method: "eth_requestAccounts" })) as Hex[];
   await ethereum.request({ method: "wallet_switchEthereumChain", params: [{ chainId: numberToHex(8453) }] });
   const wallet = createWalletClient({ account: address!, transport: custom(ethereum) });

@@ -1,0 +1,1 @@
+export{w as n}from"./paying-CUPZ01cm.js";

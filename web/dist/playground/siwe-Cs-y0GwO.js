@@ -1,0 +1,1 @@
+throw Error(`Could not resolve "ethers" imported by "@signinwithethereum/siwe". Is it installed?`);
