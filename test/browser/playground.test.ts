@@ -226,6 +226,25 @@ describe("the playground on a devchain gateway", () => {
     await context.close();
   });
 
+  test("every control has a name a screen reader can say, and the keyboard reaches the file picker", async () => {
+    const { context, page } = await openPlayground();
+    for (let i = 0; i < 3; i++) await page.keyboard.press("Tab"); // the two header links, then the picker
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), "file", "Tab reaches the file picker");
+    await page.getByRole("button", { name: "Use the example picture" }).click();
+    await page.waitForSelector("#editor:not([hidden])");
+    const unnamed = await page.locator("input, select, textarea, button, canvas").evaluateAll((elements) =>
+      elements
+        .filter((element) => !(element as unknown as { closest(s: string): unknown }).closest("[hidden]"))
+        .filter((element) => {
+          const control = element as unknown as { labels?: { length: number } | null; getAttribute(n: string): string | null; textContent: string | null; title: string };
+          return !((control.labels?.length ?? 0) > 0 || control.getAttribute("aria-label") || control.textContent?.trim() || control.title);
+        })
+        .map((element) => (element as unknown as { outerHTML: string }).outerHTML.slice(0, 80)),
+    );
+    assert.deepEqual(unnamed, []);
+    await context.close();
+  });
+
   test("the page logged no errors", () => {
     assert.deepEqual(consoleProblems, []);
   });

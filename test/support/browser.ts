@@ -15,7 +15,8 @@ export async function launchChromium(): Promise<Browser> {
   if (!executablePath) {
     throw new Error(`no Chromium at ${CHROMIUM_PATHS.join(", ")}: apt-get install chromium (or set CHROMIUM_PATH); .ci/run installs it`);
   }
-  return chromium.launch({ executablePath, headless: true });
+  // No sandbox (CI runs as root); nothing fetched in the background (the machine is offline).
+  return chromium.launch({ executablePath, headless: true, chromiumSandbox: false, args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update"] });
 }
 
 /** esbuild's bundle of `entry` for the browser, as one ES module. */

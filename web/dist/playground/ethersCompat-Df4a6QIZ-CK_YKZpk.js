@@ -1,1 +1,0 @@
-export{w as n}from"./paying-CUPZ01cm.js";
