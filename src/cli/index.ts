@@ -10,6 +10,7 @@ import { CliError, EXIT, EXIT_HELP } from "../client/errors.ts";
 import { reportFailure, setJsonOutput } from "../client/run.ts";
 import { VERSION } from "../version.ts";
 import { registerEditCommand } from "./edit.ts";
+import { registerMcpCommand } from "./mcp.ts";
 import { registerProxyCommands } from "./proxy.ts";
 import { registerWalletCommand } from "./wallet.ts";
 
@@ -104,6 +105,7 @@ program
 registerWalletCommand(program);
 registerEditCommand(program);
 registerProxyCommands(program);
+registerMcpCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -19,7 +19,7 @@ import { quoteOf, usd } from "./paying.ts";
 import { listPending, pendingDir } from "./pending.ts";
 import { saveResults } from "./results.ts";
 import { planRpc } from "./rpc.ts";
-import { spendLogPath } from "./spend-ledger.ts";
+import { spendLogPath, type SpendTool } from "./spend-ledger.ts";
 import { startSpinner } from "./spinner.ts";
 import { expandHome, loadWalletFile, walletPath, type Wallet } from "./wallet-file.ts";
 
@@ -46,6 +46,10 @@ export interface EditOptions extends RpcFlags {
   note?: (line: string) => void;
   /** Report Ctrl-C (the CLI sets it; a library caller keeps its own signal handling). */
   handleInterrupt?: boolean;
+  /** The buyer tool that pays, as the spend log names it; default "edit". */
+  tool?: SpendTool;
+  /** Where the edit is, for a caller that shows progress (`retouch mcp`): every stage, and every 2 s while it runs. */
+  progress?: (message: string) => void;
 }
 
 export interface EditOutcome {
@@ -104,6 +108,7 @@ async function edit(options: EditOptions, sending: () => void): Promise<EditOutc
   });
   const rpc = await planRpc(gateway, options, env);
   await notePending(env, note);
+  options.progress?.(`inputs checked (${images.length} picture${images.length === 1 ? "" : "s"}${mask ? " and a mask" : ""}); asking ${gateway} for a quote`);
 
   const { response, offer, pending } = await paidRequest({
     url: `${gateway}${EDIT_PATH}`,
@@ -123,10 +128,12 @@ async function edit(options: EditOptions, sending: () => void): Promise<EditOutc
     },
     onPaying: (offer) => {
       sending();
-      if (!options.json) return startSpinner(`editing (${usd(quoteOf(offer))} on ${offer.network.name})`).stop;
+      const what = `editing (${usd(quoteOf(offer))} on ${offer.network.name})`;
+      const stops = [options.progress && ticker(what, options.progress), options.json ? undefined : startSpinner(what).stop];
+      return () => stops.forEach((stop) => stop?.());
     },
     pollLimitMs: POLL_LIMIT_MS,
-    tool: "edit",
+    tool: options.tool ?? "edit",
     about: { model: options.model, outDir },
     keepPendingUntilSaved: true,
   });
@@ -135,6 +142,7 @@ async function edit(options: EditOptions, sending: () => void): Promise<EditOutc
     throw offer ? keptForResume(error, outDir) : error;
   });
   await pending?.done();
+  options.progress?.(`saved ${saved.length} result${saved.length === 1 ? "" : "s"}`);
   const outcome: EditOutcome = {
     files: saved.map((s) => s.path),
     urls: saved.map((s) => s.url),
@@ -148,6 +156,14 @@ async function edit(options: EditOptions, sending: () => void): Promise<EditOutc
     print(paidLine(outcome, offer, gateway));
   }
   return outcome;
+}
+
+/** Says `what` now and every 2 s with the time so far; the returned function stops it. */
+function ticker(what: string, progress: (message: string) => void): () => void {
+  const started = Date.now();
+  progress(what);
+  const timer = setInterval(() => progress(`${what}: ${Math.round((Date.now() - started) / 1000)} s`), 2000);
+  return () => clearInterval(timer);
 }
 
 function paidLine(outcome: EditOutcome, offer: Offer | undefined, gateway: string): string {
