@@ -7,14 +7,14 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { BASE, walletFromKeys, type Wallet, type WalletKeys } from "../../src/chains/index.ts";
+import { BASE, type Wallet } from "../../src/chains/index.ts";
 import { readBalance } from "../../src/client/balances.ts";
 import { bundleForBrowser, launchChromium, servePage, type PageSite } from "../support/browser.ts";
 import { sceneEdit } from "../support/edit-input.ts";
-import { startGatewayProcess, type GatewayProcess } from "../support/processes.ts";
+import { readWalletFile, startGatewayProcess, type GatewayProcess } from "../support/processes.ts";
 import type { PageRun } from "./pay-page.ts";
 
 interface Devchain {
@@ -45,11 +45,6 @@ function runInPage(page: Page, options: { gateway: string; key: string; chainId:
   return page.evaluate((args) => (globalThis as unknown as { retouchPage: { payForEdit(a: typeof args): Promise<PageRun> } }).retouchPage.payForEdit(args), options);
 }
 
-async function walletIn(dataDir: string, file: string): Promise<Wallet> {
-  const path = join(dataDir, file);
-  return walletFromKeys(path, JSON.parse(await readFile(path, "utf8")) as WalletKeys, (what) => new Error(`${path}: ${what}`));
-}
-
 describe("a page on another origin pays a gateway open to any origin (RETOUCH_CORS_ORIGINS unset)", () => {
   let gateway: GatewayProcess;
   let devchain: Devchain;
@@ -60,7 +55,7 @@ describe("a page on another origin pays a gateway open to any origin (RETOUCH_CO
   after(() => gateway?.close());
 
   test("x402's fetch in Chromium reads the 402, pays from the wallet, gets the image and reads PAYMENT-RESPONSE; USDC moves once", async () => {
-    const [buyer, seller] = await Promise.all([walletIn(gateway.dataDir, "dev-wallets.json"), walletIn(gateway.dataDir, "dev-seller.json")]);
+    const [buyer, seller] = await Promise.all([readWalletFile(join(gateway.dataDir, "dev-wallets.json")), readWalletFile(join(gateway.dataDir, "dev-seller.json"))]);
     const usdc = async (wallet: Wallet) => (await readBalance({ network: BASE, wallet, rpcUrl: devchain.evm.rpcUrl })).usdc;
     const [buyerBefore, sellerBefore] = [await usdc(buyer), await usdc(seller)];
     const page = await openPage(site.url);

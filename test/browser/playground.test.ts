@@ -11,14 +11,14 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import sharp from "sharp";
-import { BASE, SOLANA, walletFromKeys, type Wallet, type WalletKeys } from "../../src/chains/index.ts";
+import { BASE, SOLANA, type Wallet } from "../../src/chains/index.ts";
 import { readBalance } from "../../src/client/balances.ts";
 import { bundleForBrowser, launchChromium } from "../support/browser.ts";
-import { startGatewayProcess, type GatewayProcess } from "../support/processes.ts";
+import { readWalletFile, startGatewayProcess, type GatewayProcess } from "../support/processes.ts";
 import { redPixelCount } from "../support/scene.ts";
 
 const EXAMPLE = join(import.meta.dirname, "../../examples/photo.png");
@@ -131,11 +131,7 @@ async function redInBall(url: string): Promise<number> {
   return redPixelCount(new Uint8Array(data), new Uint8Array(mask));
 }
 
-async function walletIn(file: string): Promise<{ wallet: Wallet; keys: WalletKeys }> {
-  const path = join(gateway.dataDir, file);
-  const keys = JSON.parse(await readFile(path, "utf8")) as WalletKeys;
-  return { wallet: await walletFromKeys(path, keys, (what) => new Error(`${path}: ${what}`)), keys };
-}
+const walletIn = (file: string) => readWalletFile(join(gateway.dataDir, file));
 
 const usdcOn = async (network: "base" | "solana", wallet: Wallet) =>
   (await readBalance({ network: network === "base" ? BASE : SOLANA, wallet, rpcUrl: network === "base" ? devchain.evm.rpcUrl : devchain.solana.rpcUrl })).usdc;
@@ -164,18 +160,17 @@ describe("the playground on a devchain gateway", () => {
     assert.ok(redAfter < redBefore * 0.02, `the ball is gone: ${redAfter} red pixels left of ${redBefore}`);
     assert.equal(receipt.payer?.toLowerCase(), address.toLowerCase());
     assert.match(receipt.transaction ?? "", /^0x[0-9a-f]{64}$/);
-    const { wallet } = { wallet: { evm: { address } } as unknown as Wallet };
-    assert.equal(await usdcOn("base", wallet), 10_000_000n - price, "the dev wallet paid the quote once");
+    assert.equal(await usdcOn("base", { evm: { address } } as Wallet), 10_000_000n - price, "the dev wallet paid the quote once");
     assert.equal(await page.locator("#history li").count(), 1, "the edit is in this browser's history");
     if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, "playground-desktop.jpg"), fullPage: true, type: "jpeg", quality: 70, scale: "css" });
     await context.close();
   });
 
   test("an injected EIP-1193 wallet (switched to Base by the page) pays exactly the quote", async () => {
-    const { wallet, keys } = await walletIn("dev-wallets.json");
-    const seller = (await walletIn("dev-seller.json")).wallet;
+    const wallet = await walletIn("dev-wallets.json");
+    const seller = await walletIn("dev-seller.json");
     const [buyerBefore, sellerBefore] = [await usdcOn("base", wallet), await usdcOn("base", seller)];
-    const { context, page } = await openPlayground({ wallets: { evmKey: keys.evm.privateKey } });
+    const { context, page } = await openPlayground({ wallets: { evmKey: wallet.keys.evm.privateKey } });
     await uploadAndPaint(page);
     const price = await quote(page, "Base");
     await page.getByRole("button", { name: `Pay 0.001 USDC with your browser wallet` }).click();
@@ -188,9 +183,9 @@ describe("the playground on a devchain gateway", () => {
   });
 
   test("a Wallet Standard Solana wallet pays exactly the quote on Solana", async () => {
-    const { wallet, keys } = await walletIn("dev-wallets.json");
+    const wallet = await walletIn("dev-wallets.json");
     const before = await usdcOn("solana", wallet);
-    const { context, page } = await openPlayground({ wallets: { solanaSecretKey: keys.solana.secretKey } });
+    const { context, page } = await openPlayground({ wallets: { solanaSecretKey: wallet.keys.solana.secretKey } });
     await uploadAndPaint(page);
     const price = await quote(page, "Solana");
     await page.getByRole("button", { name: "Pay 0.001 USDC with Test Solana Wallet" }).click();

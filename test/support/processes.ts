@@ -63,6 +63,11 @@ export function startRetouch(args: string[], env: Record<string, string>): Retou
   };
 }
 
+/** A wallet key file (dev-wallets.json, dev-seller.json ...) as a wallet that signs on both chains. */
+export async function readWalletFile(path: string): Promise<Wallet> {
+  return walletFromKeys(path, JSON.parse(await readFile(path, "utf8")) as WalletKeys, (what) => new Error(`${path}: ${what}`));
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer().listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
@@ -99,10 +104,7 @@ export async function startDevchainProcess(env: Record<string, string> = {}): Pr
   const evmRpc = await urlOf(/^Base \(local\)/);
   const solanaRpc = await urlOf(/^Solana \(local\)/);
   const facilitatorUrl = await urlOf(/^x402 facilitator/);
-  const wallet = async (file: string) => {
-    const path = join(dataDir, file);
-    return walletFromKeys(path, JSON.parse(await readFile(path, "utf8")) as WalletKeys, (what) => new Error(`${path}: ${what}`));
-  };
+  const wallet = (file: string) => readWalletFile(join(dataDir, file));
   const rpcOf = (network: Network) => (network === BASE ? evmRpc : solanaRpc);
   return Object.assign(devchain, {
     dataDir,

@@ -308,11 +308,15 @@ function devWalletCard(pay: Paying, amount: bigint): HTMLElement {
   return heading;
 }
 
+/** The devchain's endpoints, asked once. */
+let devchainInfo: Promise<{ evm?: { rpcUrl: string } } | undefined> | undefined;
+
 async function refreshDevBalance(pay: Paying, address: string, into: HTMLElement): Promise<void> {
-  const rpcUrl = (await fetch("/api/v1/devchain").then((response) => response.json()).catch(() => undefined)) as { evm?: { rpcUrl: string } } | undefined;
-  if (!rpcUrl?.evm) return;
+  devchainInfo ??= fetch("/api/v1/devchain").then((response) => response.json()).catch(() => undefined);
+  const evm = (await devchainInfo)?.evm;
+  if (!evm) return;
   try {
-    into.textContent = `Balance: ${usdc(await pay.devchainUsdc(rpcUrl.evm.rpcUrl, address))} USDC`;
+    into.textContent = `Balance: ${usdc(await pay.devchainUsdc(evm.rpcUrl, address))} USDC`;
   } catch {
     into.textContent = "Balance: the devchain does not answer";
   }

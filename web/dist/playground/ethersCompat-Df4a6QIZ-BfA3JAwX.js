@@ -1,0 +1,1 @@
+export{w as n}from"./paying-CWa-Ygb7.js";

@@ -1,1 +1,0 @@
-export{w as n}from"./paying-BIisjHpl.js";

@@ -1,1 +1,0 @@
-export{D as secp256k1}from"./paying-BIisjHpl.js";

@@ -1,0 +1,1 @@
+export{D as secp256k1}from"./paying-CWa-Ygb7.js";
