@@ -43,7 +43,7 @@ import {
   type SettlementProbe,
 } from "./payments/index.ts";
 import { createProviderRegistry, UPSTREAM_QUOTA_EXHAUSTED } from "./providers/index.ts";
-import { createApp, createLogger, createMetrics, type App, type Logger, type Metrics } from "./server/index.ts";
+import { createApp, createLogger, createMetrics, EDIT_PATHS, editRouteOffers, type App, type Logger, type Metrics } from "./server/index.ts";
 import {
   createFilesystemBlobStore,
   GROUP_READ_MODES,
@@ -481,6 +481,7 @@ async function setUpPayments(
     // With a bucket or a queue (whose workers share this disk), this gateway can serve every result.
     fileUrl: config.s3 || queued ? fileUrlOf(config) : undefined,
     inlineWindowMs: config.payments.inlineWindowMs,
+    offers: editRouteOffers(config.publicUrl, EDIT_PATHS, config.listing),
     limits,
     onError: (error, jobId) => logger.error({ err: error, job_id: jobId }, "paid edit failed unexpectedly"),
     checkpoint: testPause && pauseAt(testPause, logger),

@@ -1,5 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigError, loadConfig, loadFacilitatorServiceConfig } from "./config.ts";
 
 const EVM = "0x1111111111111111111111111111111111111111";
@@ -166,5 +169,32 @@ test("RETOUCH_CORS_ORIGINS: any origin by default, off, or exact origins as a br
       (error: unknown) => error instanceof ConfigError && /^RETOUCH_CORS_ORIGINS: /.test(error.message),
       wrong,
     );
+  }
+});
+
+test("the discovery listing: the default, an operator's file, and each value a catalog would drop refused naming its field", () => {
+  const dir = mkdtempSync(join(tmpdir(), "retouch-config-"));
+  const withFile = (json: unknown) => {
+    const path = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(path, JSON.stringify(json));
+    return loadConfig({ RETOUCH_CONFIG: path });
+  };
+  try {
+    assert.equal(loadConfig({}).listing.serviceName, "retouch");
+    const listing = { serviceName: "Acme Retouch", tags: ["inpainting"], iconUrl: "https://acme.example/i.png" };
+    assert.deepEqual(withFile({ discovery: listing }).listing, { ...listing, description: loadConfig({}).listing.description });
+    const refused: [unknown, RegExp][] = [
+      [{ serviceName: "x".repeat(33) }, /discovery\.serviceName: must be at most 32 characters/],
+      [{ serviceName: "Retouch ✨" }, /discovery\.serviceName: must be printable ASCII/],
+      [{ tags: ["a", "b", "c", "d", "e", "f"] }, /discovery\.tags: at most 5 tags/],
+      [{ iconUrl: "http://127.0.0.1/icon.png" }, /discovery\.iconUrl: must be a public http\(s\) URL/],
+      [{ iconUrl: "https://localhost/icon.png" }, /discovery\.iconUrl/],
+      [{ name: "typo" }, /discovery: Unrecognized key/],
+    ];
+    for (const [discovery, message] of refused) {
+      assert.throws(() => withFile({ discovery }), (error: unknown) => error instanceof ConfigError && message.test(error.message), JSON.stringify(discovery));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { isValidIconUrl, isValidServiceName } from "@x402/extensions/bazaar";
 import { z } from "zod";
 import { catalogConfigSchema, type CatalogConfig } from "./catalog/index.ts";
 import { parseDecimal } from "./catalog/money.ts";
@@ -85,6 +86,8 @@ export interface Config {
   /** Who may read /metrics: a bearer token, and/or a listen address of its own instead of the API's. */
   metrics: { token?: string; listen?: { host: string; port: number } };
   catalog: CatalogConfig | undefined;
+  /** The name, description and tags the 402s list (RETOUCH_CONFIG `discovery`, over DEFAULT_LISTING). */
+  listing: ServiceListing;
   credentials: { openaiApiKey?: string; openaiBaseUrl?: string; geminiApiKey?: string; geminiBaseUrl?: string };
 }
 
@@ -105,7 +108,35 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const fileSchema = z.object({ catalog: catalogConfigSchema.optional() }).strict();
+/** What the 402s of the edit routes list about the service, for x402 discovery catalogs (the Bazaar). */
+export interface ServiceListing {
+  serviceName: string;
+  description: string;
+  tags: string[];
+  iconUrl?: string;
+}
+
+export const DEFAULT_LISTING: ServiceListing = {
+  serviceName: "retouch",
+  description: "AI image editing: send a picture, an optional mask (white = edit) and a prompt; pay per edit in USDC",
+  tags: ["image-editing", "inpainting", "image-generation", "ai"],
+};
+
+/** The catalog's own limits (x402 Bazaar): a value past them would be dropped there without a word, so it is refused here. */
+const printable = (max: number) => z.string().regex(/^[\x20-\x7e]+$/, { error: "must be printable ASCII" }).max(max, { error: `must be at most ${max} characters` });
+const listingSchema = z
+  .object({
+    serviceName: printable(32).refine(isValidServiceName, { error: "must be 1 to 32 printable ASCII characters" }).optional(),
+    description: z.string().min(1).max(500, { error: "must be at most 500 characters" }).optional(),
+    tags: z.array(printable(32)).max(5, { error: "at most 5 tags are listed" }).optional(),
+    iconUrl: z
+      .string()
+      .refine(isValidIconUrl, { error: "must be a public http(s) URL (no IP address, localhost or user@)" })
+      .optional(),
+  })
+  .strict();
+
+const fileSchema = z.object({ catalog: catalogConfigSchema.optional(), discovery: listingSchema.optional() }).strict();
 
 /**
  * `role: "worker"` (`retouch worker`): a worker records paid edits in the ledger and never talks
@@ -123,6 +154,7 @@ export function loadConfig(env: Env = process.env, options: { role?: "gateway" |
     throw new ConfigError(`RETOUCH_MARGIN must be a decimal like 0.05 (5%), got "${margin}"`);
   }
   const publicHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const file = env.RETOUCH_CONFIG ? readConfigFile(env.RETOUCH_CONFIG) : undefined;
   return {
     host,
     port,
@@ -149,7 +181,8 @@ export function loadConfig(env: Env = process.env, options: { role?: "gateway" |
     logLevel: env.LOG_LEVEL || "info",
     filesGroupRead: flag(env, "RETOUCH_FILES_GROUP_READ"),
     metrics: loadMetrics(env),
-    catalog: env.RETOUCH_CONFIG ? readConfigFile(env.RETOUCH_CONFIG).catalog : undefined,
+    catalog: file?.catalog,
+    listing: { ...DEFAULT_LISTING, ...file?.discovery },
     credentials: {
       openaiApiKey: env.OPENAI_API_KEY || undefined,
       openaiBaseUrl: env.OPENAI_BASE_URL || undefined,

@@ -27,7 +27,7 @@ Environment:
   RETOUCH_SPEND_LOG     the spend log every buyer tool writes (default ~/.retouch/spend.jsonl)
 
 --json prints exactly one object on stdout:
-  {"ok":true,"files":[...],"urls":[...],"charged":true,"price":{"amount":"0.001","currency":"USD"},"payment":{"network","tx_hash","status"}}
+  {"ok":true,"files":[...],"urls":[...],"charged":true,"price":{"amount":"0.001","currency":"USD"},"payment":{"network","tx_hash","status"},"payment_id":"pay_..."}
   {"ok":false,"error":{"code":"...","message":"...","exit_code":2}}`;
 
 export function registerEditCommand(program: Command): void {
@@ -43,6 +43,7 @@ export function registerEditCommand(program: Command): void {
     .option("--out <dir>", "folder for the results (default: here)")
     .option("--max-price <usd>", "refuse quotes above this many USD (default 1)")
     .option("--network <name>", "pay on this network (base or solana)")
+    .option("--payment-id <id>", "idempotency key: the same id again (same wallet and request) gets the first result without paying twice")
     .option("--gateway <url>", "gateway URL (RETOUCH_GATEWAY_URL, default http://127.0.0.1:4021)")
     .option("--wallet <file>", "key file (RETOUCH_WALLET, default ~/.retouch/wallet.json)")
     .option("--base-rpc <url>", "Base JSON-RPC URL (BASE_RPC_URL)")

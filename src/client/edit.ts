@@ -5,6 +5,7 @@
 // charge needs no wallet at all.
 
 import { dirname } from "node:path";
+import { isValidPaymentId } from "@x402/extensions/payment-identifier";
 import { parseUnits } from "viem";
 import { NETWORKS } from "../chains/index.ts";
 import { editResult } from "./edit-answer.ts";
@@ -35,6 +36,8 @@ export interface EditOptions extends RpcFlags {
   /** USD; default 1. */
   maxPrice?: string;
   network?: string;
+  /** The payment identifier (idempotency key) of this edit: the same id again, same wallet and request, gets the first result without paying twice. */
+  paymentId?: string;
   gateway?: string;
   wallet?: string;
   json?: boolean;
@@ -60,6 +63,8 @@ export interface EditOutcome {
   /** What was paid; null when free. */
   price: { amount: string; currency: "USD" } | null;
   payment: { network: string; tx_hash: string; status: string } | null;
+  /** The payment identifier the payment carried: the same --payment-id retries this edit without paying twice. */
+  payment_id: string | null;
 }
 
 export async function runEdit(options: EditOptions): Promise<EditOutcome> {
@@ -110,7 +115,7 @@ async function edit(options: EditOptions, sending: () => void): Promise<EditOutc
   await notePending(env, note);
   options.progress?.(`inputs checked (${images.length} picture${images.length === 1 ? "" : "s"}${mask ? " and a mask" : ""}); asking ${gateway} for a quote`);
 
-  const { response, offer, pending } = await paidRequest({
+  const { response, offer, pending, paymentId } = await paidRequest({
     url: `${gateway}${EDIT_PATH}`,
     init,
     gateway,
@@ -135,6 +140,7 @@ async function edit(options: EditOptions, sending: () => void): Promise<EditOutc
     pollLimitMs: POLL_LIMIT_MS,
     tool: options.tool ?? "edit",
     about: { model: options.model, outDir },
+    ...(options.paymentId ? { paymentId: options.paymentId } : {}),
     keepPendingUntilSaved: true,
   });
   const result = await editResult(response, offer !== undefined);
@@ -149,6 +155,7 @@ async function edit(options: EditOptions, sending: () => void): Promise<EditOutc
     charged: offer !== undefined,
     price: offer ? (result.price ?? null) : null,
     payment: offer ? (result.payment ?? null) : null,
+    payment_id: (offer && paymentId) || null,
   };
   if (options.json) print(JSON.stringify({ ok: true, ...outcome }));
   else {
@@ -217,6 +224,11 @@ function checkUsage(options: EditOptions): { prompt: string; n?: number; maxPric
   const maxPrice = parseUnits(maxPriceText, 6);
   if (options.network && !Object.hasOwn(NETWORKS, options.network)) {
     throw new CliError(`--network must be one of ${Object.keys(NETWORKS).join(", ")}, got "${options.network}"`, EXIT.usage);
+  }
+  if (options.paymentId !== undefined && !isValidPaymentId(options.paymentId)) {
+    throw new CliError(`--payment-id must be 16 to 128 letters, digits, "-" or "_" (such as pay_7d5d747be160e280504c099d984bcfe0), got "${options.paymentId}"`, EXIT.usage, {
+      code: "invalid_payment_id",
+    });
   }
   return { prompt, n, maxPrice };
 }

@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto";
 import { encodePaymentSignatureHeader } from "@x402/core/http";
+import { appendPaymentIdentifierToExtensions, generatePaymentId, PAYMENT_IDENTIFIER } from "@x402/extensions/payment-identifier";
 import { CliError, EXIT } from "./errors.ts";
 import { offersIn, paymentRequired, reach, rpcUrlFor, type Offer, type RpcFlags } from "./gateway.ts";
 import { RESUME_HINT, sendSigned, type PaidAnswer } from "./paid-answer.ts";
@@ -45,6 +46,12 @@ export interface PaidRequestParams {
   /** The model (spend log, file names) and where results go, kept with the pending payment for `--resume`. */
   about?: { model?: string; outDir?: string };
   /**
+   * The payment identifier of this logical request (x402 payment-identifier extension), sent when the
+   * gateway declares the extension: a payment signed again with the same id gets the first answer and
+   * is never charged twice. Default: a new one.
+   */
+  paymentId?: string;
+  /**
    * Keep the pending record after a final result until `pending.done()` is called
    * (once the result is saved). Default: removed when the final answer arrives.
    */
@@ -56,6 +63,8 @@ export interface PaidResponse {
   response: Response;
   /** The offer that was signed, or undefined when the gateway did not ask for payment. */
   offer?: Offer;
+  /** The payment identifier the payment carried (when the gateway declares the extension). */
+  paymentId?: string;
   /** The pending payment while it is kept (see keepPendingUntilSaved): `done()` removes it. */
   pending?: { record: PendingPayment; done(): Promise<void> };
 }
@@ -94,6 +103,9 @@ export async function paidRequest(params: PaidRequestParams): Promise<PaidRespon
   const method = request.method ?? "GET";
   const fingerprint = createHash("sha256").update(`${method} ${params.url}\n`).update(body).digest("hex");
   const { requirements } = offer;
+  const paymentId = required.extensions?.[PAYMENT_IDENTIFIER] ? (params.paymentId ?? generatePaymentId()) : undefined;
+  // A copy: appending the id writes into the extension's info.
+  const extensions = paymentId ? appendPaymentIdentifierToExtensions(structuredClone(required.extensions!), paymentId) : required.extensions;
   const signedAt = new Date();
   const payload = await ledger.record({
     caps,
@@ -109,7 +121,7 @@ export async function paidRequest(params: PaidRequestParams): Promise<PaidRespon
     },
     sign: async () => {
       try {
-        return await client.createPaymentPayload({ ...required, accepts: [requirements] });
+        return await client.createPaymentPayload({ ...required, ...(extensions ? { extensions } : {}), accepts: [requirements] });
       } catch (error) {
         throw new CliError(`could not sign the payment on ${offer.network.name}: ${(error as Error).message}`, EXIT.payment, { cause: error });
       }
@@ -129,6 +141,7 @@ export async function paidRequest(params: PaidRequestParams): Promise<PaidRespon
     body,
     fingerprint,
     payment: header,
+    ...(paymentId ? { paymentId } : {}),
     offer: { network: offer.network.caip2, amount: requirements.amount, payTo: requirements.payTo, asset: requirements.asset, maxTimeoutSeconds: requirements.maxTimeoutSeconds },
     ...params.about,
   });
@@ -157,5 +170,5 @@ export async function paidRequest(params: PaidRequestParams): Promise<PaidRespon
   }
   if (answer.state === "not_charged" || (answer.state === "result" && !params.keepPendingUntilSaved)) await done();
   const kept = answer.state === "result" && params.keepPendingUntilSaved;
-  return { response: answer.response, offer, ...(kept ? { pending: { record, done } } : {}) };
+  return { response: answer.response, offer, ...(paymentId ? { paymentId } : {}), ...(kept ? { pending: { record, done } } : {}) };
 }

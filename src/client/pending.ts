@@ -32,6 +32,8 @@ export interface PendingPayment {
   fingerprint: string;
   /** The PAYMENT-SIGNATURE header value. */
   payment: string;
+  /** The payment identifier it carries (x402 payment-identifier extension), when the gateway declared it. */
+  paymentId?: string;
   offer: { network: string; amount: string; payTo: string; asset: string; maxTimeoutSeconds: number };
   /** Where the tool would have saved the result, and the model (for the file names). */
   outDir?: string;

@@ -7,6 +7,7 @@
 // processes agree too.
 
 import { randomBytes } from "node:crypto";
+import { declarePaymentIdentifierExtension, isValidPaymentId, PAYMENT_IDENTIFIER } from "@x402/extensions/payment-identifier";
 import type { EditRequest } from "../edits/index.ts";
 import { RetouchError } from "../errors.ts";
 import {
@@ -29,6 +30,7 @@ import {
   type PaidEdit,
   type PaymentRail,
   type PaymentTerms,
+  type ResourceOffer,
   type SiwxGate,
   type SiwxJob,
   type StaleSettlement,
@@ -104,6 +106,8 @@ export interface PaidEditsOptions {
    */
   fileUrl?(key: string): string;
   inlineWindowMs: number;
+  /** What a 402 of an edit route lists about it (discovery), by the URL it names; the description alone otherwise. */
+  offers?: ReadonlyMap<string, ResourceOffer>;
   /** Paid edits at once per payer: a slot is taken after the payment is verified and held until its edit ends. */
   limits?: Pick<Limits, "payerSlot">;
   onError(error: unknown, jobId: string): void;
@@ -116,6 +120,8 @@ type Payment = ClientPayment & { exact: ExactPayment };
 
 const WAIT_STEP_MS = 40;
 const DESCRIPTION = "image edit";
+/** Every edit 402 declares the payment-identifier extension: optional, honoured when sent. */
+const PAYMENT_ID_DECLARATION = { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(false) };
 
 export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
   const { runner, ledger, rail, siwx, publicUrl, inlineWindowMs } = options;
@@ -125,6 +131,22 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
 
   const pollUrl = (jobId: string) => `${publicUrl}/api/v1/images/jobs/${jobId}`;
   const jobOf = (row: PaidEdit): SiwxJob => ({ jobId: row.jobId, pollUrl: pollUrl(row.jobId), network: row.network, payer: row.payer });
+
+  /**
+   * The buyer's payment identifier (x402 payment-identifier extension, v2 only), if the payment
+   * carries one; one that breaks the extension's rules is a 402 invalid_payment naming the rule.
+   */
+  function readPaymentId(payment: Payment, terms: PaymentTerms): string | undefined {
+    if (payment.version !== 2) return undefined;
+    const info = (payment.payload.extensions?.[PAYMENT_IDENTIFIER] as { info?: { id?: unknown } } | undefined)?.info;
+    if (info?.id === undefined) return undefined;
+    if (typeof info.id === "string" && isValidPaymentId(info.id)) return info.id;
+    throw rail.refuse(
+      terms,
+      `invalid payment: extensions["${PAYMENT_IDENTIFIER}"].info.id must be 16 to 128 letters, digits, "-" or "_" (such as pay_7d5d747be160e280504c099d984bcfe0)`,
+      "invalid_payment",
+    );
+  }
 
   /** The request's payment, read strictly: anything that is not a well-formed `exact` payment is a 402 invalid_payment. */
   function readPayment(headers: Headers, terms: PaymentTerms): Payment | undefined {
@@ -225,6 +247,11 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
         `send the same request with the same payment again to receive it (or poll ${pollUrl(row.jobId)}). You are charged at most once.`,
       { status: 503, type: "server_error", code: "settlement_unconfirmed", headers: { "Retry-After": "30" } },
     );
+  }
+
+  function editOffer(resourceUrl: string): ResourceOffer {
+    const offer = options.offers?.get(resourceUrl) ?? { description: DESCRIPTION };
+    return { ...offer, extensions: { ...offer.extensions, ...PAYMENT_ID_DECLARATION } };
   }
 
   function termsFor(row: PaidEdit, resourceUrl = pollUrl(row.jobId)): PaymentTerms {
@@ -345,7 +372,7 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
 
   return {
     async handle(request, headers, resourceUrl, clientGone, stream) {
-      const terms = rail.terms(request.quote.total, resourceUrl, DESCRIPTION);
+      const terms = rail.terms(request.quote.total, resourceUrl, editOffer(resourceUrl));
       const payment = readPayment(headers, terms);
       if (!payment) throw rail.refuse(terms, `payment required: ${request.quote.amount} USD in USDC for ${request.model.id}`);
       const identity = paymentIdentity(payment.exact);
@@ -367,8 +394,29 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
         return outcome(row.jobId, deadline, payment.version, rethrow, clientGone);
       };
 
+      /**
+       * A new payment carrying the payment identifier of a live edit of its payer: a retry of that
+       * request. It gets that edit's answer and is never settled, once it proves the wallet.
+       */
+      const retried = async (row: PaidEdit, id: string): Promise<Reply> => {
+        const refusal = await replayRefusal(payment.exact, row.payer, rail.select(payment, terms));
+        if (refusal) throw rail.refuse(terms, `payment refused: it carries the payment identifier ${id} of an earlier edit but does not prove its payer: ${refusal}`, "invalid_signature");
+        if (row.fingerprint !== fingerprint) {
+          throw new RetouchError(
+            `payment identifier ${id} was already used for a different request (job ${row.jobId}); nothing was charged for this one: use a new identifier for a new edit`,
+            { status: 409, type: "invalid_request_error", code: "payment_identifier_conflict", param: `extensions.${PAYMENT_IDENTIFIER}.info.id` },
+          );
+        }
+        if (row.status === "interrupted") await rerun(row, request);
+        return outcome(row.jobId, deadline, payment.version, rethrow, clientGone);
+      };
+
       const existing = await ledger.byPayment(identity.id);
       if (existing) return replay(existing);
+      const clientId = readPaymentId(payment, terms);
+      const refs = clientId ? candidateRefs(payment.exact, clientId) : [];
+      const earlier = await ledger.byReference(refs);
+      if (earlier) return retried(earlier, clientId!);
 
       const requirements = rail.select(payment, terms);
       const payer = await rail.verify(payment, requirements, terms);
@@ -391,11 +439,24 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
           fingerprint,
           payload: payment.payload,
           requirements,
+          ...(clientId ? { paymentRef: paymentRef(payment.exact.family, payer, clientId) } : {}),
         });
       } finally {
         if (!claimed) await release();
       }
-      if (!claimed) return replay((await ledger.byPayment(identity.id))!);
+      if (!claimed) {
+        // Another request claimed this payment, or this payment identifier, first.
+        const first = await ledger.byPayment(identity.id);
+        if (first) return replay(first);
+        const holder = await ledger.byReference(refs);
+        if (holder) return retried(holder, clientId!);
+        throw new RetouchError(`payment identifier ${clientId} belongs to an edit that has just ended; send the request again`, {
+          status: 503,
+          type: "server_error",
+          code: "payment_identifier_busy",
+          headers: { "Retry-After": "1" },
+        });
+      }
 
       start(jobId, request, release, stream?.onPartial);
       stream?.onStarted();
@@ -421,6 +482,16 @@ export function createPaidEdits(options: PaidEditsOptions): PaidEdits {
       while (running.size > 0) await Promise.allSettled([...running.values()]);
     },
   };
+}
+
+/** A payment identifier in the ledger is its payer's: "payer:id" (EVM addresses in lower case). */
+function paymentRef(family: ExactPayment["family"], payer: string, id: string): string {
+  return `${family === "evm" ? payer.toLowerCase() : payer}:${id}`;
+}
+
+/** The keys this payment's identifier may be held under: its EVM payer, or any signer of its Solana transaction. */
+function candidateRefs(payment: ExactPayment, id: string): string[] {
+  return payment.family === "evm" ? [paymentRef("evm", payment.authorization.from, id)] : payment.solana.signers.map((signer) => paymentRef("svm", signer, id));
 }
 
 /** An interrupted edit runs again only if its authorization stays valid at least this long: time to edit and settle. */

@@ -15,7 +15,7 @@ export { encodeHeader, HEADERS, MalformedPaymentError, readPaymentHeader, type C
 export { createPaymentRail, SettleTimeout, type PaymentRail } from "./rail.ts";
 export { explainReason } from "./reasons.ts";
 export { evmSettlementProbe, svmSettlementProbe, type OnChain, type SettlementProbe } from "./settlement-probe.ts";
-export type { PaymentTerms } from "./requirements.ts";
+export type { PaymentTerms, ResourceOffer } from "./requirements.ts";
 export {
   advertised,
   createSiwxGate,

@@ -6,14 +6,15 @@ import { findNetwork, NETWORKS, type NetworkName } from "../chains/index.ts";
 import { RetouchError } from "../errors.ts";
 import type { AnyPayload, AnyRequirements, Facilitator, SettleResponse } from "./facilitator/types.ts";
 import { explainReason } from "./reasons.ts";
-import { paymentRequired, paymentTerms, type PayableNetwork, type PaymentTerms } from "./requirements.ts";
+import { paymentRequired, paymentTerms, type PayableNetwork, type PaymentTerms, type ResourceOffer } from "./requirements.ts";
 import { encodeHeader, HEADERS, type ClientPayment } from "./protocol.ts";
 import type { OnChain, SettlementProbe } from "./settlement-probe.ts";
 import { feeRefusal, readSolanaPayment, SolanaTransactionError, type SolanaFeeLimits } from "./solana-transaction.ts";
 
 export interface PaymentRail {
   readonly networks: PayableNetwork[];
-  terms(amount: bigint, resourceUrl: string, description: string): PaymentTerms;
+  /** The terms of one resource: `offer` is its description, or that and what a catalog may list about it. */
+  terms(amount: bigint, resourceUrl: string, offer: string | ResourceOffer): PaymentTerms;
   /** A 402 carrying the terms and the reason. */
   refuse(terms: PaymentTerms, reason: string, code?: string): RetouchError;
   /**
@@ -88,8 +89,14 @@ export async function createPaymentRail(options: {
 
   return {
     networks,
-    terms: (amount, resourceUrl, description) =>
-      paymentTerms({ amount, networks, resourceUrl, description, maxTimeoutSeconds: options.maxTimeoutSeconds }),
+    terms: (amount, resourceUrl, offer) =>
+      paymentTerms({
+        amount,
+        networks,
+        resourceUrl,
+        offer: typeof offer === "string" ? { description: offer } : offer,
+        maxTimeoutSeconds: options.maxTimeoutSeconds,
+      }),
     refuse,
 
     select(payment, terms) {

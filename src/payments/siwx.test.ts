@@ -165,7 +165,7 @@ describe("a poll's sign-in", () => {
 
   test("the poll's 402 carries the challenge and the job's own network first (x402's fetch wrapper signs for accepts[0])", async () => {
     const networks = [BASE, SOLANA].map((network) => ({ network, payTo: "payee", extra: {} }));
-    const terms = paymentTerms({ amount: 1000n, networks, resourceUrl: `${PUBLIC_URL}/x`, description: "d", maxTimeoutSeconds: 300 });
+    const terms = paymentTerms({ amount: 1000n, networks, resourceUrl: `${PUBLIC_URL}/x`, offer: { description: "d" }, maxTimeoutSeconds: 300 });
     const job = { ...baseJob(), network: SOLANA.caip2, payer: solanaOwner.address };
     const challenge = await gate.challenge(job);
     const error = signInRequired(terms, SOLANA.caip2, "sign in", challenge);

@@ -59,6 +59,31 @@ describe("--json", () => {
     assert.equal(start - (await gateway.usdc("base")), PRICE);
   });
 
+  test("--payment-id: the same id run again gets the first result and pays once; a malformed id stops before paying", async () => {
+    const id = `pay_${Date.now()}_retry_test`;
+    const args = ["--image", photo, "--mask", mask, "--model", "local/content-aware-fill", "--network", "base", "--payment-id", id, "remove", "it"];
+    const start = await gateway.usdc("base");
+    type Paid = { ok: boolean; files: string[]; urls: string[]; payment: { tx_hash: string; status: string }; payment_id: string };
+    const first = await editJson(args);
+    assert.equal(first.code, 0, first.stderr);
+    const firstJson = onlyJson(first) as Paid;
+    assert.equal(firstJson.payment_id, id);
+    assert.equal(firstJson.payment.status, "settled");
+    // As after a lost answer: a new process signs a new payment with the same id.
+    const again = await editJson(args);
+    assert.equal(again.code, 0, again.stderr);
+    const againJson = onlyJson(again) as Paid;
+    assert.equal(againJson.payment.status, "already_settled");
+    assert.equal(againJson.payment.tx_hash, firstJson.payment.tx_hash);
+    assert.deepEqual(againJson.urls, firstJson.urls);
+    assert.equal(start - (await gateway.usdc("base")), PRICE, "charged once for two runs");
+
+    const other = await editJson(["--image", photo, "--mask", mask, "--model", "local/content-aware-fill", "--network", "base", "--payment-id", id, "something", "else"]);
+    failure(other, 4, "payment_identifier_conflict", new RegExp(`payment identifier ${id} was already used for a different request`));
+    failure(await editJson([...args.slice(0, -3), "--payment-id", "short", "remove", "it"]), 2, "invalid_payment_id", /--payment-id must be 16 to 128/);
+    assert.equal(start - (await gateway.usdc("base")), PRICE, "nothing more moved");
+  });
+
   test("every failure before paying is one object with its exit code, and nothing moves", async () => {
     const text = join(dir, "notes.png");
     await writeFile(text, "just words");

@@ -87,13 +87,14 @@ describe("over stdio", () => {
     const before = await usdc();
     const progress: string[] = [];
     const result = (await client.callTool(
-      { name: "edit_image", arguments: { image: PHOTO, mask: MASK, prompt: "remove the red ball", model: "local/content-aware-fill" } },
+      { name: "edit_image", arguments: { image: PHOTO, mask: MASK, prompt: "remove the red ball", model: "local/content-aware-fill", payment_id: "agent_task_42_edit_1" } },
       undefined,
       { onprogress: (update) => progress.push(update.message ?? "") },
     )) as CallToolResult;
     assert.equal(result.isError, undefined, textOf(result));
-    const summary = result.structuredContent as { files: string[]; urls: string[]; charged: boolean; price_usd: string; payment: { tx_hash: string; network: string } };
+    const summary = result.structuredContent as { files: string[]; urls: string[]; charged: boolean; price_usd: string; payment: { tx_hash: string; network: string }; payment_id: string };
     assert.equal(summary.charged, true);
+    assert.equal(summary.payment_id, "agent_task_42_edit_1", "the payment carried the agent's idempotency key");
     assert.equal(summary.price_usd, "0.001");
     assert.equal(summary.payment.network, "eip155:8453");
     assert.match(summary.payment.tx_hash, /^0x[0-9a-f]{64}$/);

@@ -61,6 +61,14 @@ export function createMcpServer(settings: McpSettings): McpServer {
         n: z.number().int().min(1).max(10).optional().describe("how many results"),
         max_price_usd: z.union([z.string(), z.number()]).optional().describe("refuse a quote above this (USD, default 1)"),
         network: z.enum(["base", "solana"]).optional().describe("pay on this network only"),
+        payment_id: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{16,128}$/)
+          .optional()
+          .describe(
+            "idempotency key (16-128 letters, digits, - or _): calling again with the same payment_id and the same inputs, " +
+              "e.g. after a timeout, returns the first result without paying twice; default: a new one per call (it is in the result)",
+          ),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
@@ -81,6 +89,7 @@ export function createMcpServer(settings: McpSettings): McpServer {
           n: args.n,
           maxPrice: args.max_price_usd === undefined ? undefined : String(args.max_price_usd),
           network: args.network ?? settings.network,
+          paymentId: args.payment_id,
           gateway: settings.gateway,
           wallet: settings.wallet,
           out: outDir,
@@ -97,6 +106,7 @@ export function createMcpServer(settings: McpSettings): McpServer {
           charged: outcome.charged,
           price_usd: outcome.price?.amount ?? null,
           payment: outcome.payment,
+          payment_id: outcome.payment_id,
         };
         const pictures = await Promise.all(outcome.files.map(pictureContent));
         return { content: [{ type: "text", text: JSON.stringify(summary, null, 2) }, ...pictures], structuredContent: summary };

@@ -48,6 +48,8 @@ export interface PaidEdit {
   txHash: string | null;
   /** Why the row was left as it is, e.g. a completed edit not settled because its client had gone. */
   note: string | null;
+  /** The buyer's payment identifier scoped to its payer ("payer:id"), when the payment carried one. */
+  paymentRef: string | null;
   createdAt: Date;
 }
 
@@ -63,7 +65,9 @@ export const INTERRUPTED: StoredError = {
   headers: { "Retry-After": "1" },
 };
 
-export type NewPaidEdit = Omit<PaidEdit, "status" | "result" | "error" | "usage" | "txHash" | "note" | "createdAt">;
+export type NewPaidEdit = Omit<PaidEdit, "status" | "result" | "error" | "usage" | "txHash" | "note" | "createdAt" | "paymentRef"> & {
+  paymentRef?: string;
+};
 
 interface Row {
   payment_id: string;
@@ -85,6 +89,7 @@ interface Row {
   usage: unknown;
   tx_hash: string | null;
   note: string | null;
+  payment_ref: string | null;
   created_at: Date | string;
 }
 
@@ -108,13 +113,16 @@ const fromRow = (row: Row): PaidEdit => ({
   usage: row.usage,
   txHash: row.tx_hash,
   note: row.note,
+  paymentRef: row.payment_ref,
   createdAt: new Date(row.created_at),
 });
 
 export interface Ledger {
-  /** Records a verified payment; false when its identity is already in the ledger. */
+  /** Records a verified payment; false when its identity, or its live payment identifier, is already in the ledger. */
   claim(edit: NewPaidEdit): Promise<boolean>;
   byPayment(paymentId: string): Promise<PaidEdit | undefined>;
+  /** The live (not failed) edit holding one of these payment identifiers ("payer:id"), if any. */
+  byReference(refs: string[]): Promise<PaidEdit | undefined>;
   byJob(jobId: string): Promise<PaidEdit | undefined>;
   /** Moves `from` -> `to` only if the row is still in `from`; true when this caller made the move. */
   transition(jobId: string, from: PaidEditStatus, to: PaidEditStatus, fields?: TransitionFields): Promise<boolean>;
@@ -160,9 +168,9 @@ export async function openLedger(db: Db): Promise<Ledger> {
     async claim(edit) {
       const rows = await db.query(
         `INSERT INTO paid_edits (payment_id, job_id, status, x402_version, network, payer, amount, price_usd, model, size, n,
-           fingerprint, payload, requirements)
-         VALUES ($1, $2, 'verified', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         ON CONFLICT (payment_id) DO NOTHING RETURNING job_id`,
+           fingerprint, payload, requirements, payment_ref)
+         VALUES ($1, $2, 'verified', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT DO NOTHING RETURNING job_id`,
         [
           edit.paymentId,
           edit.jobId,
@@ -177,9 +185,15 @@ export async function openLedger(db: Db): Promise<Ledger> {
           edit.fingerprint,
           JSON.stringify(edit.payload),
           JSON.stringify(edit.requirements),
+          edit.paymentRef ?? null,
         ],
       );
       return rows.length === 1;
+    },
+    async byReference(refs) {
+      if (refs.length === 0) return undefined;
+      const [row] = await db.query<Row>(`${select} WHERE payment_ref = ANY($1::text[]) AND status <> 'failed' LIMIT 1`, [refs]);
+      return row && fromRow(row);
     },
     async byPayment(paymentId) {
       const [row] = await db.query<Row>(`${select} WHERE payment_id = $1`, [paymentId]);

@@ -36,6 +36,10 @@ ALTER TABLE paid_edits ADD CONSTRAINT paid_edits_status_check
   CHECK (status IN ('verified', 'running', 'completed', 'settling', 'uncertain', 'settled', 'failed', 'interrupted'));
 -- Why a row was left as it is (a completed edit not settled because its client had gone).
 ALTER TABLE paid_edits ADD COLUMN IF NOT EXISTS note TEXT;
+-- The buyer's payment identifier (x402 payment-identifier extension), scoped to its payer: "payer:id".
+-- One live edit per identifier; a failed one (never charged) frees it for a new attempt.
+ALTER TABLE paid_edits ADD COLUMN IF NOT EXISTS payment_ref TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS paid_edits_payment_ref ON paid_edits (payment_ref) WHERE payment_ref IS NOT NULL AND status <> 'failed';
 
 -- Sign-In-With-X challenges issued for polls: each nonce belongs to one job, expires, and is used once.
 CREATE TABLE IF NOT EXISTS siwx_nonces (
