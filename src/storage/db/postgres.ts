@@ -13,6 +13,18 @@ export async function openPostgres(url: string): Promise<Db> {
     async exec(sql) {
       await pool.query(sql);
     },
-    close: () => pool.end(),
+    async close() {
+      // pool.end() resolves once its clients are told to end, not once their connections are closed;
+      // wait for those too, or a database dropped right after still sees (and kills) them.
+      let open = pool.totalCount;
+      const closed = new Promise<void>((resolve) => {
+        if (open === 0) resolve();
+        pool.on("remove", () => {
+          if (--open <= 0) resolve();
+        });
+      });
+      await pool.end();
+      await closed;
+    },
   };
 }
