@@ -14,7 +14,7 @@ const DISC_RED: readonly [number, number, number] = [205, 28, 32];
 const POST_BROWN: readonly [number, number, number] = [112, 74, 44];
 
 /** mulberry32: tiny, fast, good enough for texture noise, and identical on every platform. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
