@@ -7,7 +7,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import sharp from "sharp";
 import { dataUri, solidImage, squareMaskPng, startTestGateway, type TestGateway } from "../support/gateway.ts";
-import { payingFetch } from "../support/buyer.ts";
+import { wrapFetchWithPayment } from "@x402/fetch";
+import { appendPaymentIdentifierToExtensions, generatePaymentId } from "@x402/extensions/payment-identifier";
+import { payingFetch, x402ClientFor } from "../support/buyer.ts";
 import { jsonInit } from "../support/edit-input.ts";
 import { failure, startFakeOpenAi, USAGE, type FakeOpenAi } from "./fake-openai.ts";
 
@@ -65,4 +67,30 @@ test("an upstream refusal after payment was verified moves no money", async () =
   assert.equal(response.status, 400);
   assert.equal(error.error.code, "content_policy_violation");
   assert.equal(await buyerBalance(), before);
+});
+
+test("an edit that failed after payment frees its payment identifier: the retry with that id runs anew and is charged once", async () => {
+  const id = generatePaymentId();
+  const client = x402ClientFor(gw.gateway.devchain!, "base");
+  client.onBeforePaymentCreation(async ({ paymentRequired }) => {
+    appendPaymentIdentifierToExtensions((paymentRequired.extensions ??= {}), id);
+  });
+  const pay = wrapFetchWithPayment(((input: string | URL | Request, init?: RequestInit) => Promise.resolve(gw.gateway.app.fetch(new Request(input, init)))) as typeof fetch, client);
+  const request = { ...body, prompt: "a retried hat" };
+  const before = await buyerBalance();
+
+  // A refusal the SDK does not retry (a 5xx it would): the edit fails after the payment was verified and claimed.
+  fake.reply(failure(400, { message: "Your request was rejected by the safety system.", type: "image_generation_user_error", code: "moderation_blocked" }));
+  const failed = await pay(`${gw.config.publicUrl}${EDIT}`, jsonInit(request));
+  assert.equal(failed.status, 400);
+  await failed.arrayBuffer();
+  assert.equal(await buyerBalance(), before, "the failed edit is not charged");
+
+  const retried = await pay(`${gw.config.publicUrl}${EDIT}`, jsonInit(request));
+  const paid = (await retried.json()) as { payment: { status: string } };
+  assert.equal(retried.status, 200, JSON.stringify(paid));
+  assert.equal(paid.payment.status, "settled", "a new edit, settled now, not the failure replayed");
+  assert.equal(before - (await buyerBalance()), 21_000n, "charged once, for the edit that worked");
+  const rows = await gw.gateway.ledger!.db.query<{ status: string }>("SELECT status FROM paid_edits WHERE payment_ref LIKE $1 ORDER BY created_at", [`%:${id}`]);
+  assert.deepEqual(rows.map((row) => row.status), ["failed", "settled"]);
 });
