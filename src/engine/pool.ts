@@ -5,7 +5,8 @@ import os from "node:os";
 import type { Worker } from "node:worker_threads";
 import { validateFillInput, type FillInput } from "./input.ts";
 import { fromWireError, type FillReply, type FillRequest } from "./protocol.ts";
-import { spawnTypeScriptWorker } from "./spawn.ts";
+import { ENGINE_WORKER_URL } from "../paths.ts";
+import { spawnWorker } from "./spawn.ts";
 
 export interface EnginePool {
   /**
@@ -60,14 +61,14 @@ export function defaultThreads(): number {
  */
 export function createEnginePool(options: PoolOptions = {}): EnginePool {
   const size = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
-  const workerUrl = options.workerUrl ?? new URL("./worker.ts", import.meta.url);
+  const workerUrl = options.workerUrl ?? ENGINE_WORKER_URL;
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let nextId = 1;
   let closed = false;
 
   function spawn(): Slot {
-    const slot: Slot = { worker: spawnTypeScriptWorker(workerUrl), job: null };
+    const slot: Slot = { worker: spawnWorker(workerUrl), job: null };
     slot.worker.on("message", (reply: FillReply) => {
       const job = slot.job;
       if (job === null || reply.id !== job.request.id) return;

@@ -39,8 +39,10 @@ let maskBox: { x0: number; y0: number; x1: number; y1: number };
 const consoleProblems: string[] = [];
 
 before(async () => {
-  [browser, gateway, injectWallets, maskBox] = await Promise.all([
-    launchChromium(),
+  // First and alone: when Chromium is missing the suite fails at once, with no gateway process
+  // left running that would keep this file (and the whole test run) from ever ending.
+  browser = await launchChromium();
+  [gateway, injectWallets, maskBox] = await Promise.all([
     startGatewayProcess({ RETOUCH_PAYMENTS: "devchain", RETOUCH_DEVCHAIN_EVM_PORT: "0", RETOUCH_DEVCHAIN_SOLANA_PORT: "0" }),
     bundleForBrowser(join(import.meta.dirname, "inject-wallets.ts")),
     ballBox(),

@@ -13,9 +13,10 @@ import { NETWORKS } from "../../chains/index.ts";
 import { MIN_IMAGE_SIDE } from "../../edits/index.ts";
 import type { App, ServerDeps } from "../context.ts";
 import { notFound } from "../errors.ts";
+import { packageFile } from "../../paths.ts";
 
-const WEB_DIST = fileURLToPath(new URL("../../../web/dist/", import.meta.url));
-const EXAMPLE = fileURLToPath(new URL("../../../examples/photo.png", import.meta.url));
+const WEB_DIST = fileURLToPath(packageFile("web/dist/"));
+const EXAMPLE = fileURLToPath(packageFile("examples/photo.png"));
 /** Hashed names: a changed file gets a new name, so browsers may keep these for a year. */
 const ASSET_CACHE = "public, max-age=31536000, immutable";
 

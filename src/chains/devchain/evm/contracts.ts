@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parseAbi, type Hex } from "viem";
 import { BASE } from "../../networks.ts";
+import { packageFile } from "../../../paths.ts";
 
 export const USDC_ADDRESS = BASE.usdc.address;
 /** Multicall3's canonical address; x402's facilitator calls it to explain failed simulations. */
@@ -38,6 +39,6 @@ interface Artifact {
 
 /** Reads a committed artifact; the runtime code is what gets installed with setCode. */
 export function loadArtifact(name: "DevUSDC" | "Multicall3"): Artifact {
-  const url = new URL(`../../../../contracts/${name}.json`, import.meta.url);
+  const url = packageFile(`contracts/${name}.json`);
   return JSON.parse(readFileSync(url, "utf8")) as Artifact;
 }
