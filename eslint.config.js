@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".retouch/", ".node24/", "bench/out/", "contracts/artifacts/", ".stryker-tmp/", "reports/", "web/dist/"] },
+  { ignores: ["node_modules/", ".retouch/", ".node24/", "bench/out/", "contracts/artifacts/", ".stryker-tmp/", "reports/", "web/dist/", "dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
