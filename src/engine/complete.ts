@@ -67,7 +67,8 @@ export function completeRegion(region: Level, random: Random, onStage?: (estimat
 }
 
 function emIterations(stage: Stage, em: number, pm: number, searchRadius: number, random: Random): void {
-  const scratch = new Float32Array(stage.level.width * stage.level.height * 4);
+  const { first, end } = stage.patches.span;
+  const scratch = new Float32Array((end - first) * 4);
   for (let i = 0; i < em; i++) {
     improveMatches(stage.level, stage.patches, stage.nnf, pm, searchRadius, random);
     voteAverage(stage.level, stage.patches, stage.nnf, scratch);
@@ -79,17 +80,17 @@ function buildStages(region: Level): Stage[] | null {
   // Tiny pictures may have no 7x7 block of known pixels; smaller patches still continue colour.
   for (let radius = SCHEDULE.patchRadius; radius >= 1 && base === null; radius--) {
     const patches = findPatches(region, radius);
-    if (patches.sources.length > 0) base = patches;
+    if (patches.sourceCount > 0) base = patches;
   }
   if (base === null) return null;
-  const stages: Stage[] = [{ level: region, patches: base, nnf: identityNnf(region) }];
+  const stages: Stage[] = [{ level: region, patches: base, nnf: identityNnf(base) }];
 
   const depth = Math.max(0, Math.ceil(Math.log2(holeSide(region) / SCHEDULE.coarseHoleSide)));
   for (let l = 1; l <= depth; l++) {
     const level = downsample(stages[l - 1].level);
     const patches = findPatches(level, base.radius);
-    if (patches.sources.length < SCHEDULE.minCoarseSources) break;
-    stages.push({ level, patches, nnf: identityNnf(level) });
+    if (patches.sourceCount < SCHEDULE.minCoarseSources) break;
+    stages.push({ level, patches, nnf: identityNnf(patches) });
   }
   return stages;
 }

@@ -29,17 +29,23 @@ export function dilateMask(hole: Uint8Array, width: number, height: number, radi
       if (nextHole - x <= radius) rows[base + x] = 1;
     }
   }
+  // The vertical pass row by row (a column walk jumps a whole row per step, which misses the
+  // cache on big pictures), keeping each column's last and next marked row.
   const out = new Uint8Array(hole.length);
-  for (let x = 0; x < width; x++) {
-    let lastHole = -Infinity;
-    for (let y = 0; y < height; y++) {
-      if (rows[y * width + x]) lastHole = y;
-      if (y - lastHole <= radius) out[y * width + x] = 1;
+  const last = new Int32Array(width).fill(-radius - 1);
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    for (let x = 0; x < width; x++) {
+      if (rows[base + x]) last[x] = y;
+      if (y - last[x] <= radius) out[base + x] = 1;
     }
-    let nextHole = Infinity;
-    for (let y = height - 1; y >= 0; y--) {
-      if (rows[y * width + x]) nextHole = y;
-      if (nextHole - y <= radius) out[y * width + x] = 1;
+  }
+  const next = last.fill(height + radius + 1);
+  for (let y = height - 1; y >= 0; y--) {
+    const base = y * width;
+    for (let x = 0; x < width; x++) {
+      if (rows[base + x]) next[x] = y;
+      if (next[x] - y <= radius) out[base + x] = 1;
     }
   }
   return out;

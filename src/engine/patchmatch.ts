@@ -5,16 +5,26 @@ import type { Level, Patches } from "./level.ts";
 import type { Random } from "./random.ts";
 
 export interface Nnf {
-  /** For each pixel: centre of its best source patch. Pixels that are not targets map to themselves. */
+  /**
+   * Centre of each pixel's best source patch, for the pixels of the patches' span: pixel p's is
+   * source[p - base]. Pixels that are not targets map to themselves.
+   */
   source: Int32Array;
-  /** Sum of squared RGB differences of that match (stale after the picture changes; see improve). */
-  cost: Int32Array;
+  base: number;
 }
 
-export function identityNnf(level: Level): Nnf {
-  const source = new Int32Array(level.width * level.height);
-  for (let p = 0; p < source.length; p++) source[p] = p;
-  return { source, cost: new Int32Array(source.length) };
+/** Every pixel of the span mapped to itself. Only the span is stored: 4 bytes a pixel add up at 4096 px. */
+export function identityNnf(patches: Patches): Nnf {
+  const { first, end } = patches.span;
+  const source = new Int32Array(end - first);
+  for (let k = 0; k < source.length; k++) source[k] = first + k;
+  return { source, base: first };
+}
+
+/** Pixel p's source, also for pixels outside the span (themselves). */
+export function sourceOf(nnf: Nnf, p: number): number {
+  const k = p - nnf.base;
+  return k >= 0 && k < nnf.source.length ? nnf.source[k] : p;
 }
 
 /**
@@ -77,13 +87,27 @@ export function matchCost(level: Level, patches: Patches, p: number, s: number, 
 }
 
 export function randomMatches(level: Level, patches: Patches, nnf: Nnf, random: Random): void {
-  const { targets, sources } = patches;
-  for (let i = 0; i < targets.length; i++) {
-    const p = targets[i];
-    const s = sources[random.below(sources.length)];
-    nnf.source[p] = s;
-    nnf.cost[p] = matchCost(level, patches, p, s, Infinity);
+  const { targets } = patches;
+  for (let i = 0; i < targets.length; i++) nnf.source[targets[i] - nnf.base] = randomSource(level, patches, random);
+}
+
+/**
+ * A uniformly random source centre. Drawn by trying random pixels rather than from a list of every
+ * source (4 bytes per pixel of the region: 40 MB at full resolution around a 1600 px hole); where
+ * sources are too sparse for that to hit soon, the first source after a random pixel.
+ */
+export function randomSource(level: Level, patches: Patches, random: Random): number {
+  const { valid } = patches;
+  for (let tries = 0; tries < 32; tries++) {
+    const p = random.below(valid.length);
+    if (valid[p] === 1) return p;
   }
+  const start = random.below(valid.length);
+  for (let k = 0; k < valid.length; k++) {
+    const p = (start + k) % valid.length;
+    if (valid[p] === 1) return p;
+  }
+  throw new Error(`no source patch in a ${level.width}x${level.height} level`);
 }
 
 /**
@@ -100,7 +124,7 @@ export function upsampleMatches(
   const cxMax = cw - 1 - cr;
   const cyMax = coarse.level.height - 1 - cr;
   const { width, height } = fine.level;
-  const { radius, valid, sources, targets } = fine.patches;
+  const { radius, valid, targets } = fine.patches;
   const xMax = width - 1 - radius;
   const yMax = height - 1 - radius;
   for (let i = 0; i < targets.length; i++) {
@@ -110,15 +134,14 @@ export function upsampleMatches(
     const cx = clamp(x >> 1, cr, cxMax);
     const cy = clamp(y >> 1, cr, cyMax);
     const c = cy * cw + cx;
-    const cs = coarse.nnf.source[c];
+    const cs = sourceOf(coarse.nnf, c);
     const csy = (cs / cw) | 0;
     const csx = cs - csy * cw;
     const sx = clamp(x + 2 * (csx - cx), radius, xMax);
     const sy = clamp(y + 2 * (csy - cy), radius, yMax);
     let s = sy * width + sx;
-    if (!valid[s]) s = sources[random.below(sources.length)];
-    fine.nnf.source[p] = s;
-    fine.nnf.cost[p] = matchCost(fine.level, fine.patches, p, s, Infinity);
+    if (!valid[s]) s = randomSource(fine.level, fine.patches, random);
+    fine.nnf.source[p - fine.nnf.base] = s;
   }
 }
 
@@ -130,24 +153,25 @@ export function upsampleMatches(
 export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterations: number, searchRadius: number, random: Random): void {
   const { width, height } = level;
   const { radius, valid, targets } = patches;
-  const { source, cost } = nnf;
+  const { source, base } = nnf;
   const xMax = width - 1 - radius;
   const yMax = height - 1 - radius;
-  // The picture under the hole changed since these costs were computed.
-  for (let i = 0; i < targets.length; i++) {
-    const p = targets[i];
-    cost[p] = matchCost(level, patches, p, source[p], Infinity);
-  }
+  // Each target's current cost, by its index in `targets`: computed here because the estimate
+  // under the hole changes between calls, which makes any earlier cost stale.
+  const cost = new Int32Array(targets.length);
+  for (let i = 0; i < targets.length; i++) cost[i] = matchCost(level, patches, targets[i], source[targets[i] - base], Infinity);
   for (let it = 0; it < iterations; it++) {
     const forward = it % 2 === 0;
     const step = forward ? 1 : -1;
     const rowStep = forward ? width : -width;
     for (let n = 0; n < targets.length; n++) {
-      const p = targets[forward ? n : targets.length - 1 - n];
-      let best = source[p];
-      let bestCost = cost[p];
+      const i = forward ? n : targets.length - 1 - n;
+      const p = targets[i];
+      const k = p - base;
+      let best = source[k];
+      let bestCost = cost[i];
       // Non-targets map to themselves, so their "propagated" candidate is p itself: never valid.
-      let cand = source[p - step] + step;
+      let cand = source[k - step] + step;
       if (cand !== best && valid[cand] === 1) {
         const c = matchCost(level, patches, p, cand, bestCost);
         if (c < bestCost) {
@@ -155,7 +179,7 @@ export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterati
           bestCost = c;
         }
       }
-      cand = source[p - rowStep] + rowStep;
+      cand = source[k - rowStep] + rowStep;
       if (cand !== best && valid[cand] === 1) {
         const c = matchCost(level, patches, p, cand, bestCost);
         if (c < bestCost) {
@@ -176,8 +200,8 @@ export function improveMatches(level: Level, patches: Patches, nnf: Nnf, iterati
           bestCost = c;
         }
       }
-      source[p] = best;
-      cost[p] = bestCost;
+      source[k] = best;
+      cost[i] = bestCost;
     }
   }
 }
