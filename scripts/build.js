@@ -2,21 +2,14 @@
 // Bundles the command line into dist/ so a `retouch` process starts without compiling
 // TypeScript on the fly (about 1 s less per start). bin/retouch.js runs dist/ only while every
 // source file it was built from is unchanged (dist/build.json lists them), else the sources.
-// Dependencies stay in node_modules; `--if-available` does nothing where esbuild is not installed
-// (npm install --omit=dev).
+// Dependencies stay in node_modules.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const DIST = `${ROOT}dist`;
 
-let esbuild;
-try {
-  esbuild = await import("esbuild");
-} catch (error) {
-  if (process.argv.includes("--if-available")) process.exit(0);
-  throw error;
-}
+const esbuild = await import("esbuild");
 
 const startedAt = Date.now();
 // Built beside dist/ and swapped in whole, so a process starting meanwhile never sees half a bundle.
