@@ -4,6 +4,7 @@ import { serve } from "@hono/node-server";
 import { createGateway, type Gateway } from "../compose.ts";
 import { metricsApp } from "../server/index.ts";
 import { loadConfig } from "../config.ts";
+import { tuneHeapForServing } from "../server/heap.ts";
 import { reportFailure } from "../client/run.ts";
 import { describeDevchain } from "./devchain.ts";
 import { listenError } from "./listen-error.ts";
@@ -14,6 +15,7 @@ export async function runServe(overrides: { host?: string; port?: string }): Pro
   // Everything this process creates (ledger, results, logs of PGlite) is its owner's alone;
   // RETOUCH_FILES_GROUP_READ widens the results explicitly.
   process.umask(0o077);
+  tuneHeapForServing();
   const config = loadConfig({ ...process.env, ...definedOnly({ HOST: overrides.host, PORT: overrides.port }) });
   const gateway = await createGateway(config).catch((error: unknown) => {
     throw listenError(error, DEVCHAIN_PORTS) ?? error;

@@ -2,10 +2,12 @@
 
 import { createEditWorker } from "../compose.ts";
 import { loadConfig } from "../config.ts";
+import { tuneHeapForServing } from "../server/heap.ts";
 
 export async function runWorker(): Promise<void> {
   // Queued inputs and results on this disk (without S3_BUCKET) are its owner's alone.
   process.umask(0o077);
+  tuneHeapForServing();
   const config = loadConfig(process.env, { role: "worker" });
   const worker = await createEditWorker(config);
   worker.logger.info(

@@ -25,6 +25,7 @@ export async function toOpenAiMask(mask: EditMask): Promise<Uint8Array> {
   const stride = width * 4 + 1;
   // Filtered rows: [filter byte, then R G B A per pixel]; "Up" stores each byte minus the one above it.
   const rows = scratchRows(stride * height);
+  const levels = Buffer.from(grey.buffer, grey.byteOffset, grey.length); // for compare() by offsets: no view per row
   for (let y = 0; y < height; y++) {
     const row = y * stride;
     rows[row] = FILTER_UP;
@@ -35,7 +36,7 @@ export async function toOpenAiMask(mask: EditMask): Promise<Uint8Array> {
     }
     const above = here - width;
     // A row like the one above is all zeros once filtered: it is already.
-    if (Buffer.compare(grey.subarray(here, here + width), grey.subarray(above, here)) === 0) continue;
+    if (levels.compare(levels, above, here, here, here + width) === 0) continue;
     // alpha - alpha above = (255 - grey) - (255 - grey above)
     for (let x = 0; x < width; x++) rows[row + 4 + x * 4] = (grey[above + x] - grey[here + x]) & 0xff;
   }
