@@ -20,8 +20,10 @@ port.on("message", (request: FillRequest) => {
     reply = { id: request.id, ok: false, error: toWireError(error) };
     port.postMessage(reply);
   }
-  // The job's working buffers (pyramids, fields) are garbage now; an idle worker would keep them.
-  if (request.width * request.height >= LARGE_JOB_PIXELS) collectGarbage();
+  // The job's working buffers (pyramids, fields) and its input are garbage once this handler has
+  // returned (collected here, the request it still references would stay until the next job);
+  // an idle worker would keep them all.
+  if (request.width * request.height >= LARGE_JOB_PIXELS) setImmediate(collectGarbage);
 });
 
 /** Jobs this big leave enough garbage to be worth a full collection (~10-30 ms) right after. */
