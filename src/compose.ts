@@ -52,6 +52,7 @@ import {
   PRIVATE_MODES,
   RESULTS_FOLDER,
   secureDataDir,
+  type BlobStore,
   type JobQueue,
   type JobWorkers,
 } from "./storage/index.ts";
@@ -86,9 +87,7 @@ async function createEditing(config: Config, logger: Logger, metrics: Metrics) {
   }
   const resultModes = config.filesGroupRead ? GROUP_READ_MODES : PRIVATE_MODES;
   // The AWS SDK is loaded only when a bucket is configured: the embedded default does without it.
-  const blobs = config.s3
-    ? (await import("./storage/blobs/s3.ts")).createS3BlobStore(config.s3)
-    : await createFilesystemBlobStore(join(config.dataDir, RESULTS_FOLDER), resultModes.file);
+  const blobs = config.s3 ? await openBucket(config.s3, logger) : await createFilesystemBlobStore(join(config.dataDir, RESULTS_FOLDER), resultModes.file);
   // A bucket that is missing, unreachable or read-only stops start-up in one line, before any edit could be lost.
   if (blobs.check) await blobs.check(true).catch(async (error: unknown) => {
     await blobs.close?.();
@@ -121,6 +120,13 @@ async function createEditing(config: Config, logger: Logger, metrics: Metrics) {
 }
 
 type Editing = Awaited<ReturnType<typeof createEditing>>;
+
+async function openBucket(settings: NonNullable<Config["s3"]>, logger: Logger): Promise<BlobStore> {
+  const { createS3BlobStore, sdkNodeNotice } = await import("./storage/blobs/s3.ts");
+  const notice = sdkNodeNotice();
+  if (notice) logger.warn({ node: process.version }, notice);
+  return createS3BlobStore(settings);
+}
 
 export async function createGateway(config: Config, options: { logger?: Logger } = {}): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.logLevel);

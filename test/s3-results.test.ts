@@ -11,6 +11,7 @@ import sharp from "sharp";
 import { ConfigError } from "../src/config.ts";
 import { signV2 } from "./support/buyer.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { startGatewayProcess } from "./support/processes.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
 import { startTestS3, useS3Credentials, type TestS3 } from "./support/s3.ts";
 import { testBuyer } from "./support/test-buyer.ts";
@@ -135,5 +136,22 @@ test("/readyz names the bucket when it stops answering, and the database beside 
     assert.equal((await gw.request("/healthz")).status, 200);
   } finally {
     await gw.close();
+  }
+});
+
+test("below Node 22, the AWS SDK's notice that its future releases need Node 22 is one line of the JSON log, not a warning on stderr", async () => {
+  const bucket = await s3.bucket();
+  // Empty: as if unset (this test process's own S3 clients have set it).
+  const gateway = await startGatewayProcess({ ...s3.env(bucket), RETOUCH_PAYMENTS: "off", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "" });
+  try {
+    assert.deepEqual(gateway.lines.filter((line) => line.includes("NodeVersionSupportWarning")), []);
+    const notices = gateway.lines.filter((line) => line.includes("AWS SDK's releases after"));
+    if (Number(process.versions.node.split(".")[0]) >= 22) return assert.deepEqual(notices, []);
+    assert.equal(notices.length, 1, gateway.lines.join("\n"));
+    const entry = JSON.parse(notices[0]) as { level: number; node: string };
+    assert.equal(entry.level, 40, "a warning");
+    assert.equal(entry.node, process.version);
+  } finally {
+    await gateway.close();
   }
 });

@@ -25,6 +25,20 @@ export const SCRATCH_PREFIX = "scratch/";
 /** Where the start-up check writes (and removes) its probe; no result key can look like it. */
 const PROBE_KEY = "retouch-write-check";
 
+/** Below this Node major, the AWS SDK's releases after the first week of January 2027 will not install. */
+const SDK_NODE_MAJOR = 22;
+
+/**
+ * The AWS SDK warns on Node 20 that its future releases need Node 22, as a multi-line Node warning
+ * on stderr, outside the JSON log. Returns that notice for the log instead (undefined when it does
+ * not apply) and turns the SDK's own off, unless the operator has set the SDK's switch.
+ */
+export function sdkNodeNotice(version = process.version, env = process.env): string | undefined {
+  if (Number(/^v(\d+)/.exec(version)?.[1]) >= SDK_NODE_MAJOR) return undefined;
+  if (!env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED) env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+  return `the AWS SDK's releases after the first week of January 2027 need Node ${SDK_NODE_MAJOR} or newer (this is ${version}); the installed one works, upgrade Node before updating it`;
+}
+
 export function createS3BlobStore(settings: S3Settings, timeoutMs = 30_000): BlobStore {
   const client = new S3Client({
     region: settings.region,
