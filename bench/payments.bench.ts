@@ -7,7 +7,8 @@
 // service over HTTP (`retouch facilitator`'s code), and paid-edit throughput of
 // one gateway process against two sharing that facilitator; and settlements/s from one gas wallet
 // behind an RPC with network latency, nonce queue around the whole send against around the broadcast.
-// Run: node --import tsx bench/payments.bench.ts   (BENCH_RUNS=50 by default)
+// Run: node --import tsx bench/payments.bench.ts   (BENCH_RUNS=50 by default;
+//      BENCH_IN_PROCESS_ONLY=1 stops after the in-process latency and throughput tables)
 
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -129,7 +130,7 @@ try {
   await paid.close();
 }
 
-await productionPicture();
+if (process.env.BENCH_IN_PROCESS_ONLY !== "1") await productionPicture();
 
 /** Verify and settle, separately, in-process and over HTTP; then one gateway process against two on one facilitator. */
 async function productionPicture(): Promise<void> {

@@ -100,3 +100,64 @@ export function rpcSignerClient(account: PrivateKeyAccount, network: EvmNetwork,
   const client = createWalletClient({ account, chain, transport: http(rpcUrl, { timeout: 30_000 }), pollingInterval: 1_000 }).extend(publicActions);
   return serializedSignerClient(client as EvmSignerClient);
 }
+
+/** A contract call as x402's facilitator signer passes it to readContract and writeContract. */
+interface ContractCall {
+  address: `0x${string}`;
+  abi: readonly unknown[];
+  functionName: string;
+  args?: readonly unknown[];
+  dataSuffix?: `0x${string}`;
+}
+
+export interface GasAhead {
+  /** Starts estimating `call` from the signer's account, in the background. */
+  start(call: ContractCall): void;
+  /** The gas limit to send `call` with, if it was estimated ahead (with headroom); else undefined. */
+  take(call: ContractCall): Promise<bigint | undefined>;
+}
+
+/**
+ * Gas estimated ahead of a settlement. x402 simulates a payment's transferWithAuthorization when it
+ * verifies it, before the edit, then estimates its gas again when it settles, after the edit, where
+ * every round trip to the node delays the answer. Estimating right after the simulation, while the
+ * edit runs, takes that round trip off the settlement. The chain may move in between (the seller's
+ * balance going from zero to not, which changes the gas of the transfer by about a fifth), so the
+ * estimate is sent with half again as much headroom: a limit, not a price; only the gas used is paid.
+ * Estimates are kept for `ttlMs` (an edit's budget and more), at most `max` at a time, oldest dropped.
+ */
+export function gasAhead(client: EvmSignerClient, { ttlMs = 10 * 60_000, max = 1_000 } = {}): GasAhead {
+  const estimates = new Map<string, { at: number; gas: Promise<bigint | undefined> }>();
+  const keyOf = (call: ContractCall) =>
+    `${call.address.toLowerCase()}:${encodeFunctionData({ abi: call.abi, functionName: call.functionName, args: call.args } as never)}`;
+  const dropStale = () => {
+    for (const [key, entry] of estimates) {
+      if (Date.now() - entry.at <= ttlMs && estimates.size < max) break;
+      estimates.delete(key);
+    }
+  };
+  return {
+    start(call) {
+      dropStale();
+      const key = keyOf(call);
+      if (estimates.has(key)) return;
+      const data = key.slice(key.indexOf(":") + 1) as `0x${string}`;
+      // A failed estimate only means the settlement estimates for itself, as without this.
+      const gas = client.estimateGas({ account: client.account, to: call.address, data }).then(
+        (units) => units,
+        () => undefined,
+      );
+      estimates.set(key, { at: Date.now(), gas });
+    },
+    async take(call) {
+      if (call.dataSuffix !== undefined && call.dataSuffix !== "0x") return undefined;
+      const key = keyOf(call);
+      const entry = estimates.get(key);
+      if (entry === undefined) return undefined;
+      estimates.delete(key);
+      if (Date.now() - entry.at > ttlMs) return undefined;
+      const units = await entry.gas;
+      return units === undefined ? undefined : units + units / 2n;
+    },
+  };
+}

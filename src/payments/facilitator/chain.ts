@@ -12,13 +12,16 @@ import { SettlementCache, toFacilitatorSvmSigner } from "@x402/svm";
 import { ExactSvmScheme } from "@x402/svm/exact/facilitator";
 import { ExactSvmSchemeV1 } from "@x402/svm/exact/v1/facilitator";
 import type { KeyPairSigner, Rpc, SolanaRpcApiMainnet } from "@solana/kit";
-import type { EvmSignerClient } from "../../chains/evm-signer.ts";
+import { gasAhead, type EvmSignerClient } from "../../chains/evm-signer.ts";
 import type { EvmNetwork, SvmNetwork } from "../../chains/index.ts";
 import type { SolanaFeeLimits } from "../solana-transaction.ts";
 import type { Facilitator } from "./types.ts";
 
 /** x402's own ceilings, used when no limits are given (the HTTP facilitator of the tests). */
 export const X402_FEE_LIMITS: SolanaFeeLimits = { maxComputeUnits: 1_400_000, maxPriorityFeeMicroLamports: 5_000_000 };
+
+/** The EIP-3009 call an exact EVM payment settles with. */
+const SETTLING_FUNCTION = "transferWithAuthorization";
 
 /** What the facilitator settles with: a signing client per EVM network, one Solana fee payer and an RPC per Solana network. */
 export interface ChainAccess {
@@ -32,11 +35,20 @@ export interface ChainAccess {
 export function chainX402Facilitator(chains: ChainAccess, solanaFees: SolanaFeeLimits = X402_FEE_LIMITS): x402Facilitator {
   const facilitator = new x402Facilitator();
   for (const { network, client } of chains.evm) {
+    const ahead = gasAhead(client);
     const signer = toFacilitatorEvmSigner({
       address: client.account.address,
-      readContract: (args) => client.readContract(args as never),
+      readContract: async (args) => {
+        const result = await client.readContract(args as never);
+        // x402's verify simulates the transfer it will settle: its gas can be known before the edit.
+        if (args.functionName === SETTLING_FUNCTION) ahead.start(args as never);
+        return result;
+      },
       verifyTypedData: (args) => client.verifyTypedData(args as never),
-      writeContract: (args) => client.writeContract(args as never),
+      writeContract: async (args) => {
+        const gas = args.functionName === SETTLING_FUNCTION ? await ahead.take(args as never) : undefined;
+        return client.writeContract((gas === undefined ? args : { ...args, gas }) as never);
+      },
       sendTransaction: (args) => client.sendTransaction(args as never),
       waitForTransactionReceipt: (args) => client.waitForTransactionReceipt(args as never),
       getCode: (args) => client.getCode(args as never),

@@ -44,19 +44,36 @@ export async function startEvmNode(chainId: number): Promise<EvmNode> {
     logging: { quiet: true },
   }) as unknown as GanacheProvider;
   const apart = createMutex();
+  // Requests still running when the node closes (a client's background work, a request of a
+  // process that is shutting down) finish first: ganache fails them from inside its own code,
+  // where nobody can catch it, if its database closes under them.
+  const running = new Set<Promise<unknown>>();
+  let closed = false;
   const provider: Eip1193Provider = {
     async request({ method, params }) {
+      if (closed) throw new RpcError(-32000, "the devchain is shutting down");
       const call = () => raw.request({ method, params: Array.isArray(params) ? params : [] });
+      const answer = MINES_OR_ESTIMATES.has(method) || method.startsWith("evm_") ? apart(call) : call();
+      running.add(answer);
       try {
-        return await (MINES_OR_ESTIMATES.has(method) || method.startsWith("evm_") ? apart(call) : call());
+        return await answer;
       } catch (error) {
         throw normalizeError(method, error);
+      } finally {
+        running.delete(answer);
       }
     },
   };
   // The first request waits for ganache's initialisation, so start-up cost is paid here, not later.
   await provider.request({ method: "eth_blockNumber" });
-  return { provider, close: () => raw.disconnect() };
+  return {
+    provider,
+    async close() {
+      closed = true;
+      await Promise.allSettled([...running]);
+      await raw.disconnect();
+    },
+  };
 }
 
 interface GanacheError {
