@@ -434,6 +434,7 @@ async function interruptedEdit(buyer: ReturnType<typeof wallet>, headers: Header
   await assert.rejects(waiting, (error: unknown) => {
     refused(503, "edit_interrupted", /interrupted by a server restart.*nothing was charged\. Send the same request with the same payment again/)(error);
     assert.equal((error as RetouchError).headers["Retry-After"], "1");
+    assert.equal((error as RetouchError).type, "server_error", "OpenAI's error type for a 503");
     return true;
   });
   return row.jobId;
