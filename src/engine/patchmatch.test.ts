@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { findPatches, type Level } from "./level.ts";
-import { identityNnf, improveMatches, randomMatches } from "./patchmatch.ts";
+import { identityNnf, improveMatches, measureTexture, randomMatches } from "./patchmatch.ts";
 import { createRandom } from "./random.ts";
 
 test("random init + 4 sweeps recover an exact copy's offset and keep every source valid", () => {
@@ -46,4 +46,61 @@ test("random init + 4 sweeps recover an exact copy's offset and keep every sourc
   }
   assert.equal(inside, 14 * 14);
   assert.ok(exact > 0.9 * inside, `${exact} of ${inside} exact`);
+});
+
+test("measureTexture: each source patch's gradient energy, and the rim's, as plain sums over the patch give them", () => {
+  const width = 40;
+  const height = 30;
+  const random = createRandom(3);
+  // Grain on the left, flat grey on the right, a hole in the grain.
+  const rgb = new Uint8Array(width * height * 3).fill(90);
+  for (let y = 0; y < height; y++) for (let x = 0; x < 20; x++) rgb.fill(Math.floor(random.next() * 256), (y * width + x) * 3, (y * width + x) * 3 + 3);
+  const hole = new Uint8Array(width * height);
+  for (let y = 10; y < 18; y++) hole.fill(1, y * width + 6, y * width + 14);
+  const level: Level = { width, height, rgb, hole };
+  const patches = findPatches(level, 3);
+  const texture = measureTexture(level, patches);
+  const known = (q: number) => hole[q] === 0 && hole[q + 1] === 0 && hole[q + width] === 0;
+  const gradient = (q: number) => {
+    if (q % width === width - 1 || q >= (height - 1) * width) return 0; // no neighbour to the right or below
+    if (!known(q)) return 0; // the hole's pixels are an estimate, not texture
+    let e = 0;
+    for (let c = 0; c < 3; c++) e += (rgb[(q + 1) * 3 + c] - rgb[q * 3 + c]) ** 2 + (rgb[(q + width) * 3 + c] - rgb[q * 3 + c]) ** 2;
+    return e;
+  };
+  let checked = 0;
+  for (let p = 0; p < width * height; p++) {
+    if (patches.valid[p] !== 1) {
+      assert.equal(texture.energy[p], 0);
+      continue;
+    }
+    let sum = 0;
+    for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) sum += gradient(p + dy * width + dx);
+    assert.ok(Math.abs(texture.energy[p] - sum) <= sum * 1e-6, `source ${p}: ${texture.energy[p]}, by hand ${sum}`);
+    checked++;
+  }
+  assert.ok(checked > 200);
+  // The flat side's sources have none; the rim (all in the grain) expects as much as the grain has.
+  assert.equal(texture.energy[15 * width + 30], 0);
+  let rimSum = 0;
+  let rims = 0;
+  for (const p of patches.targets) {
+    if (patches.rim[p] !== 1) continue;
+    let sum = 0;
+    let count = 0;
+    for (let dy = -3; dy <= 3; dy++) {
+      for (let dx = -3; dx <= 3; dx++) {
+        const q = p + dy * width + dx;
+        if (!known(q)) continue;
+        sum += gradient(q);
+        count++;
+      }
+    }
+    if (count > 0) {
+      rimSum += (sum / count) * 49;
+      rims++;
+    }
+  }
+  assert.ok(Math.abs(texture.expected - rimSum / rims) <= texture.expected * 1e-6);
+  assert.ok(texture.expected > 0);
 });
