@@ -6,20 +6,23 @@
 // Stryker starts inherit this process's environment.
 process.env.NODE_ENV ??= "test";
 
-// A full run takes hours on 2 cores, so it can be done a folder at a time:
-// `MUTATE=payments npm run mutate` (or gateway, edits, or a folder inside one of
-// them such as payments/ledger). Each keeps its own report and incremental file,
-// so a later run only retests what changed.
+// A full run takes hours on 2 cores, so it can be done a part at a time:
+// `MUTATE=payments npm run mutate` (or gateway, edits, a folder inside one of them
+// such as payments/ledger, a file such as gateway/fingerprint.ts, or several of
+// these separated by commas). Each part keeps its own report and incremental file,
+// so a later run of it only retests what changed.
 const folders = ["payments", "gateway", "edits"];
-const only = process.env.MUTATE;
-if (only !== undefined && !folders.some((folder) => only === folder || only.startsWith(`${folder}/`))) {
-  throw new Error(`MUTATE must be ${folders.join(", ")} or a folder inside one of them (got "${only}")`);
+const parts = process.env.MUTATE?.split(",").map((part) => part.trim());
+for (const part of parts ?? []) {
+  if (!folders.some((folder) => part === folder || part.startsWith(`${folder}/`))) {
+    throw new Error(`MUTATE takes ${folders.join(", ")}, or folders or .ts files inside them, separated by commas (got "${part}")`);
+  }
 }
-const name = only?.replaceAll("/", "-") ?? "mutation";
+const name = parts?.join("+").replaceAll("/", "-").replace(/\.ts\b/g, "") ?? "mutation";
 
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
-  mutate: [...(only ? [only] : folders).map((folder) => `src/${folder}/**/*.ts`), "!src/**/*.test.ts"],
+  mutate: [...(parts ?? folders).map((part) => (part.endsWith(".ts") ? `src/${part}` : `src/${part}/**/*.ts`)), "!src/**/*.test.ts"],
   testRunner: "tap",
   tap: {
     // Every test file that reaches the three folders. Each mutant runs only the files
