@@ -121,6 +121,11 @@ describe("Bazaar discovery on the edit routes' 402s", () => {
     assert.equal(required.resource.iconUrl, LISTING.iconUrl);
     assert.equal(required.resource.description, LISTING.description);
     assert.equal(required.resource.url, `${gw.config.publicUrl}${EDIT}`);
+    // What a paid call answers with, for v2 clients (the resource) and v1 ones (each requirement).
+    assert.equal(required.resource.mimeType, "application/json");
+    const v1 = (await response.json()) as { accepts: { mimeType: string; resource: string }[] };
+    assert.ok(v1.accepts.length > 0);
+    for (const requirement of v1.accepts) assert.deepEqual([requirement.mimeType, requirement.resource], ["application/json", required.resource.url]);
   });
 
   test("the OpenAI route declares a form-data body; a v1 client finds the same in outputSchema", async () => {
