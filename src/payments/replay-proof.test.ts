@@ -71,7 +71,8 @@ describe("EVM: the EIP-3009 signature must be the payer's, over this edit's auth
   test("v1 requirements (maxAmountRequired) are read the same way", async () => {
     const buyer = privateKeyToAccount(generatePrivateKey());
     const { amount, ...rest } = requirementsV2;
-    const v1: PaymentRequirementsV1 = { ...rest, network: "base", maxAmountRequired: amount, resource: "http://127.0.0.1/edit", description: "edit", mimeType: "application/json" };
+    // v1 names networks ("base") where x402's types expect CAIP-2, as paymentTerms' v1 list does.
+    const v1 = { ...rest, network: "base", maxAmountRequired: amount, resource: "http://127.0.0.1/edit", description: "edit", mimeType: "application/json" } as unknown as PaymentRequirementsV1;
     assert.equal(await replayRefusal(await evmPayment(buyer), buyer.address, v1), undefined);
     assert.match(String(await replayRefusal(await evmPayment(buyer, { value: 1n }), buyer.address, v1)), /not the one that paid/);
   });
