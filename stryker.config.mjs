@@ -54,6 +54,7 @@ export default {
   incremental: true,
   incrementalFile: `reports/stryker-incremental-${name}.json`,
   // dist/ is left out so spawned `retouch` processes run the mutated sources (bin/bundle.js).
-  ignorePatterns: [".node24", ".retouch", "bench/out", "reports", "dist"],
-  tempDirName: ".stryker-tmp",
+  ignorePatterns: [".node24", ".retouch", "bench/out", "reports", "dist", ".stryker-tmp"],
+  // Per part, so that two parts can run side by side.
+  tempDirName: `.stryker-tmp/${name}`,
 };
