@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RetouchError } from "../errors.ts";
 import { holeSharpness, makeScene, redPixelCount, squareMask } from "../../test/support/scene.ts";
+import { SCHEDULE } from "./complete.ts";
 import { contentAwareFill } from "./fill.ts";
 import { firstGuess } from "./guess.ts";
 import { binarizeMask, dilateMask } from "./mask.ts";
@@ -209,6 +210,34 @@ describe("contentAwareFill", () => {
       const filled = contentAwareFill({ width: w, height: h, rgb: s.rgb, mask: m });
       assert.equal(filled.length, w * h * 3);
       assertUntouchedOutside(s.rgb, filled, grownMask(m, w, h));
+    }
+  });
+});
+
+describe("a hole too large for the half-resolution search (over 1000 px at full size)", () => {
+  test("is still filled whole and sharp, with its previews, from matches carried up unchanged", () => {
+    // The same path a 4096 px picture takes, on a small one: the half level's limit set to nothing.
+    const limit = SCHEDULE.half.maxTargets;
+    SCHEDULE.half.maxTargets = 0;
+    try {
+      const scene = makeScene({ width: 320, height: 320 });
+      const truth = makeScene({ width: 320, height: 320, withDisc: false });
+      const mask = squareMask(320, 320, scene.disc.cx, scene.disc.cy, 70);
+      const grown = grownMask(mask, 320, 320);
+      const previews: Uint8Array[] = [];
+      const out = contentAwareFill({ width: 320, height: 320, rgb: scene.rgb, mask }, { previews: 3, onPreview: (rgb) => previews.push(rgb) });
+      assert.equal(redPixelCount(out), 0);
+      assertUntouchedOutside(scene.rgb, out, grown);
+      const ideal = holeSharpness(truth.rgb, 320, 320, grown);
+      const filled = holeSharpness(out, 320, 320, grown);
+      assert.ok(filled > 0.7 * ideal && filled < 1.4 * ideal, `sharpness ${filled.toFixed(2)} vs ideal ${ideal.toFixed(2)}`);
+      SCHEDULE.half.maxTargets = limit;
+      const searched: Uint8Array[] = [];
+      const usual = contentAwareFill({ width: 320, height: 320, rgb: scene.rgb, mask }, { previews: 3, onPreview: (rgb) => searched.push(rgb) });
+      assert.equal(previews.length, searched.length, "the half level still shows its estimate");
+      assert.notDeepEqual(out, usual, "the half level's search was skipped");
+    } finally {
+      SCHEDULE.half.maxTargets = limit;
     }
   });
 });
