@@ -27,11 +27,10 @@ export const SCHEDULE = {
   /**
    * One level below full resolution, where a level costs a quarter of the full one. Above
    * `maxTargets` (a hole of about 1000x1000 px at full size) it only carries the matches up, as
-   * the full level does: its search was half the time of a 4096 px fill, and a seam placed at
-   * 4 px instead of 2 px is not visible at that size.
+   * the full level does: at 4096 px its search was the largest single cost left, and a seam placed
+   * at 4 px instead of 2 px is not visible at that size.
    */
   half: { em: 1, pm: 1, searchFraction: 0.125, texture: true, maxTargets: 250_000 },
-  full: { pm: 0, search: 6 },
 };
 
 interface Stage {
