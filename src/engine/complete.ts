@@ -5,6 +5,7 @@ import { firstGuess } from "./guess.ts";
 import { downsample, findPatches, type Level, type Patches } from "./level.ts";
 import { identityNnf, improveMatches, measureTexture, randomMatches, upsampleMatches, type Nnf } from "./patchmatch.ts";
 import type { Random } from "./random.ts";
+import { smoothSeams } from "./seams.ts";
 import { copyMatches, voteAverage } from "./vote.ts";
 
 /**
@@ -21,7 +22,7 @@ export const SCHEDULE = {
   patchRadius: 3,
   /** A level with fewer usable source patches than this is too coarse to be the top. */
   minCoarseSources: 64,
-  /** `texture`: matches also weigh how much flatter a source is than the hole's rim (TEXTURE_WEIGHT). */
+  /** `texture`: matches also weigh how much flatter or busier a source is than the hole's rim (TEXTURE_WEIGHT, BUSY_WEIGHT). */
   coarsest: { em: 6, pm: 3, texture: true },
   middle: { em: 2, pm: 2, searchFraction: 0.25, texture: true },
   /**
@@ -60,7 +61,10 @@ export function completeRegion(region: Level, random: Random, onStage?: (estimat
     upsampleMatches(stages[l + 1], stage, random);
     // The estimate is rebuilt from this level's own (sharp) pixels, never from the blurrier coarse picture.
     copyMatches(stage.level, stage.patches, stage.nnf);
-    if (l === 0) break;
+    if (l === 0) {
+      smoothSeams(stage.level, stage.nnf, stage.patches.radius);
+      break;
+    }
     const plan = l === 1 ? SCHEDULE.half : SCHEDULE.middle;
     if (l > 1 || stage.patches.targets.length <= SCHEDULE.half.maxTargets) {
       const radius = Math.max(4, Math.round(plan.searchFraction * Math.max(stage.level.width, stage.level.height)));

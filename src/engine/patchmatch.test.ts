@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { findPatches, type Level } from "./level.ts";
-import { identityNnf, improveMatches, measureTexture, randomMatches } from "./patchmatch.ts";
+import { BUSY_WEIGHT, identityNnf, improveMatches, matchCost, measureTexture, randomMatches, TEXTURE_WEIGHT } from "./patchmatch.ts";
 import { createRandom } from "./random.ts";
 
 test("random init + 4 sweeps recover an exact copy's offset and keep every source valid", () => {
@@ -103,4 +103,23 @@ test("measureTexture: each source patch's gradient energy, and the rim's, as pla
   }
   assert.ok(Math.abs(texture.expected - rimSum / rims) <= texture.expected * 1e-6);
   assert.ok(texture.expected > 0);
+});
+
+test("matchCost: a source pays for being flatter than the hole's surroundings, and for being busier", () => {
+  const width = 30;
+  const height = 20;
+  // Flat grey: every patch costs 0 against every other, so only the texture term is left.
+  const level: Level = { width, height, rgb: new Uint8Array(width * height * 3).fill(80), hole: new Uint8Array(width * height) };
+  for (let y = 8; y < 12; y++) level.hole.fill(1, y * width + 4, y * width + 8);
+  const patches = findPatches(level, 3);
+  const target = 10 * width + 6;
+  const flat = 10 * width + 20;
+  const busy = 10 * width + 22;
+  const energy = new Float32Array(width * height);
+  energy[busy] = 3000;
+  const texture = { energy, expected: 1000 };
+  assert.equal(matchCost(level, patches, target, flat, Infinity), 0);
+  assert.equal(matchCost(level, patches, target, flat, Infinity, texture), TEXTURE_WEIGHT * 1000);
+  assert.equal(matchCost(level, patches, target, busy, Infinity, texture), BUSY_WEIGHT * 2000);
+  assert.ok(BUSY_WEIGHT > 0 && TEXTURE_WEIGHT > 0);
 });
