@@ -31,15 +31,18 @@ function cdpKey(): { secret: string; publicKey: KeyObject } {
   return { secret: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), publicKey };
 }
 
-/** Set while a test plays the key revoked in CDP's portal: every call is refused as CDP would. */
-let revoked = false;
+/**
+ * Set while a test plays the key revoked in CDP's portal (401), or left without the facilitator's
+ * permission (403): every call is refused with that status.
+ */
+let revoked: false | 401 | 403 = false;
 
 /** What CDP checks on each call; `seen` collects the calls that passed. */
 function cdpAuth(publicKey: KeyObject, seen: string[]): RequestGuard {
   return (request) => {
     const call = `${request.method} ${new URL(request.url).pathname}`;
+    if (revoked) return Response.json({ errorType: "unauthorized", errorMessage: "the API key was revoked" }, { status: revoked });
     try {
-      assert.ok(!revoked, "the API key was revoked");
       const { header, claims } = verifiedJwt(request.headers.get("authorization"), publicKey);
       const now = Math.floor(Date.now() / 1000);
       assert.equal(header.kid, KEY_ID, "kid");
@@ -111,22 +114,24 @@ for (const network of ["base", "solana"] as const) {
   });
 }
 
-test("a key revoked while the gateway runs: the paid edit is a 502 and charges nothing; the log names the variables to check", async () => {
-  const buyer = await testBuyer(gw, chain.devchain);
-  const edit = await sceneEdit(128, `remove the ball (${buyer.address("base")}, revoked)`);
-  revoked = true;
-  try {
-    const response = await payingFetch(gw, "base", buyer.wallet, chain.devchain)(`${gw.config.publicUrl}${EDIT}`, jsonInit(edit));
-    const body = (await response.json()) as { error: { code: string; message: string } };
-    assert.equal(response.status, 502, JSON.stringify(body));
-    assert.equal(body.error.code, "facilitator_unavailable");
-    assert.doesNotMatch(body.error.message, /CDP_API_KEY/, "the buyer is not told about the seller's keys");
-  } finally {
-    revoked = false;
-  }
-  assert.equal(await buyer.paid("base"), 0n);
-  assert.match(gw.logs.join(""), /the CDP facilitator refused the API key \(401\): check CDP_API_KEY_ID and CDP_API_KEY_SECRET/);
-});
+for (const status of [401, 403] as const) {
+  test(`a key revoked while the gateway runs (${status}): the paid edit is a 502 and charges nothing; the log names the variables to check`, async () => {
+    const buyer = await testBuyer(gw, chain.devchain);
+    const edit = await sceneEdit(128, `remove the ball (${buyer.address("base")}, revoked ${status})`);
+    revoked = status;
+    try {
+      const response = await payingFetch(gw, "base", buyer.wallet, chain.devchain)(`${gw.config.publicUrl}${EDIT}`, jsonInit(edit));
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(response.status, 502, JSON.stringify(body));
+      assert.equal(body.error.code, "facilitator_unavailable");
+      assert.doesNotMatch(body.error.message, /CDP_API_KEY/, "the buyer is not told about the seller's keys");
+    } finally {
+      revoked = false;
+    }
+    assert.equal(await buyer.paid("base"), 0n);
+    assert.match(gw.logs.join(""), new RegExp(`the CDP facilitator refused the API key \\(${status}\\): check CDP_API_KEY_ID and CDP_API_KEY_SECRET`));
+  });
+}
 
 test("the key is nowhere in the gateway's log", () => {
   const log = gw.logs.join("");
