@@ -12,6 +12,7 @@ import { createFacilitatorConfig } from "@coinbase/x402";
 import { generateKeyPairSigner } from "@solana/kit";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { startTestDevchain, type TestDevchain } from "../src/chains/devchain/testing.ts";
+import { NETWORKS } from "../src/chains/index.ts";
 import { ConfigError } from "../src/config.ts";
 import { payingFetch } from "./support/buyer.ts";
 import { runCli } from "./client/cli.ts";
@@ -37,6 +38,9 @@ function cdpKey(): { secret: string; publicKey: KeyObject } {
  */
 let revoked: false | 401 | 403 = false;
 
+/** Set while a test plays a facilitator whose /supported lists other kinds than it really pays. */
+let supportedAnswer: object | undefined;
+
 /** What CDP checks on each call; `seen` collects the calls that passed. */
 function cdpAuth(publicKey: KeyObject, seen: string[]): RequestGuard {
   return (request) => {
@@ -57,6 +61,7 @@ function cdpAuth(publicKey: KeyObject, seen: string[]): RequestGuard {
       return Response.json({ errorType: "unauthorized", errorMessage: (error as Error).message }, { status: 401 });
     }
     seen.push(call);
+    if (supportedAnswer && call === `GET ${CDP_PATH}/supported`) return Response.json(supportedAnswer);
     return undefined;
   };
 }
@@ -155,6 +160,31 @@ test("start-up refuses in one line a network the facilitator does not pay on, an
       refusal("CDP_API_KEY_SECRET is not a key the CDP SDK can sign with: it takes the EC P-256 PEM or the base64 Ed25519 key of a CDP secret API key"),
     );
   } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("start-up refuses a network the facilitator lists only for x402 v1, or only for another scheme than exact", async () => {
+  const headers = await createFacilitatorConfig(KEY_ID, key.secret).createAuthHeaders!();
+  type Kind = { x402Version: number; scheme: string; network: string };
+  const real = (await (await fetch(`${facilitator.url}/supported`, { headers: headers.supported })).json()) as { kinds: Kind[] };
+  const base = NETWORKS.base.caip2;
+  assert.ok(real.kinds.some((kind) => kind.x402Version === 2 && kind.scheme === "exact" && kind.network === base));
+  const dataDir = await mkdtemp(join(tmpdir(), "retouch-cdp-"));
+  const keys = { CDP_API_KEY_ID: KEY_ID, CDP_API_KEY_SECRET: key.secret };
+  try {
+    for (const change of [{ x402Version: 1 }, { scheme: "upto" }]) {
+      supportedAnswer = { ...real, kinds: real.kinds.map((kind) => (kind.network === base ? { ...kind, ...change } : kind)) };
+      await assert.rejects(
+        startTestGateway({ ...remote, ...keys, RETOUCH_NETWORKS: "base" }, dataDir),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.message === `the CDP facilitator at ${facilitator.url} does not support exact payments on base (${base}): check RETOUCH_NETWORKS and RETOUCH_FACILITATOR`,
+        JSON.stringify(change),
+      );
+    }
+  } finally {
+    supportedAnswer = undefined;
     await rm(dataDir, { recursive: true, force: true });
   }
 });
