@@ -56,12 +56,16 @@ let freeTier: TestFacilitator;
 let gw: TestGateway;
 const key = payaiKey("payai-test-key-1");
 const seen: string[] = [];
+/** The Authorization header of each call the free-tier stand-in received ("" when there was none). */
+const freeTierAuth: string[] = [];
 let remote: Record<string, string>;
 
 before(async () => {
   chain = await startTestDevchain();
   guarded = await startTestFacilitator(chain.devchain, { guard: payaiAuth(key, seen) });
-  freeTier = await startTestFacilitator(chain.devchain);
+  freeTier = await startTestFacilitator(chain.devchain, {
+    guard: (request) => void freeTierAuth.push(request.headers.get("authorization") ?? ""),
+  });
   const seller = { evm: privateKeyToAccount(generatePrivateKey()).address, solana: (await generateKeyPairSigner()).address };
   await chain.devchain.fundUsdc("solana", seller.solana, 0n);
   remote = {
@@ -120,6 +124,9 @@ test("without keys: PayAI's free tier, said once at start-up; a facilitator that
     assert.equal(notices.length, 1, free.logs.join(""));
     assert.match(notices[0], /"level":40/);
     assert.equal(free.gateway.rail?.networks.length, 2);
+    // The start-up's /supported went out with no credentials at all (not an empty or made-up token).
+    assert.ok(freeTierAuth.length > 0);
+    assert.deepEqual(new Set(freeTierAuth), new Set([""]));
   } finally {
     await free.close();
   }
@@ -130,6 +137,23 @@ test("without keys: PayAI's free tier, said once at start-up; a facilitator that
       (error: unknown) =>
         error instanceof ConfigError &&
         error.message === "the PayAI facilitator refused a request without an API key (401): set PAYAI_API_KEY_ID and PAYAI_API_KEY_SECRET",
+    );
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("a secret that is not a PayAI key stops start-up saying what PAYAI_API_KEY_SECRET takes", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "retouch-payai-"));
+  const secret = "payai_sk_bm90LWEta2V5LWF0LWFsbA";
+  try {
+    // Another key id: the package caches one token per id, and this process already holds one for key.id.
+    await assert.rejects(
+      startTestGateway({ ...remote, PAYAI_FACILITATOR_URL: guarded.url, PAYAI_API_KEY_ID: "payai-test-key-2", PAYAI_API_KEY_SECRET: secret }, dataDir),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message ===
+          "PAYAI_API_KEY_SECRET is not a key PayAI can sign with: it takes the base64 Ed25519 PKCS#8 key (payai_sk_...) of a PayAI API key",
     );
   } finally {
     await rm(dataDir, { recursive: true, force: true });
