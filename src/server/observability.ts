@@ -2,13 +2,51 @@
 // images or keys) and Prometheus counters/histograms on their own registry.
 
 import type { MiddlewareHandler } from "hono";
-import { pino, type Logger } from "pino";
+import { pino, stdSerializers, type DestinationStream, type Logger } from "pino";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: "retouch" }, redact: ["*.authorization", "*.apiKey", "*.privateKey"] });
+/** JSON lines to stdout, or to `destination` (tests). Errors are logged through `safeError`. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, base: { service: "retouch" }, redact: ["*.authorization", "*.apiKey", "*.privateKey"], serializers: { err: safeError } };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+const URL_IN_TEXT = /\b(?:https?|wss?):\/\/[^\s"'<>\\]+/gi;
+
+/**
+ * `text` with every URL cut to its origin: RPC providers put the API key in the path
+ * (".../v2/<key>") or the query, and viem quotes the URL in its errors. viem's "Request body:"
+ * line, which holds a signed payment transaction, goes too.
+ *
+ * @example
+ * withoutSecrets("HTTP request failed. URL: https://base-mainnet.g.alchemy.com/v2/abc") // "HTTP request failed. URL: https://base-mainnet.g.alchemy.com/[redacted]"
+ */
+export function withoutSecrets(text: string): string {
+  return text.replace(/Request body: .*/g, "Request body: [redacted]").replace(URL_IN_TEXT, (found) => {
+    try {
+      const url = new URL(found);
+      const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+      return bare ? url.origin : `${url.origin}/[redacted]`;
+    } catch {
+      return "[redacted]";
+    }
+  });
+}
+
+/**
+ * pino's error serializer, with `withoutSecrets` applied to every string in the result (causes
+ * included) and a request `body` (viem keeps the JSON-RPC call there) left out.
+ */
+export function safeError(error: Error): unknown {
+  const scrub = (value: unknown, depth: number): unknown => {
+    if (typeof value === "string") return withoutSecrets(value);
+    if (depth > 4 || value === null || typeof value !== "object") return value;
+    if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === "body" ? "[redacted]" : scrub(item, depth + 1)]));
+  };
+  return scrub(stdSerializers.err(error), 0);
 }
 
 export interface Metrics {

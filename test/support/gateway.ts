@@ -5,10 +5,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { pino } from "pino";
 import sharp from "sharp";
 import { createGateway, type Gateway } from "../../src/compose.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
+import { createLogger } from "../../src/server/observability.ts";
 
 export interface TestGateway {
   config: Config;
@@ -45,7 +45,8 @@ export async function startTestGateway(env: Record<string, string> = {}, dataDir
       done();
     },
   });
-  const gateway = await createGateway(config, { logger: pino({ level: "info" }, sink) });
+  // The production logger (its error serializer keeps RPC keys out), writing here.
+  const gateway = await createGateway(config, { logger: createLogger("info", sink) });
   const request = (path: string, init?: RequestInit) =>
     Promise.resolve(gateway.app.fetch(new Request(new URL(path, config.publicUrl), init)));
   return {

@@ -7,6 +7,7 @@ import { createSolanaRpc, type Address } from "@solana/kit";
 import { rpcSignerClient } from "../../chains/evm-signer.ts";
 import { NETWORKS, parseWalletKeys, WALLET_FORMAT, walletFromKeys, type EvmNetwork, type NetworkName, type SvmNetwork, type Wallet } from "../../chains/index.ts";
 import { ConfigError, RPC_URL_VARIABLES } from "../../config.ts";
+import { withoutSecrets } from "../../server/observability.ts";
 import type { ChainAccess } from "./chain.ts";
 
 export interface SettlingWallet {
@@ -103,7 +104,8 @@ export async function watchGas(access: ChainAccess, watch: GasWatch, everyMs = 6
     try {
       balances = await gasBalances(access);
     } catch (error) {
-      watch.warn({ err_message: (error as Error).message.split("\n")[0].slice(0, 200) }, "could not read the settlement wallet's gas balance");
+      const said = withoutSecrets((error as Error).message.split("\n")[0]).slice(0, 200);
+      watch.warn({ err_message: said }, "could not read the settlement wallet's gas balance");
       return;
     }
     for (const gas of balances) {
