@@ -14,7 +14,7 @@ import { BASE, SOLANA } from "../chains/index.ts";
 import { RetouchError } from "../errors.ts";
 import { openPglite, type Db } from "../storage/index.ts";
 import { openLedger, type Ledger } from "./ledger/ledger.ts";
-import { createSiwxGate, signInRequired, type SiwxChallenge, type SiwxGate, type SiwxJob } from "./siwx.ts";
+import { advertised, createSiwxGate, signInRequired, type SiwxChallenge, type SiwxGate, type SiwxJob } from "./siwx.ts";
 import { paymentTerms } from "./requirements.ts";
 
 const PUBLIC_URL = "http://127.0.0.1:4100";
@@ -169,12 +169,97 @@ describe("a poll's sign-in", () => {
     const job = { ...baseJob(), network: SOLANA.caip2, payer: solanaOwner.address };
     const challenge = await gate.challenge(job);
     const error = signInRequired(terms, SOLANA.caip2, "sign in", challenge);
-    assert.equal(error.status, 402);
+    assert.deepEqual({ status: error.status, type: error.type, code: error.code }, { status: 402, type: "payment_required", code: "sign_in_required" });
     const header = JSON.parse(Buffer.from(error.headers["PAYMENT-REQUIRED"], "base64").toString());
     assert.deepEqual(header.accepts.map((a: { network: string }) => a.network), [SOLANA.caip2, BASE.caip2]);
     assert.deepEqual(header.extensions["sign-in-with-x"], challenge);
     const body = error.toJSON() as { accepts: { network: string }[]; extensions: unknown };
     assert.deepEqual(body.accepts.map((a) => a.network), ["solana", "base"]);
     assert.deepEqual(body.extensions, { "sign-in-with-x": challenge });
+  });
+  test("a 202's challenge asks for no payment and describes the poll it is for", async () => {
+    const job = baseJob();
+    const challenge = await gate.challenge(job);
+    const { header, extensions } = advertised(challenge);
+    assert.deepEqual(JSON.parse(Buffer.from(header["PAYMENT-REQUIRED"], "base64").toString()), {
+      x402Version: 2,
+      resource: { url: job.pollUrl, description: "poll of a paid image edit", mimeType: "application/json" },
+      accepts: [],
+      extensions: { "sign-in-with-x": challenge },
+    });
+    assert.deepEqual(extensions, { "sign-in-with-x": challenge });
+  });
+
+  test("a gate with a longer TTL accepts a proof older than the default 5 minutes, until its own TTL", async () => {
+    const job = baseJob();
+    let clock = Date.now() - 400_000;
+    const tenMinutes = createSiwxGate({ publicUrl: PUBLIC_URL, nonces: ledger.nonces, ttlSeconds: 600, now: () => clock });
+    const header = await sign(await tenMinutes.challenge(job), owner);
+    clock = Date.now();
+    assert.equal(await tenMinutes.prove(header, job), owner.address, "signed 400 s ago with a 600 s TTL");
+  });
+
+  test("a challenge is expired from the millisecond its TTL ends", async () => {
+    const job = baseJob();
+    // Issued 240 s ago by the real clock, so the message itself is still young enough and unexpired.
+    const issued = Date.now() - 240_000;
+    let clock = issued;
+    const timed = createSiwxGate({ publicUrl: PUBLIC_URL, nonces: ledger.nonces, now: () => clock });
+    const header = await sign(await timed.challenge(job), owner);
+    clock = issued + 300_000;
+    assert.match(await refusal(timed.prove(header, job), 403, "siwx_expired"), new RegExp(`expired at ${new Date(clock).toISOString()}`));
+    clock = issued + 299_999;
+    assert.equal(await timed.prove(header, job), owner.address, "one millisecond earlier it is still good");
+  });
+
+  test("a Base payer is matched whatever the case of its address; a Solana address must match exactly", async () => {
+    const job = baseJob(owner.address.toLowerCase());
+    assert.equal(await gate.prove(await sign(await gate.challenge(job), owner), job), owner.address);
+    const solanaJob = { ...baseJob(), network: SOLANA.caip2, payer: solanaOwner.address.toLowerCase() };
+    assert.notEqual(solanaJob.payer, solanaOwner.address, "base58 is case-sensitive: this is another address");
+    await refusal(gate.prove(await sign(await gate.challenge(solanaJob), solanaOwner), solanaJob), 403, "wrong_wallet");
+  });
+
+  test("refusals say what is wrong: an unknown nonce, a signature that does not match, a header that is not base64", async () => {
+    const job = baseJob();
+    const challenge = await gate.challenge(job);
+    const stranger = "0123456789abcdef0123456789abcdef";
+    assert.match(await refusal(gate.prove(await signFields({ nonce: stranger }, challenge), job), 403, "siwx_unknown_nonce"), new RegExp(`never issued nonce ${stranger}`));
+    const proof = JSON.parse(Buffer.from(await sign(challenge, owner), "base64").toString());
+    const changed = Buffer.from(JSON.stringify({ ...proof, statement: "I agree to pay 100 USDC" })).toString("base64");
+    assert.match(await refusal(gate.prove(changed, job), 403, "siwx_bad_signature"), new RegExp(`does not match the sign-in message and ${owner.address}`));
+    assert.equal(await refusal(gate.prove("not base64 at all!", job), 400, "siwx_malformed"), "SIGN-IN-WITH-X header is not a sign-in proof: not valid base64");
+  });
+
+  test("a header longer than 16,384 characters is refused before it is decoded; one at the limit is read", async () => {
+    const job = baseJob();
+    assert.match(await refusal(gate.prove("A".repeat(16_385), job), 400, "siwx_malformed"), /longer than 16384 characters/);
+    // 16,384 base64 "A"s are valid base64 (zero bytes), so the refusal is about the content.
+    assert.match(await refusal(gate.prove("A".repeat(16_384), job), 400, "siwx_malformed"), /not valid JSON/);
+  });
+
+  test("spaces around the header are ignored", async () => {
+    const job = baseJob();
+    const header = await sign(await gate.challenge(job), owner);
+    assert.equal(await gate.prove(` ${header} `, job), owner.address);
+  });
+
+  test("a proof not valid yet is refused: issued in the future, or with a notBefore to come", async () => {
+    const job = baseJob();
+    const challenge = await gate.challenge(job);
+    const future = new Date(Date.now() + 60_000).toISOString();
+    assert.match(await refusal(gate.prove(await signFields({ issuedAt: future }, challenge), job), 403, "siwx_not_yet_valid"), /not valid yet \(issuedAt is in the future\)/);
+    assert.match(await refusal(gate.prove(await signFields({ notBefore: future }, challenge), job), 403, "siwx_not_yet_valid"), /notBefore is in the future/);
+    assert.equal(await gate.prove(await sign(challenge, owner), job), owner.address, "the refusals did not use up the challenge");
+  });
+
+  test("a SIWE proof EIP-4361 cannot express (an address that is not 20 bytes) is a malformed proof naming the line, not a crash", async () => {
+    const job = baseJob();
+    const proof = JSON.parse(Buffer.from(await sign(await gate.challenge(job), owner), "base64").toString());
+    const short = Buffer.from(JSON.stringify({ ...proof, address: "0x123" })).toString("base64");
+    assert.equal(
+      await refusal(gate.prove(short, job), 400, "siwx_malformed"),
+      "SIGN-IN-WITH-X header is not a sign-in proof: it is not a valid sign-in message: line 2: invalid address",
+    );
   });
 });

@@ -161,8 +161,9 @@ async function signer(proof: SIWxPayload): Promise<string> {
   try {
     verdict = await verifySIWxSignature(proof);
   } catch (error) {
-    // The SIWE formatter refuses what EIP-4361 forbids (an unchecksummed address, for one).
-    throw malformed(`it is not a valid sign-in message: ${(error as Error).message}`);
+    // The SIWE parser refuses what EIP-4361 forbids (an address that is not 20 bytes of hex, a short
+    // nonce); its first line says where ("line 2: invalid address"), the rest is its parser's state.
+    throw malformed(`it is not a valid sign-in message: ${(error as Error).message.split("\n")[0]}`);
   }
   if (!verdict.isValid) throw forbidden("siwx_bad_signature", `the signature does not match the sign-in message and ${proof.address}: ${verdict.invalidMessage}`);
   return verdict.payer;
@@ -184,12 +185,9 @@ function refusalOf(reason: SIWxValidationCode, detail: string, proof: SIWxPayloa
   }
 }
 
-function samePlace(a: string, b: string): boolean {
-  try {
-    return new URL(a).href === new URL(b).href;
-  } catch {
-    return false;
-  }
+/** `proof` passed validateSIWxMessage, so its URI is a URL of this origin; `pollUrl` is one of ours. */
+function samePlace(proofUri: string, pollUrl: string): boolean {
+  return new URL(proofUri).href === new URL(pollUrl).href;
 }
 
 function replayed(at: Date): RetouchError {

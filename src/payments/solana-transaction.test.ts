@@ -97,3 +97,49 @@ test("a v1 message (kit can build one; x402 payments are v0) is refused by name,
   const v1 = getBase64EncodedWireTransaction(compileTransaction(message));
   assert.throws(() => readSolanaPayment(v1), (error: unknown) => error instanceof SolanaTransactionError && error.message === "only legacy and v0 Solana transactions are accepted");
 });
+
+/**
+ * `base64` with its message header claiming `signers` signers, sent with `slots` signature slots.
+ * The wire format: a one-byte count of slots (under 128), 64 bytes each, then the message, whose
+ * first bytes are the v0 prefix (0x80) and the number of accounts that must sign.
+ */
+function withSigners(base64: string, slots: number, signers: number): string {
+  const bytes = Buffer.from(base64, "base64");
+  const message = Buffer.from(bytes.subarray(1 + 64 * bytes[0]));
+  message[1] = signers;
+  return Buffer.concat([Buffer.from([slots]), Buffer.alloc(64 * slots, 1), message]).toString("base64");
+}
+
+test("a transaction that names no signer, or more signers than accounts, is refused by name", async () => {
+  const base64 = await wire([memo]); // accounts: the fee payer and the memo program
+  const noSigner = (error: unknown) => error instanceof SolanaTransactionError && error.name === "SolanaTransactionError" && error.message === "the Solana transaction names no signer";
+  assert.throws(() => readSolanaPayment(withSigners(base64, 0, 0)), noSigner);
+  assert.throws(() => readSolanaPayment(withSigners(base64, 2, 3)), noSigner);
+  // Every account a signer is odd but readable: the fee payer, then the rest.
+  const allSign = readSolanaPayment(withSigners(base64, 2, 2));
+  assert.deepEqual([allSign.signatures, allSign.signers], [2, [MEMO]]);
+});
+
+test("compute budget instructions too short to hold their value are not read (never a crash) and count as instructions", async () => {
+  const short = (kind: number): Instruction => ({ programAddress: COMPUTE_BUDGET as never, data: Uint8Array.from([kind, 1, 2]) });
+  const empty: Instruction = { programAddress: COMPUTE_BUDGET as never, data: new Uint8Array(0) };
+  const payment = readSolanaPayment(await wire([short(2), short(3), empty, memo]));
+  assert.equal(payment.computeUnitPrice, 0n);
+  assert.equal(payment.computeUnitLimit, 4 * 200_000, "no limit was set, so each of the 4 instructions may use the default");
+});
+
+test("another compute budget instruction of price length (the deprecated RequestUnits) is not read as a price", async () => {
+  const requestUnits = new Uint8Array(9);
+  requestUnits[0] = 0;
+  new DataView(requestUnits.buffer).setUint32(1, 1_000_000, true);
+  new DataView(requestUnits.buffer).setUint32(5, 7, true);
+  const payment = readSolanaPayment(await wire([limit(20_000), { programAddress: COMPUTE_BUDGET as never, data: requestUnits }, memo]));
+  assert.equal(payment.computeUnitPrice, 0n);
+  assert.equal(payment.computeUnitLimit, 20_000);
+});
+
+test("another program's instruction whose data looks like a limit or a price is not read as one", async () => {
+  const lookalike = (instruction: Instruction): Instruction => ({ ...instruction, programAddress: MEMO as never });
+  const payment = readSolanaPayment(await wire([lookalike(limit(1)), lookalike(price(9_999_999n)), memo]));
+  assert.deepEqual([payment.computeUnitLimit, payment.computeUnitPrice], [3 * 200_000, 0n]);
+});

@@ -62,15 +62,15 @@ export function readSolanaPayment(base64: string): SolanaPayment {
   let limit: number | undefined;
   let price = 0n;
   let otherInstructions = 0;
+  // Every instruction that is not a well-formed limit or price may use the default units: the
+  // runtime does not count other compute budget instructions, so this errs on the fee payer's side.
   for (const instruction of message.instructions) {
-    const data = instruction.data;
-    if (accounts[instruction.programAddressIndex] !== COMPUTE_BUDGET_PROGRAM || !data || data.length === 0) {
-      otherInstructions++;
-      continue;
-    }
+    const data = instruction.data ?? new Uint8Array(0);
+    const budget = accounts[instruction.programAddressIndex] === COMPUTE_BUDGET_PROGRAM;
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    if (data[0] === SET_COMPUTE_UNIT_LIMIT && data.length >= 5) limit = view.getUint32(1, true);
-    else if (data[0] === SET_COMPUTE_UNIT_PRICE && data.length >= 9) price = view.getBigUint64(1, true);
+    if (budget && data[0] === SET_COMPUTE_UNIT_LIMIT && data.length >= 5) limit = view.getUint32(1, true);
+    else if (budget && data[0] === SET_COMPUTE_UNIT_PRICE && data.length >= 9) price = view.getBigUint64(1, true);
+    else otherInstructions++;
   }
   return {
     messageHash: getBase58Decoder().decode(createHash("sha256").update(messageBytes as Uint8Array).digest()),
