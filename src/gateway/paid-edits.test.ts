@@ -2,7 +2,7 @@
 // edit: each way a settlement can end, what the buyer gets (status, body, headers,
 // the reason) and what the ledger row says, without a devchain.
 
-import { after, before, test } from "node:test";
+import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -24,11 +24,13 @@ import {
   type OnChain,
   type PaidEdit,
   type SettleResponse,
+  type StaleSettlement,
 } from "../payments/index.ts";
 import { openPglite } from "../storage/index.ts";
 import { localRunner } from "./edit-jobs.ts";
 import type { EditRun, EditService } from "./edit-service.ts";
 import { createPaidEdits, type PaidEditsOptions } from "./paid-edits.ts";
+import { startSettlementSweep, type SweepReport } from "./settlement-sweep.ts";
 
 const PUBLIC_URL = "http://gw.test";
 const RESOURCE = `${PUBLIC_URL}/api/v1/images/image2image`;
@@ -65,7 +67,7 @@ interface Harness {
 const RESULT = { created: 1_700_000_000, data: [{ url: `${PUBLIC_URL}/api/v1/files/abc.png` }], price: { amount: "0.001", currency: "USD" as const } };
 
 /** A gateway's paid edits of its own: a rail on a stand-in facilitator that vouches for whoever signed. */
-async function harness(inlineWindowMs = 5_000): Promise<Harness> {
+async function harness(inlineWindowMs = 5_000, on: Ledger = ledger): Promise<Harness> {
   const h = {
     settle: async () => ({ success: true, transaction: TX, network: BASE.caip2 }) as SettleResponse,
     chain: async (): Promise<OnChain> => ({ state: "unknown", why: "no view" }),
@@ -102,7 +104,7 @@ async function harness(inlineWindowMs = 5_000): Promise<Harness> {
       return h.run(request);
     },
   } as unknown as EditService;
-  const options = { runner: localRunner({ edits, ledger, onError }), ledger, rail, publicUrl: PUBLIC_URL, fileUrl: (key: string) => `${PUBLIC_URL}/api/v1/files/${key}`, inlineWindowMs, onError };
+  const options = { runner: localRunner({ edits, ledger: on, onError }), ledger: on, rail, publicUrl: PUBLIC_URL, fileUrl: (key: string) => `${PUBLIC_URL}/api/v1/files/${key}`, inlineWindowMs, onError };
   // Only what handle() needs: answers within the window (polls and 202s are tested end to end).
   h.paid = createPaidEdits(options as unknown as PaidEditsOptions);
   return h;
@@ -475,12 +477,12 @@ test("an interrupted edit whose authorization has (nearly) expired is failed on 
 });
 
 /** A row a stopped process left in `path`'s last state, paid for by a new wallet (as the sweep finds it). */
-async function leftBehind(path: PaidEdit["status"][]): Promise<PaidEdit> {
+async function leftBehind(path: PaidEdit["status"][], on: Ledger = ledger): Promise<PaidEdit> {
   const jobId = `job_${randomBytes(8).toString("hex")}`;
   const from = privateKeyToAccount(generatePrivateKey()).address;
   const authorization = { from, to: PAY_TO, value: "1000", validAfter: "0", validBefore: "4102444800", nonce: `0x${randomBytes(32).toString("hex")}` };
   assert.equal(
-    await ledger.claim({
+    await on.claim({
       paymentId: `${BASE.caip2}:${from}:${authorization.nonce}`,
       jobId,
       x402Version: 2,
@@ -499,10 +501,10 @@ async function leftBehind(path: PaidEdit["status"][]): Promise<PaidEdit> {
   );
   let state: PaidEdit["status"] = "verified";
   for (const to of path) {
-    assert.equal(await ledger.transition(jobId, state, to, to === "completed" ? { result: RESULT } : {}), true);
+    assert.equal(await on.transition(jobId, state, to, to === "completed" ? { result: RESULT } : {}), true);
     state = to;
   }
-  return (await ledger.byJob(jobId))!;
+  return (await on.byJob(jobId))!;
 }
 
 test("the sweep finishes a settlement a crash cut off from what the chain says: landed is settled and expired failed, with no second settlement", async () => {
@@ -544,4 +546,135 @@ test("the sweep settles once what never reached the chain: an unsent settlement 
   h.settle = async () => ({ success: false, errorReason: "invalid_exact_evm_nonce_already_used", transaction: "", network: BASE.caip2 }) as SettleResponse;
   assert.equal((await h.paid.resolve({ edit: unknown, was: "uncertain" })).outcome, "uncertain");
   assert.equal((await rowOf({ jobId: unknown.jobId })).status, "uncertain");
+});
+
+// A sweep that never ends its pass is a failure, not a hung suite.
+describe("the settlement sweep", { timeout: 60_000 }, () => {
+  /** A ledger of its own, so the sweep finds only the rows the test left. */
+  let own: Ledger;
+  let closeOwn: () => Promise<void>;
+  before(async () => {
+    const dir = await mkdtemp(join(tmpdir(), "retouch-sweep-"));
+    const db = await openPglite(dir);
+    own = await openLedger(db);
+    closeOwn = async () => {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    };
+  });
+  after(() => closeOwn());
+  beforeEach(() => own.db.exec("DELETE FROM paid_edits"));
+
+  function sweeper(h: Harness, resolve = (stale: StaleSettlement) => h.paid.resolve(stale)) {
+    const reports: SweepReport[] = [];
+    const errors: unknown[] = [];
+    const sweep = startSettlementSweep({ ledger: own, paidEdits: { resolve }, intervalMs: 3_600_000, staleMs: 0, onReport: (report) => reports.push(report), onError: (error) => errors.push(error) });
+    return { sweep, reports, errors };
+  }
+
+  const statuses = async () => Object.fromEntries((await own.db.query<{ status: string; n: number }>("SELECT status, count(*)::int AS n FROM paid_edits GROUP BY status")).map((row) => [row.status, row.n]));
+
+  test("one pass settles every finished edit left behind, however many batches they take, and reports once", async () => {
+    const h = await harness(5_000, own);
+    for (let i = 0; i < 45; i++) await leftBehind(["running", "completed"], own);
+    const { sweep, reports, errors } = sweeper(h);
+    const report = await sweep.sweep();
+    await sweep.stop();
+    assert.deepEqual(report, { interrupted: 0, settled: 45, failed: 0, uncertain: 0 });
+    assert.deepEqual(reports, [report]);
+    assert.deepEqual(errors, []);
+    assert.equal(h.settlements, 45);
+    assert.deepEqual(await statuses(), { settled: 45 });
+  });
+
+  test("a pass over rows that stay uncertain ends: each is tried at least once and none more than twice", async () => {
+    const h = await harness(5_000, own);
+    for (let i = 0; i < 25; i++) await leftBehind(["running", "completed", "settling", "uncertain"], own);
+    h.chain = async () => ({ state: "unknown", why: "no view" });
+    h.settle = async () => ({ success: false, errorReason: "unexpected_settle_error", transaction: "", network: BASE.caip2 }) as SettleResponse;
+    const { sweep } = sweeper(h);
+    const report = await sweep.sweep();
+    await sweep.stop();
+    assert.ok(report.uncertain >= 25 && report.uncertain <= 50, `uncertain ${report.uncertain}`);
+    assert.deepEqual(await statuses(), { uncertain: 25 });
+  });
+
+  test("a row the sweep fails on counts as uncertain and is logged; the others are settled", async () => {
+    const h = await harness(5_000, own);
+    const broken = await leftBehind(["running", "completed"], own);
+    for (let i = 0; i < 2; i++) await leftBehind(["running", "completed"], own);
+    const failure = new Error("the ledger's connection dropped");
+    const { sweep, reports, errors } = sweeper(h, (stale) => (stale.edit.jobId === broken.jobId ? Promise.reject(failure) : h.paid.resolve(stale)));
+    assert.deepEqual(await sweep.sweep(), { interrupted: 0, settled: 2, failed: 0, uncertain: 1 });
+    await sweep.stop();
+    assert.deepEqual(errors, [failure]);
+    assert.equal(reports.length, 1);
+  });
+
+  test("a pass with nothing to do reports nothing; two passes asked at once are one", async () => {
+    const h = await harness(5_000, own);
+    const { sweep, reports } = sweeper(h);
+    assert.deepEqual(await sweep.sweep(), { interrupted: 0, settled: 0, failed: 0, uncertain: 0 });
+    assert.deepEqual(reports, []);
+    for (let i = 0; i < 3; i++) await leftBehind(["running", "completed"], own);
+    const [a, b] = [sweep.sweep(), sweep.sweep()];
+    assert.equal(a, b, "the second caller shares the pass under way");
+    assert.deepEqual(await a, { interrupted: 0, settled: 3, failed: 0, uncertain: 0 });
+    assert.equal(h.settlements, 3);
+    await sweep.stop();
+  });
+
+  test("at start-up, edits left running are interrupted and settlements left behind are all taken, then settled", async () => {
+    const h = await harness(5_000, own);
+    await leftBehind(["running"], own);
+    await leftBehind([], own);
+    const finished = await leftBehind(["running", "completed"], own);
+    const { sweep, reports } = sweeper(h);
+    const started = await sweep.recover(0);
+    assert.deepEqual({ interrupted: started.interrupted, taken: started.taken }, { interrupted: 2, taken: 1 });
+    assert.equal((await own.byJob(finished.jobId))?.status, "settling", "taken before any request is served");
+    const report = await started.settled;
+    assert.deepEqual(report, { interrupted: 2, settled: 1, failed: 0, uncertain: 0 });
+    assert.deepEqual(reports, [report]);
+    assert.deepEqual(await statuses(), { interrupted: 2, settled: 1 });
+    await sweep.stop();
+  });
+
+  test("stop() waits for the pass under way", async () => {
+    const h = await harness(5_000, own);
+    await leftBehind(["running", "completed"], own);
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let resolving!: () => void;
+    const started = new Promise<void>((resolve) => (resolving = resolve));
+    const { sweep } = sweeper(h, async (stale) => {
+      resolving();
+      await held;
+      return h.paid.resolve(stale);
+    });
+    const pass = sweep.sweep();
+    await started;
+    let stopped = false;
+    const stopping = sweep.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stopped, false, "stop() returned while a settlement was under way");
+    letGo();
+    await stopping;
+    assert.equal((await pass).settled, 1);
+    assert.deepEqual(await statuses(), { settled: 1 });
+  });
+
+  test("the timer runs a pass every interval", async (t) => {
+    t.mock.timers.enable({ apis: ["setInterval"] });
+    const h = await harness(5_000, own);
+    await leftBehind(["running", "completed"], own);
+    const passed = new Promise<SweepReport>((resolve) => {
+      const sweep = startSettlementSweep({ ledger: own, paidEdits: h.paid, intervalMs: 60_000, staleMs: 0, onReport: resolve, onError: (error) => assert.fail(String(error)) });
+      t.after(() => sweep.stop());
+    });
+    t.mock.timers.tick(59_999);
+    assert.equal(h.settlements, 0);
+    t.mock.timers.tick(1);
+    assert.deepEqual(await passed, { interrupted: 0, settled: 1, failed: 0, uncertain: 0 });
+  });
 });
