@@ -37,16 +37,23 @@ const RESOURCE = `${PUBLIC_URL}/api/v1/images/image2image`;
 const PAY_TO = "0x5e11e85e11e85e11e85e11e85e11e85e11e85e11" as const;
 const TX = `0x${"7a".repeat(32)}`;
 
+/** A ledger in a PGlite folder of its own; `close` removes the folder. */
+async function tempLedger(name: string): Promise<{ ledger: Ledger; close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `retouch-${name}-`));
+  const db = await openPglite(dir);
+  return {
+    ledger: await openLedger(db),
+    async close() {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 let ledger: Ledger;
 let closeDb: () => Promise<void>;
 before(async () => {
-  const dir = await mkdtemp(join(tmpdir(), "retouch-paid-edits-"));
-  const db = await openPglite(dir);
-  ledger = await openLedger(db);
-  closeDb = async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  };
+  ({ ledger, close: closeDb } = await tempLedger("paid-edits"));
 });
 after(() => closeDb());
 
@@ -554,13 +561,7 @@ describe("the settlement sweep", { timeout: 60_000 }, () => {
   let own: Ledger;
   let closeOwn: () => Promise<void>;
   before(async () => {
-    const dir = await mkdtemp(join(tmpdir(), "retouch-sweep-"));
-    const db = await openPglite(dir);
-    own = await openLedger(db);
-    closeOwn = async () => {
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    };
+    ({ ledger: own, close: closeOwn } = await tempLedger("sweep"));
   });
   after(() => closeOwn());
   beforeEach(() => own.db.exec("DELETE FROM paid_edits"));
