@@ -82,13 +82,19 @@ describe("auth", () => {
   });
 
   test("without a token (loopback only): open, and /supported is what the facilitator registered", async () => {
-    const { app, facilitator } = service();
+    const { app, facilitator, metrics: registry } = service();
     const supported = await app.request("/supported");
     assert.equal(supported.status, 200);
     assert.deepEqual(await supported.json(), JSON.parse(JSON.stringify(facilitator.getSupported())));
     assert.deepEqual(await (await app.request("/healthz")).json(), { status: "ok" });
     const metrics = await app.request("/metrics");
-    assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain/);
+    assert.equal(metrics.headers.get("content-type"), registry.registry.contentType);
+    assert.match(registry.registry.contentType, /^text\/plain; version=0\.0\.4/);
+    // A request id longer than 64 characters is not echoed (nor logged): a fresh one replaces it.
+    const long = "r".repeat(65);
+    const replaced = (await app.request("/healthz", { headers: { "x-request-id": long } })).headers.get("x-request-id");
+    assert.ok(replaced && replaced !== long, String(replaced));
+    assert.equal((await app.request("/healthz", { headers: { "x-request-id": "r".repeat(64) } })).headers.get("x-request-id"), "r".repeat(64));
     assert.match(await metrics.text(), /retouch_facilitator_process_cpu_seconds_total/);
     const missing = await app.request("/settle");
     assert.equal(missing.status, 404);
@@ -107,7 +113,9 @@ describe("verify and settle", () => {
     assert.deepEqual(await verified.json(), { isValid: true, payer });
     assert.equal(verified.headers.get("x-request-id"), "verify-1");
 
+    const before = performance.now();
     const settled = await call("/settle", body);
+    const tookMs = performance.now() - before;
     assert.equal(settled.status, 200);
     const answer = (await settled.json()) as { success: boolean; transaction: string; network: string; payer: string };
     assert.equal(answer.success, true);
@@ -127,6 +135,9 @@ describe("verify and settle", () => {
     );
     assert.equal(settleLine.operation, "settle");
     assert.equal(settleLine.outcome, "settled");
+    // A settlement is a transaction on the chain: it takes milliseconds, logged as a whole number of them.
+    const ms = settleLine.ms as number;
+    assert.ok(Number.isInteger(ms) && ms >= 1 && ms <= Math.ceil(tookMs), `logged ${ms} ms; the call took ${tookMs} ms`);
     assert.equal(settleLine.transaction, answer.transaction);
     assert.equal(typeof settleLine.req_id, "string");
     assert.equal(refusedLine.outcome, "refused");
@@ -140,6 +151,8 @@ describe("verify and settle", () => {
     assert.equal(count(`operation="verify",network="${BASE.caip2}",outcome="valid"`), 1);
     assert.equal(count(`operation="settle",network="${BASE.caip2}",outcome="settled"`), 1);
     assert.equal(count(`operation="settle",network="${BASE.caip2}",outcome="refused"`), 1);
+    const seconds = sample(text, "retouch_facilitator_call_seconds_sum", `operation="settle",network="${BASE.caip2}",outcome="settled"`)!;
+    assert.ok(seconds > 0 && seconds <= tookMs / 1000, `counted ${seconds} s; the call took ${tookMs} ms`);
   });
 
   test("a payment for more than was signed: invalid at verify (200, the reason given), nothing settled", async () => {
