@@ -52,6 +52,8 @@ test("the client address: the socket's peer, or X-Forwarded-For read from the ri
   assert.equal(clientAddress("10.0.0.9", "203.0.113.7", 3), "203.0.113.7", "fewer hops than proxies: the leftmost");
   assert.equal(clientAddress("10.0.0.9", undefined, 1), "10.0.0.9");
   assert.equal(clientAddress(undefined, undefined, 0), "unknown");
+  assert.equal(clientAddress("10.0.0.9", "6.6.6.6,, 203.0.113.7 ,", 1), "203.0.113.7", "empty entries and spaces are not hops");
+  assert.equal(clientAddress("10.0.0.9", " , ,", 1), "10.0.0.9", "a header of empty entries names no one: the peer");
 });
 
 describe("unpaid quotes per client address (RETOUCH_LIMIT_QUOTES_PER_MIN)", () => {

@@ -593,11 +593,25 @@ describe("the settlement sweep", { timeout: 60_000 }, () => {
     for (let i = 0; i < 25; i++) await leftBehind(["running", "completed", "settling", "uncertain"], own);
     h.chain = async () => ({ state: "unknown", why: "no view" });
     h.settle = async () => ({ success: false, errorReason: "unexpected_settle_error", transaction: "", network: BASE.caip2 }) as SettleResponse;
-    const { sweep } = sweeper(h);
+    const { sweep, reports } = sweeper(h);
     const report = await sweep.sweep();
     await sweep.stop();
     assert.ok(report.uncertain >= 25 && report.uncertain <= 50, `uncertain ${report.uncertain}`);
+    assert.deepEqual(reports, [report], "a pass that left rows uncertain is reported");
     assert.deepEqual(await statuses(), { uncertain: 25 });
+  });
+
+  test("finished edits whose settlement the facilitator refuses and the chain never saw are failed, not charged, and reported", async () => {
+    const h = await harness(5_000, own);
+    for (let i = 0; i < 2; i++) await leftBehind(["running", "completed"], own);
+    h.chain = async () => ({ state: "absent", final: false });
+    h.settle = async () => ({ success: false, errorReason: "invalid_exact_evm_payload_authorization_valid_before", transaction: "", network: BASE.caip2 }) as SettleResponse;
+    const { sweep, reports } = sweeper(h);
+    const report = await sweep.sweep();
+    await sweep.stop();
+    assert.deepEqual(report, { interrupted: 0, settled: 0, failed: 2, uncertain: 0 });
+    assert.deepEqual(reports, [report]);
+    assert.deepEqual(await statuses(), { failed: 2 });
   });
 
   test("a row the sweep fails on counts as uncertain and is logged; the others are settled", async () => {
@@ -677,5 +691,37 @@ describe("the settlement sweep", { timeout: 60_000 }, () => {
     assert.equal(h.settlements, 0);
     t.mock.timers.tick(1);
     assert.deepEqual(await passed, { interrupted: 0, settled: 1, failed: 0, uncertain: 0 });
+  });
+
+  test("a pass the timer started that fails is logged, and the next one runs", async (t) => {
+    t.mock.timers.enable({ apis: ["setInterval"] });
+    const h = await harness(5_000, own);
+    const failure = new Error("the database is restarting");
+    let down = true;
+    const flaky: Ledger = Object.create(own, { recoverAbandoned: { value: (ms: number) => (down ? Promise.reject(failure) : own.recoverAbandoned(ms)) } });
+    const errors: unknown[] = [];
+    let failed!: () => void;
+    const logged = new Promise<void>((resolve) => (failed = resolve));
+    const reported = new Promise<SweepReport>((resolve) => {
+      const sweep = startSettlementSweep({
+        ledger: flaky,
+        paidEdits: h.paid,
+        intervalMs: 60_000,
+        staleMs: 0,
+        onReport: resolve,
+        onError: (error) => {
+          errors.push(error);
+          failed();
+        },
+      });
+      t.after(() => sweep.stop());
+    });
+    t.mock.timers.tick(60_000);
+    await logged;
+    assert.deepEqual(errors, [failure]);
+    down = false;
+    await leftBehind(["running", "completed"], own);
+    t.mock.timers.tick(60_000);
+    assert.deepEqual(await reported, { interrupted: 0, settled: 1, failed: 0, uncertain: 0 });
   });
 });

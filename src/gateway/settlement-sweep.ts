@@ -4,7 +4,7 @@
 // waits forever for a replay that may never come.
 
 import type { Ledger, StaleSettlement } from "../payments/index.ts";
-import type { PaidEdits, Settlement } from "./paid-edits.ts";
+import type { PaidEdits } from "./paid-edits.ts";
 
 export interface SweepReport {
   /** Edits found unfinished (never charged; a replay of their payment runs them again). */
@@ -50,11 +50,13 @@ export function startSettlementSweep(options: SweepOptions): SettlementSweep {
 
   async function settleAll(taken: StaleSettlement[], report: SweepReport): Promise<void> {
     for (const stale of taken) {
-      const settlement: Settlement = await paidEdits.resolve(stale).catch((error: unknown) => {
+      try {
+        report[(await paidEdits.resolve(stale)).outcome]++;
+      } catch (error) {
+        // The row stays `settling`; a later pass takes it again.
         options.onError(error);
-        return { outcome: "uncertain", why: "the sweep failed on it" };
-      });
-      report[settlement.outcome]++;
+        report.uncertain++;
+      }
     }
   }
 
