@@ -8,21 +8,24 @@ process.env.NODE_ENV ??= "test";
 
 // A full run takes hours on 2 cores, so it can be done a part at a time:
 // `MUTATE=payments npm run mutate` (or gateway, edits, a folder inside one of them
-// such as payments/ledger, a file such as gateway/fingerprint.ts, or several of
-// these separated by commas). Each part keeps its own report and incremental file,
-// so a later run of it only retests what changed.
+// such as payments/ledger, a file such as gateway/fingerprint.ts, a range of a
+// file's lines such as gateway/paid-edits.ts:160-230, or several of these
+// separated by commas). Each part keeps its own report and incremental file, so a
+// later run of it only retests what changed.
 const folders = ["payments", "gateway", "edits"];
 const parts = process.env.MUTATE?.split(",").map((part) => part.trim());
 for (const part of parts ?? []) {
   if (!folders.some((folder) => part === folder || part.startsWith(`${folder}/`))) {
-    throw new Error(`MUTATE takes ${folders.join(", ")}, or folders or .ts files inside them, separated by commas (got "${part}")`);
+    throw new Error(`MUTATE takes ${folders.join(", ")}, or folders or .ts files inside them (a file with :FIRST-LAST lines), separated by commas (got "${part}")`);
   }
 }
-const name = parts?.join("+").replaceAll("/", "-").replace(/\.ts\b/g, "") ?? "mutation";
+const name = parts?.join("+").replaceAll("/", "-").replace(/\.ts\b/g, "").replace(/:(\d+)-(\d+)/g, "-$1-$2") ?? "mutation";
+/** A file, with or without a range of its lines (gateway/paid-edits.ts:160-230). */
+const isFile = (/** @type {string} */ part) => /\.ts(?::\d+-\d+)?$/.test(part);
 
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
-  mutate: [...(parts ?? folders).map((part) => (part.endsWith(".ts") ? `src/${part}` : `src/${part}/**/*.ts`)), "!src/**/*.test.ts"],
+  mutate: [...(parts ?? folders).map((part) => (isFile(part) ? `src/${part}` : `src/${part}/**/*.ts`)), "!src/**/*.test.ts"],
   testRunner: "tap",
   tap: {
     // Every test file that reaches the three folders, or MUTATE_TESTS (globs separated by
