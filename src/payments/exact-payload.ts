@@ -84,9 +84,9 @@ function readEvm(body: Record<string, unknown>): { signature: `0x${string}`; aut
   };
 }
 
-/** A short, safe description of a value a client sent where a number string belonged. */
+/** A short, safe description of a JSON value (or none) a client sent where a number string belonged. */
 function describe(value: unknown): string {
   if (typeof value === "string") return `"${value.slice(0, 24)}${value.length > 24 ? "…" : ""}"`;
-  if (value === null || ["number", "boolean", "undefined"].includes(typeof value)) return String(value);
-  return Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value;
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" && value !== null ? "an object" : String(value);
 }

@@ -104,6 +104,38 @@ test("amounts and times that are not uint256 decimal strings are refused before 
   assert.equal(readExactPayment(evm(2, { value: (2n ** 256n - 1n).toString() })).family, "evm", "the largest uint256 is well formed");
 });
 
+test("a refused amount is quoted back short and safe, whatever JSON it was", () => {
+  for (const [value, quoted] of [
+    ["a".repeat(24), `"${"a".repeat(24)}"`],
+    ["1".repeat(79), `"${"1".repeat(24)}…"`],
+    [1000, "1000"],
+    [null, "null"],
+    [true, "true"],
+    [undefined, "undefined"],
+    [[1], "an array"],
+    [{ n: 1 }, "an object"],
+  ] as const) {
+    assert.throws(
+      () => identify(evm(2, { value })),
+      (error: unknown) => error instanceof MalformedPaymentError && error.message === `payload.authorization.value must be a decimal string of a uint256 (got ${quoted})`,
+      JSON.stringify(value),
+    );
+  }
+});
+
+test("an authorization that is a list, or a signature with anything before its 0x, is refused", () => {
+  const listed = { version: 2, payload: { x402Version: 2, accepted, payload: { signature: SIGNATURE, authorization: [AUTHORIZATION] } } } as unknown as ClientPayment;
+  assert.throws(() => identify(listed), malformed(/^EVM payment needs payload\.authorization: /));
+  assert.throws(() => identify(evm(2, {}, BASE.caip2, `xx${SIGNATURE}`)), malformed(/^EVM payment needs payload\.signature: /));
+});
+
+test("a refusal of a header is a MalformedPaymentError by name too (logs show it); a v2 resource without a string url is not a payment", () => {
+  const read = (value: unknown) => () => readPaymentHeader(new Headers({ "PAYMENT-SIGNATURE": encodeHeader(value) }));
+  assert.throws(read(42), (error: unknown) => error instanceof Error && error.name === "MalformedPaymentError");
+  assert.throws(read({ x402Version: 2, resource: { url: 5 }, accepted, payload: {} }), malformed(/^PAYMENT-SIGNATURE header is not an x402 payment: resource\.url: /));
+  assert.equal(readPaymentHeader(new Headers({ "PAYMENT-SIGNATURE": encodeHeader({ x402Version: 2, resource: { url: "https://x/y", mimeType: "image/png" }, accepted, payload: {} }) }))?.version, 2);
+});
+
 test("an EVM signature must be hex of at least 65 bytes", () => {
   for (const signature of [null, 7, "0x00", `0x${"5a".repeat(64)}`, `0x${"5a".repeat(65)}0`, `${"5a".repeat(66)}`, `0x${"zz".repeat(65)}`]) {
     assert.throws(() => identify(evm(2, {}, BASE.caip2, signature)), malformed(/^EVM payment needs payload\.signature: /), String(signature));

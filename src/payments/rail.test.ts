@@ -172,6 +172,17 @@ test("settle: the facilitator's answer is passed on; no answer within the settle
   await assert.rejects(failing.settle({}, {}), /socket hang up/);
 });
 
+test("settle leaves no timer behind once the facilitator answered or failed (a shutdown would wait for it)", async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+  const before = timers();
+  const answering = await rail({ settleTimeoutMs: 3_600_000 });
+  await answering.settle({}, {});
+  assert.equal(timers(), before, "answered");
+  const failing = await rail({ facilitator: facilitator({ settle: async () => Promise.reject(new Error("socket hang up")) }), settleTimeoutMs: 3_600_000 });
+  await assert.rejects(failing.settle({}, {}));
+  assert.equal(timers(), before, "failed");
+});
+
 test("onChain asks the network's probe, and says so when this server has no view of that chain", async () => {
   const asked: unknown[] = [];
   const probe: SettlementProbe = { check: async (payload) => (asked.push(payload), { state: "landed", transaction: "0xabc" }) };
