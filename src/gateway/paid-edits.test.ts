@@ -395,6 +395,7 @@ test("no answer and the chain cannot tell (or may still land): 503 uncertain, re
     refused(503, "settlement_unconfirmed", /^the payment was sent for settlement but its outcome is not known yet \(the facilitator did not answer within 2000 ms\); the result is kept: /)(error);
     assert.match((error as RetouchError).message, new RegExp(`\\(or poll ${PUBLIC_URL}/api/v1/images/jobs/${jobId}\\)\\. You are charged at most once\\.$`));
     assert.equal((error as RetouchError).headers["Retry-After"], "30");
+    assert.deepEqual(h.unexpected, [], "a settle timeout and a chain that cannot be read are outcomes, not errors to report");
     const row = await rowOf({ jobId });
     assert.equal(row.status, "uncertain");
     assert.deepEqual(row.result, RESULT, "the result is kept for the retry");
@@ -480,7 +481,25 @@ test("an interrupted edit whose authorization has (nearly) expired is failed on 
   await assert.rejects(restarted.paid.handle(editRequest(), headers, RESOURCE), refused(402, "payment_expired", /interrupted by a server restart and its payment has expired since; nothing was charged/));
   assert.equal(restarted.edits, 0);
   assert.equal(restarted.settlements, 0);
-  assert.equal((await rowOf({ jobId })).status, "failed");
+  const row = await rowOf({ jobId });
+  assert.equal(row.status, "failed");
+  // What a poll of the job shows.
+  assert.deepEqual({ ...row.error, message: undefined }, { status: 402, message: undefined, type: "payment_required", code: "payment_expired", param: null });
+});
+
+test("an interrupted edit whose authorization stays valid exactly the margin (60 s) more runs again", async (t) => {
+  const buyer = wallet();
+  const headers = await buyer.v2();
+  const jobId = await interruptedEdit(buyer, headers);
+  const validBefore = Math.floor(Date.now() / 1000) + 600;
+  await ledger.db.query(`UPDATE paid_edits SET payload = jsonb_set(payload, '{payload,authorization,validBefore}', to_jsonb($2::text)) WHERE job_id = $1`, [jobId, String(validBefore)]);
+  t.mock.timers.enable({ apis: ["Date"], now: validBefore * 1000 - 60_000 });
+  const restarted = await harness();
+  const reply = await restarted.paid.handle(editRequest(), headers, RESOURCE);
+  t.mock.timers.reset();
+  assert.equal(reply.status, 200);
+  assert.equal(restarted.edits, 1);
+  assert.equal((await rowOf({ jobId })).status, "settled");
 });
 
 /** A row a stopped process left in `path`'s last state, paid for by a new wallet (as the sweep finds it). */
@@ -521,6 +540,10 @@ test("the sweep finishes a settlement a crash cut off from what the chain says: 
   assert.deepEqual(await h.paid.resolve({ edit: landed, was: "settling" }), { outcome: "settled", transaction: "0xlanded", payer: landed.payer });
   assert.equal((await rowOf({ jobId: landed.jobId })).status, "settled");
   assert.equal((await rowOf({ jobId: landed.jobId })).txHash, "0xlanded");
+  // A chain that finds the transfer but cannot name its transaction: settled all the same, with no id.
+  const nameless = await leftBehind(["running", "completed", "settling"]);
+  h.chain = async () => ({ state: "landed" });
+  assert.deepEqual(await h.paid.resolve({ edit: nameless, was: "settling" }), { outcome: "settled", transaction: "", payer: nameless.payer });
 
   const expired = await leftBehind(["running", "completed", "settling", "uncertain", "settling"]);
   h.chain = async () => ({ state: "absent", final: true });
