@@ -74,7 +74,7 @@ interface Harness {
 const RESULT = { created: 1_700_000_000, data: [{ url: `${PUBLIC_URL}/api/v1/files/abc.png` }], price: { amount: "0.001", currency: "USD" as const } };
 
 /** A gateway's paid edits of its own: a rail on a stand-in facilitator that vouches for whoever signed. */
-async function harness(inlineWindowMs = 5_000, on: Ledger = ledger): Promise<Harness> {
+async function harness(inlineWindowMs = 5_000, on: Ledger = ledger, limits?: PaidEditsOptions["limits"]): Promise<Harness> {
   const h = {
     settle: async () => ({ success: true, transaction: TX, network: BASE.caip2 }) as SettleResponse,
     chain: async (): Promise<OnChain> => ({ state: "unknown", why: "no view" }),
@@ -111,7 +111,7 @@ async function harness(inlineWindowMs = 5_000, on: Ledger = ledger): Promise<Har
       return h.run(request);
     },
   } as unknown as EditService;
-  const options = { runner: localRunner({ edits, ledger: on, onError }), ledger: on, rail, publicUrl: PUBLIC_URL, fileUrl: (key: string) => `${PUBLIC_URL}/api/v1/files/${key}`, inlineWindowMs, onError };
+  const options = { runner: localRunner({ edits, ledger: on, onError }), ledger: on, rail, publicUrl: PUBLIC_URL, fileUrl: (key: string) => `${PUBLIC_URL}/api/v1/files/${key}`, inlineWindowMs, onError, limits };
   // Only what handle() needs: answers within the window (polls and 202s are tested end to end).
   h.paid = createPaidEdits(options as unknown as PaidEditsOptions);
   return h;
@@ -426,6 +426,62 @@ test("a settlement the chain reports landed without a transaction id is still se
   const reply = await h.paid.handle(editRequest(), await wallet().v2(), RESOURCE);
   assert.equal(reply.status, 200);
   assert.equal(reply.headers["X-Payment-Receipt"], "");
+});
+
+test("a payer's slot is held while its edit runs; a request that loses the claim of the same payment gives its slot back at once", { timeout: 20_000 }, async () => {
+  let held = 0;
+  /** How many times each slot was given back, by the order it was taken. */
+  const givenBack: number[] = [];
+  let gaveBack!: () => void;
+  const firstGivenBack = new Promise<void>((resolve) => (gaveBack = resolve));
+  let arrivals = 0;
+  let bothArrived!: () => void;
+  const together = new Promise<void>((resolve) => (bothArrived = resolve));
+  const limits = {
+    payerSlot: async () => {
+      held++;
+      const slot = givenBack.push(0) - 1;
+      // Both requests pass verify before either claims the payment.
+      if (++arrivals === 2) bothArrived();
+      await together;
+      return async () => {
+        held--;
+        givenBack[slot]++;
+        gaveBack();
+      };
+    },
+  };
+  const h = await harness(5_000, ledger, limits);
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let running!: () => void;
+  const started = new Promise<void>((resolve) => (running = resolve));
+  h.run = async () => {
+    running();
+    await finished;
+    return { result: RESULT, usage: { images: 1 } };
+  };
+  const buyer = wallet();
+  const headers = await buyer.v2();
+  const answers = Promise.all([h.paid.handle(editRequest(), headers, RESOURCE), h.paid.handle(editRequest(), headers, RESOURCE)]);
+  await Promise.all([started, firstGivenBack]);
+  assert.equal(held, 1, "the edit holds one slot; the loser gave its back");
+  finish();
+  const statuses = (await answers).map((reply) => (reply.body as { payment: { status: string } }).payment.status).sort();
+  assert.deepEqual(statuses, ["already_settled", "settled"]);
+  assert.equal(h.edits, 1);
+  await h.paid.idle();
+  assert.equal(held, 0, "given back when the edit ended");
+  assert.deepEqual(givenBack, [1, 1], "each slot given back once");
+});
+
+test("a poll of a job nobody knows is a 404 naming the id", async () => {
+  const h = await harness();
+  await assert.rejects(h.paid.poll("job_unknown", new Headers(), RESOURCE), (error: unknown) => {
+    refused(404, "job_not_found", /^no job job_unknown$/)(error);
+    assert.equal((error as RetouchError).param, "id");
+    return true;
+  });
 });
 
 /** A paid edit whose process "dies" mid-edit: its row is running, then a restart marks it interrupted. */
