@@ -178,8 +178,34 @@ test("no payment: a 402 with the price and model; the edit does not run", async 
   const h = await harness();
   await assert.rejects(
     h.paid.handle(editRequest(), new Headers(), RESOURCE),
-    refused(402, "payment_required", /^payment required: 0\.001 USD in USDC for local\/content-aware-fill$/),
+    (error: unknown) => {
+      refused(402, "payment_required", /^payment required: 0\.001 USD in USDC for local\/content-aware-fill$/)(error);
+      const required = decode((error as RetouchError).headers["PAYMENT-REQUIRED"]) as {
+        resource: { url: string; description: string };
+        extensions: Record<string, { info: { required: boolean } }>;
+      };
+      assert.deepEqual(required.resource, { url: RESOURCE, description: "image edit", mimeType: "application/json" });
+      // The payment-identifier extension is declared, and optional: a buyer may send one, none is asked for.
+      assert.equal(required.extensions["payment-identifier"].info.required, false);
+      return true;
+    },
   );
+  assert.equal(h.edits, 0);
+});
+
+test("a v2 payment whose payment identifier breaks the extension's rules is a 402 naming the rule, before the facilitator or the edit", async () => {
+  const h = await harness();
+  const headers = await wallet().v2();
+  const payment = decode(headers.get("PAYMENT-SIGNATURE")!);
+  for (const id of ["short", "x".repeat(129), "pay with spaces and more", 42]) {
+    const withId = { ...payment, extensions: { "payment-identifier": { info: { id } } } };
+    await assert.rejects(
+      h.paid.handle(editRequest(), new Headers({ "PAYMENT-SIGNATURE": encodeHeader(withId) }), RESOURCE),
+      refused(402, "invalid_payment", /^invalid payment: extensions\["payment-identifier"\]\.info\.id must be 16 to 128 letters, digits, "-" or "_" \(such as pay_[0-9a-f]{32}\)$/),
+      `id ${JSON.stringify(id)}`,
+    );
+  }
+  assert.equal(h.verifications, 0);
   assert.equal(h.edits, 0);
 });
 
