@@ -5,9 +5,6 @@
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { authorizationTypes } from "@x402/evm";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { BASE } from "../chains/index.ts";
@@ -17,7 +14,6 @@ import {
   createPaymentRail,
   INTERRUPTED,
   encodeHeader,
-  openLedger,
   SettleTimeout,
   type Facilitator,
   type Ledger,
@@ -26,7 +22,7 @@ import {
   type SettleResponse,
   type StaleSettlement,
 } from "../payments/index.ts";
-import { openPglite } from "../storage/index.ts";
+import { tempLedger } from "../../test/support/ledger.ts";
 import { localRunner } from "./edit-jobs.ts";
 import type { EditRun, EditService } from "./edit-service.ts";
 import { createPaidEdits, type PaidEditsOptions } from "./paid-edits.ts";
@@ -36,19 +32,6 @@ const PUBLIC_URL = "http://gw.test";
 const RESOURCE = `${PUBLIC_URL}/api/v1/images/image2image`;
 const PAY_TO = "0x5e11e85e11e85e11e85e11e85e11e85e11e85e11" as const;
 const TX = `0x${"7a".repeat(32)}`;
-
-/** A ledger in a PGlite folder of its own; `close` removes the folder. */
-async function tempLedger(name: string): Promise<{ ledger: Ledger; close(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), `retouch-${name}-`));
-  const db = await openPglite(dir);
-  return {
-    ledger: await openLedger(db),
-    async close() {
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 let ledger: Ledger;
 let closeDb: () => Promise<void>;
