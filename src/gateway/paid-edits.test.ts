@@ -6,20 +6,24 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { authorizationTypes } from "@x402/evm";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { BASE } from "../chains/index.ts";
+import { createSIWxPayload, encodeSIWxHeader, type SIWxSigner } from "@x402/extensions/sign-in-with-x";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { BASE, BASE_SEPOLIA, NETWORKS, type EvmNetwork, type NetworkName } from "../chains/index.ts";
 import type { EditRequest } from "../edits/index.ts";
 import { RetouchError } from "../errors.ts";
 import {
   createPaymentRail,
+  createSiwxGate,
   INTERRUPTED,
   encodeHeader,
   SettleTimeout,
+  SIWX_HEADER,
   type Facilitator,
   type Ledger,
   type OnChain,
   type PaidEdit,
   type SettleResponse,
+  type SiwxChallenge,
   type StaleSettlement,
 } from "../payments/index.ts";
 import { tempLedger } from "../../test/support/ledger.ts";
@@ -57,7 +61,7 @@ interface Harness {
 const RESULT = { created: 1_700_000_000, data: [{ url: `${PUBLIC_URL}/api/v1/files/abc.png` }], price: { amount: "0.001", currency: "USD" as const } };
 
 /** A gateway's paid edits of its own: a rail on a stand-in facilitator that vouches for whoever signed. */
-async function harness(inlineWindowMs = 5_000, on: Ledger = ledger, limits?: PaidEditsOptions["limits"]): Promise<Harness> {
+async function harness(inlineWindowMs = 5_000, on: Ledger = ledger, limits?: PaidEditsOptions["limits"], networks: NetworkName[] = ["base"]): Promise<Harness> {
   const h = {
     settle: async () => ({ success: true, transaction: TX, network: BASE.caip2 }) as SettleResponse,
     chain: async (): Promise<OnChain> => ({ state: "unknown", why: "no view" }),
@@ -68,7 +72,7 @@ async function harness(inlineWindowMs = 5_000, on: Ledger = ledger, limits?: Pai
     unexpected: [],
   } as Omit<Harness, "paid"> as Harness;
   const facilitator: Facilitator = {
-    supported: async () => ({ kinds: [{ x402Version: 2, scheme: "exact", network: BASE.caip2 }], extensions: [], signers: {} }) as never,
+    supported: async () => ({ kinds: networks.map((name) => ({ x402Version: 2, scheme: "exact", network: NETWORKS[name].caip2 })), extensions: [], signers: {} }) as never,
     verify: async (payload) => {
       h.verifications++;
       return { isValid: true, payer: (payload.payload as { authorization: { from: string } }).authorization.from };
@@ -80,12 +84,12 @@ async function harness(inlineWindowMs = 5_000, on: Ledger = ledger, limits?: Pai
   };
   const rail = await createPaymentRail({
     facilitator,
-    networks: ["base"],
+    networks,
     payTo: { evm: PAY_TO },
     maxTimeoutSeconds: 300,
     solanaFees: { maxComputeUnits: 200_000, maxPriorityFeeMicroLamports: 1_000_000 },
     settleTimeoutMs: 2_000,
-    probes: { [BASE.caip2]: { check: () => h.chain() } },
+    probes: Object.fromEntries(networks.map((name) => [NETWORKS[name].caip2, { check: () => h.chain() }])),
   });
   const onError = (error: unknown, jobId: string) => void h.unexpected.push({ error, jobId });
   const edits = {
@@ -94,7 +98,8 @@ async function harness(inlineWindowMs = 5_000, on: Ledger = ledger, limits?: Pai
       return h.run(request);
     },
   } as unknown as EditService;
-  const options = { runner: localRunner({ edits, ledger: on, onError }), ledger: on, rail, publicUrl: PUBLIC_URL, fileUrl: (key: string) => `${PUBLIC_URL}/api/v1/files/${key}`, inlineWindowMs, onError, limits };
+  const siwx = createSiwxGate({ publicUrl: PUBLIC_URL, nonces: on.nonces });
+  const options = { runner: localRunner({ edits, ledger: on, onError }), ledger: on, rail, siwx, publicUrl: PUBLIC_URL, fileUrl: (key: string) => `${PUBLIC_URL}/api/v1/files/${key}`, inlineWindowMs, onError, limits };
   // Only what handle() needs: answers within the window (polls and 202s are tested end to end).
   h.paid = createPaidEdits(options as unknown as PaidEditsOptions);
   return h;
@@ -112,16 +117,14 @@ function editRequest(prompt = "remove the scooter"): EditRequest {
   } as unknown as EditRequest;
 }
 
-/** A new wallet's payment for the quote (the stand-in facilitator believes any signature). */
 /** A buyer with a real key: its payments carry real EIP-3009 signatures, as a replay must prove the payer. */
-function wallet() {
-  const account = privateKeyToAccount(generatePrivateKey());
+function wallet(chain: EvmNetwork = BASE, account = privateKeyToAccount(generatePrivateKey())) {
   const from = account.address;
-  const accepted = { scheme: "exact", network: BASE.caip2, asset: BASE.usdc.address, amount: "1000", payTo: PAY_TO, maxTimeoutSeconds: 300, extra: {} };
+  const accepted = { scheme: "exact", network: chain.caip2, asset: chain.usdc.address, amount: "1000", payTo: PAY_TO, maxTimeoutSeconds: 300, extra: {} };
   const signed = async () => {
     const authorization = { from, to: PAY_TO, value: "1000", validAfter: "0", validBefore: "4102444800", nonce: `0x${randomBytes(32).toString("hex")}` };
     const signature = await account.signTypedData({
-      domain: { name: BASE.usdc.name, version: BASE.usdc.version, chainId: BASE.chainId, verifyingContract: BASE.usdc.address as `0x${string}` },
+      domain: { name: chain.usdc.name, version: chain.usdc.version, chainId: chain.chainId, verifyingContract: chain.usdc.address as `0x${string}` },
       types: authorizationTypes,
       primaryType: "TransferWithAuthorization",
       message: { ...authorization, value: 1000n, validAfter: 0n, validBefore: 4102444800n, nonce: authorization.nonce as `0x${string}` },
@@ -132,7 +135,7 @@ function wallet() {
     from,
     account,
     v2: async () => new Headers({ "PAYMENT-SIGNATURE": encodeHeader({ x402Version: 2, accepted, payload: await signed() }) }),
-    v1: async () => new Headers({ "X-PAYMENT": encodeHeader({ x402Version: 1, scheme: "exact", network: "base", payload: await signed() }) }),
+    v1: async () => new Headers({ "X-PAYMENT": encodeHeader({ x402Version: 1, scheme: "exact", network: chain.name, payload: await signed() }) }),
   };
 }
 
@@ -356,7 +359,12 @@ test("the facilitator refuses the settlement: 402 with its reason, the result wi
   const row = await rowOf({ payer: buyer.from });
   assert.equal(row.status, "failed");
   assert.deepEqual(row.error, { status: 402, message, type: "payment_required", code: "settlement_failed", param: null });
-  await assert.rejects(h.paid.handle(editRequest(), headers, RESOURCE), refused(402, "settlement_failed", reason));
+  await assert.rejects(h.paid.handle(editRequest(), headers, RESOURCE), (error: RetouchError) => {
+    refused(402, "settlement_failed", reason)(error);
+    assert.ok(error.headers["PAYMENT-REQUIRED"], "the replay's 402 carries the terms too");
+    assert.deepEqual(Object.keys(error.toJSON() as object), ["x402Version", "error", "accepts"], "the x402 v1 body, not an error envelope");
+    return true;
+  });
   assert.equal(h.settlements, 1);
 });
 
@@ -493,6 +501,171 @@ test("a poll of a job nobody knows is a 404 naming the id", async () => {
   });
 });
 
+test("v1 on the second of two networks: the receipt and the answer name that network as v1 does", async () => {
+  const h = await harness(5_000, ledger, undefined, ["base", "base-sepolia"]);
+  const buyer = wallet(BASE_SEPOLIA);
+  const reply = await h.paid.handle(editRequest(), await buyer.v1(), RESOURCE);
+  assert.equal(reply.status, 200);
+  assert.equal((reply.body as { payment: { network: string } }).payment.network, "base-sepolia");
+  assert.equal(decode(reply.headers["X-PAYMENT-RESPONSE"]).network, "base-sepolia");
+});
+
+test("a client gone before its edit ended: 499, nothing settled, the row kept completed with why; its replay settles it once", async () => {
+  const h = await harness();
+  const buyer = wallet();
+  const headers = await buyer.v2();
+  const gone = new AbortController();
+  gone.abort();
+  await assert.rejects(
+    h.paid.handle(editRequest(), headers, RESOURCE, gone.signal),
+    refused(499, "client_disconnected", /^the client disconnected before the answer was written; nothing was charged\. Send the same request with the same payment to receive the result \(it is settled then\)\.$/),
+  );
+  const kept = await rowOf({ payer: buyer.from });
+  assert.equal(kept.status, "completed");
+  assert.match(kept.note ?? "", /^not settled at \d{4}-\d\d-\d\dT[\d:.]+Z: the client disconnected before the answer was written$/);
+  assert.equal(h.settlements, 0);
+
+  const replay = await h.paid.handle(editRequest(), headers, RESOURCE);
+  assert.equal(replay.status, 200);
+  assert.equal((replay.body as { payment: { status: string } }).payment.status, "settled");
+  assert.equal(h.settlements, 1);
+  assert.equal(h.edits, 1);
+});
+
+/** An edit that waits: `started` resolves once it runs; it ends when the test says. */
+function heldEdit(h: Harness) {
+  let begin!: () => void;
+  let end!: (run: Promise<EditRun>) => void;
+  const started = new Promise<void>((resolve) => (begin = resolve));
+  h.run = () => {
+    begin();
+    return new Promise<EditRun>((resolve) => (end = resolve)).then((run) => run);
+  };
+  return {
+    started,
+    finish: () => end(Promise.resolve({ result: RESULT, usage: { images: 1 } })),
+    fail: (error: Error) => end(Promise.reject(error)),
+  };
+}
+
+/** What a paying wallet does with the sign-in challenge of a 202 (or a poll's 402): sign it, as the header. */
+async function signIn(challenge: SiwxChallenge, account: PrivateKeyAccount): Promise<Headers> {
+  const payload = await createSIWxPayload({ ...challenge.info, chainId: challenge.supportedChains[0].chainId, type: challenge.supportedChains[0].type }, account as unknown as SIWxSigner, PUBLIC_URL);
+  return new Headers({ [SIWX_HEADER]: encodeSIWxHeader(payload) });
+}
+
+interface Envelope {
+  id: string;
+  status: string;
+  poll_url: string;
+  created: number;
+  extensions: { "sign-in-with-x": SiwxChallenge };
+}
+
+test("an edit slower than the window is a 202 with the job and a sign-in challenge; the payer's signed polls see it run, then settle it once", async () => {
+  const h = await harness(0);
+  const edit = heldEdit(h);
+  const buyer = wallet();
+  const before = Math.floor(Date.now() / 1000);
+  const accepted = await h.paid.handle(editRequest(), await buyer.v2(), RESOURCE);
+  assert.equal(accepted.status, 202);
+  const job = accepted.body as Envelope;
+  const { jobId } = await rowOf({ payer: buyer.from });
+  assert.deepEqual(
+    { ...job, status: undefined, created: undefined, extensions: undefined },
+    {
+      id: jobId,
+      object: "image.edit.job",
+      status: undefined,
+      model: "local/content-aware-fill",
+      size: "512x512",
+      n: 1,
+      price: { amount: "0.001", currency: "USD" },
+      payment_status: "verified",
+      created: undefined,
+      poll_url: `${PUBLIC_URL}/api/v1/images/jobs/${jobId}`,
+      extensions: undefined,
+    },
+  );
+  assert.ok(["queued", "in_progress"].includes(job.status), job.status);
+  assert.ok(job.created >= before && job.created <= Math.floor(Date.now() / 1000), `created ${job.created} is now, in seconds`);
+  assert.equal(accepted.headers["Retry-After"], "2");
+  assert.deepEqual((decode(accepted.headers["PAYMENT-REQUIRED"]).extensions as Envelope["extensions"])["sign-in-with-x"], job.extensions["sign-in-with-x"]);
+
+  await edit.started;
+  const running = await h.paid.poll(jobId, await signIn(job.extensions["sign-in-with-x"], buyer.account), job.poll_url);
+  assert.equal(running.status, 202);
+  assert.equal((running.body as Envelope).status, "in_progress");
+  assert.equal(h.settlements, 0);
+
+  edit.finish();
+  await h.paid.idle();
+  const done = await h.paid.poll(jobId, await signIn((running.body as Envelope).extensions["sign-in-with-x"], buyer.account), job.poll_url);
+  assert.equal(done.status, 200);
+  assert.deepEqual(done.body, { ...RESULT, payment: { status: "settled", tx_hash: TX, network: BASE.caip2 } });
+  assert.equal(h.settlements, 1);
+  assert.equal(h.edits, 1);
+});
+
+test("a poll of a job still waiting to start says queued", async () => {
+  const h = await harness();
+  const payer = privateKeyToAccount(generatePrivateKey());
+  const row = await leftBehind([], ledger, payer.address);
+  const first = await h.paid.poll(row.jobId, new Headers(), RESOURCE).then(
+    () => assert.fail("a poll without a proof is refused"),
+    (error: RetouchError) => {
+      refused(402, "sign_in_required", new RegExp(`^sign in to poll ${row.jobId}: send SIGN-IN-WITH-X signed by the wallet that paid \\(the challenge is in extensions\\["sign-in-with-x"\\]\\)$`))(error);
+      return (error.toJSON() as { extensions: Envelope["extensions"] }).extensions["sign-in-with-x"];
+    },
+  );
+  const reply = await h.paid.poll(row.jobId, await signIn(first, payer), RESOURCE);
+  assert.equal(reply.status, 202);
+  assert.equal((reply.body as Envelope).status, "queued");
+});
+
+test("a poll of a paid edit that failed after its 202: 200 with the job failed, its error, and not_charged", async () => {
+  const h = await harness(0);
+  const edit = heldEdit(h);
+  const buyer = wallet();
+  const job = (await h.paid.handle(editRequest(), await buyer.v2(), RESOURCE)).body as Envelope;
+  await edit.started;
+  edit.fail(new RetouchError("the upstream answered 500", { status: 502, type: "server_error", code: "upstream_error" }));
+  await h.paid.idle();
+  const reply = await h.paid.poll(job.id, await signIn(job.extensions["sign-in-with-x"], buyer.account), job.poll_url);
+  assert.deepEqual(reply, {
+    status: 200,
+    body: {
+      id: job.id,
+      object: "image.edit.job",
+      status: "failed",
+      error: { status: 502, message: "the upstream answered 500", type: "server_error", code: "upstream_error", param: null },
+      payment_status: "not_charged",
+    },
+    headers: {},
+  });
+  assert.equal(h.settlements, 0);
+});
+
+test("a poll proven the deprecated way, by a payment from the payer (v1 too), is answered and never settles that payment; another wallet's is 403", async () => {
+  const h = await harness(0);
+  const edit = heldEdit(h);
+  const buyer = wallet();
+  const job = (await h.paid.handle(editRequest(), await buyer.v2(), RESOURCE)).body as Envelope;
+  await edit.started;
+  edit.finish();
+  await h.paid.idle();
+
+  await assert.rejects(h.paid.poll(job.id, await wallet().v2(), job.poll_url), refused(403, "wrong_wallet", new RegExp(`^job ${job.id} was paid for by another wallet$`)));
+  // The payer's address spelled in lower case (no checksum) is still the payer.
+  const proof = decode((await buyer.v1()).get("X-PAYMENT")!) as { payload: { authorization: { from: string } } };
+  proof.payload.authorization.from = buyer.from.toLowerCase();
+  const done = await h.paid.poll(job.id, new Headers({ "X-PAYMENT": encodeHeader(proof) }), job.poll_url);
+  assert.equal(done.status, 200);
+  assert.ok(done.headers["X-PAYMENT-RESPONSE"], "a v1 proof gets the v1 receipt header");
+  assert.equal((done.body as { payment: { network: string } }).payment.network, "base");
+  assert.equal(h.settlements, 1, "the edit's own payment settled; the proof's never");
+});
+
 /** A paid edit whose process "dies" mid-edit: its row is running, then a restart marks it interrupted. */
 async function interruptedEdit(buyer: ReturnType<typeof wallet>, headers: Headers): Promise<string> {
   const dying = await harness();
@@ -568,9 +741,8 @@ test("an interrupted edit whose authorization stays valid exactly the margin (60
 });
 
 /** A row a stopped process left in `path`'s last state, paid for by a new wallet (as the sweep finds it). */
-async function leftBehind(path: PaidEdit["status"][], on: Ledger = ledger): Promise<PaidEdit> {
+async function leftBehind(path: PaidEdit["status"][], on: Ledger = ledger, from: string = privateKeyToAccount(generatePrivateKey()).address): Promise<PaidEdit> {
   const jobId = `job_${randomBytes(8).toString("hex")}`;
-  const from = privateKeyToAccount(generatePrivateKey()).address;
   const authorization = { from, to: PAY_TO, value: "1000", validAfter: "0", validBefore: "4102444800", nonce: `0x${randomBytes(32).toString("hex")}` };
   assert.equal(
     await on.claim({
