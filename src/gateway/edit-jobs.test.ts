@@ -19,7 +19,7 @@ import type { Ledger, PaidEdit } from "../payments/index.ts";
 import { createFilesystemBlobStore, JobLost, type JobAttempt, type JobQueue, type JobWorkers, type ScratchSpace } from "../storage/index.ts";
 import { openJobQueue } from "../storage/queue/bullmq.ts";
 import { tempLedger } from "../../test/support/ledger.ts";
-import { editProcessor, queuedRunner, type QueuedRunnerOptions } from "./edit-jobs.ts";
+import { editProcessor, localRunner, queuedRunner, type QueuedRunnerOptions } from "./edit-jobs.ts";
 import type { EditRun } from "./edit-service.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -358,6 +358,26 @@ test("a resumed job with less than a second of its budget left fails 504 from th
   const left = worker.seen[0].timeoutMs!;
   assert.ok(left <= 20_000 && left > 20_000 - (Date.now() - before) - 1_000, `the resumed edit gets what is left of the budget (${left} ms)`);
   assert.equal((await row(resumedId)).status, "completed");
+});
+
+test("a resumed job with exactly a second of its budget left still runs", async (t) => {
+  workerDoes(async () => run([resultKey()]));
+  t.mock.timers.enable({ apis: ["Date"], now: Date.now() });
+  const { process } = processor();
+  const jobId = await paidRow("running");
+  const answer = (await process((await queuedJob(jobId)).data, attempt(0, BUDGET_MS - 1_000, true))) as Answer;
+  assert.equal(answer.error, undefined);
+  assert.equal(worker.seen[0].timeoutMs, 1_000);
+  assert.equal((await row(jobId)).status, "completed");
+});
+
+test("embedded, a paid edit whose row is already running (its edit under way here) is not run a second time", async () => {
+  workerDoes(async () => run([resultKey()]));
+  const runner = localRunner({ edits, ledger, onError: (error) => assert.fail(String(error)) });
+  const jobId = await paidRow("running");
+  await runner.runPaid(jobId, editRequest());
+  assert.equal(worker.seen.length, 0);
+  assert.equal((await row(jobId)).status, "running");
 });
 
 test("a job not resumed whose row another worker is running does nothing to it", async () => {

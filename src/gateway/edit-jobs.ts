@@ -39,8 +39,8 @@ export async function executePaid(
   deps: PaidRunDeps,
   jobId: string,
   request: EditRequest,
-  timeoutMs?: number,
-  resumed = false,
+  timeoutMs: number | undefined,
+  resumed: boolean,
   onPartial?: (partial: PartialImage) => void,
 ): Promise<void> {
   const { ledger } = deps;
