@@ -185,7 +185,7 @@ function worthFallingBack(error: unknown): boolean {
 }
 
 /** Rejects as soon as the signal aborts, even if the work ignores it. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     if (signal.aborted) return onAbort();

@@ -164,6 +164,20 @@ test("Gemini: a 1x1 image for a 1024x1024 nano-banana edit is a 502 and costs no
   assert.equal(gemini.received.length, 1);
 });
 
+test("more images than asked for: the n asked for are delivered and the quote is charged once", async () => {
+  openai.reset();
+  const extra = await solidImage(1024, 1024, "png", "#c30");
+  openai.reply(exactly([good, extra]));
+  const paid = await paidEdit(gptEdit("bogus-results extra: add a kite"));
+  assert.equal(paid.response.status, 200, JSON.stringify(paid.body));
+  const data = paid.body.data as { url: string }[];
+  assert.equal(data.length, 1);
+  const file = await gw.request(new URL(data[0].url).pathname);
+  assert.deepEqual(Buffer.from(await file.arrayBuffer()), good, "the first image, as OpenAI sent it");
+  assert.deepEqual(paid.moved, { buyer: -QUOTE, seller: QUOTE });
+  assert.equal(paid.row.status, "settled");
+});
+
 test("a bogus result counts as that model failing: its fallback runs, and the buyer pays the quote once", async () => {
   openai.reset();
   openai.reply(success([await solidImage(1, 1)]), success([good]));
