@@ -190,6 +190,27 @@ describe("payment identifiers", () => {
     });
   }
 
+  test("retries that spell the payer's address in lower case or checksummed are the same payer's id: the first result, paid once", async () => {
+    const wallet = await fundedWallet(gw.gateway.devchain!);
+    const id = generatePaymentId();
+    const before = await usdc("base", wallet);
+    const first = (await (await send(jsonInit(edit), await signed("base", wallet, jsonInit(edit), id))).json()) as PaidBody;
+    assert.equal(first.payment.status, "settled");
+    const retry = await signed("base", wallet, jsonInit(edit), id);
+    const authorization = retry.payload.authorization as { from: string };
+    assert.notEqual(authorization.from, authorization.from.toLowerCase(), "the client signs with the checksummed address");
+    authorization.from = authorization.from.toLowerCase();
+    const second = await send(jsonInit(edit), retry);
+    const body = (await second.json()) as PaidBody;
+    assert.equal(second.status, 200, JSON.stringify(body));
+    assert.equal(body.payment.status, "already_settled");
+    assert.equal(body.payment.tx_hash, first.payment.tx_hash);
+    // And back: the checksummed spelling again finds what the lower-case one found.
+    const third = (await (await send(jsonInit(edit), await signed("base", wallet, jsonInit(edit), id))).json()) as PaidBody;
+    assert.deepEqual([third.payment.status, third.payment.tx_hash], ["already_settled", first.payment.tx_hash]);
+    assert.equal(before - (await usdc("base", wallet)), PRICE, "charged exactly once");
+  });
+
   test("the same id with another request is refused with 409 naming the id, and nothing more is charged", async () => {
     const wallet = await fundedWallet(gw.gateway.devchain!);
     const id = generatePaymentId("edit_");
