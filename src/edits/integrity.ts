@@ -58,7 +58,8 @@ export async function decodeChecked(
     if (typeof lenient !== "string") outcome = lenient;
   }
   if (typeof outcome !== "string") return { decoded: outcome };
-  const failure = /premature end|truncated|unexpected end|not enough/i.test(outcome)
+  // libjpeg says "premature end" of data cut short; libpng and libwebp say only that they failed.
+  const failure = /premature end/i.test(outcome)
     ? `a ${NAMES[format]} whose image data ends early (truncated or corrupt file)`
     : `a ${NAMES[format]} whose image data is corrupt and cannot be decoded`;
   return { failure };
