@@ -9,7 +9,7 @@ import { decodeDataUri } from "./data-uri.ts";
 const BYTES = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff]);
 const B64 = BYTES.toString("base64"); // 12 characters
 
-function refusal(value: string, param = "image"): { message: string; param?: string; code?: string } {
+function refusal(value: string, param = "image"): { message: string; param?: string | null; code?: string } {
   try {
     decodeDataUri(value, param);
   } catch (error) {
