@@ -168,6 +168,7 @@ describe("failures", () => {
       assert.deepEqual(body.error, {
         message: "the edit ran but its result could not be stored; nothing was charged, try again shortly",
         type: "server_error",
+        param: null,
         code: "result_not_stored",
       });
       assert.doesNotMatch(text, /at .*\.ts:\d+|ENOTDIR|\/tmp\//);
