@@ -40,9 +40,35 @@ process.once("exit", () => {
   for (const directory of removeAtExit) rmSync(directory, { recursive: true, force: true });
 });
 
+interface FilesystemStore {
+  putObject(...args: unknown[]): Promise<unknown>;
+  deleteObject(...args: unknown[]): Promise<unknown>;
+}
+
+/**
+ * s3rver keeps a key's folders on disk and removes a folder when a delete leaves it empty.
+ * A put into that folder at the same moment (a worker storing one job's input while another
+ * job's is deleted, both under scratch/) can open its file after the folder went: an ENOENT
+ * on a stream nobody listens to, an uncaught exception in this test process. Real S3 has no
+ * folders to race on, so the stand-in's writes and deletes are made to take turns.
+ */
+function serializeWrites(server: S3rver): void {
+  const store = (server as unknown as { store: FilesystemStore }).store;
+  let turn: Promise<unknown> = Promise.resolve();
+  for (const method of ["putObject", "deleteObject"] as const) {
+    const original = store[method].bind(store);
+    store[method] = (...args) => {
+      const done = turn.then(() => original(...args));
+      turn = done.catch(() => undefined);
+      return done;
+    };
+  }
+}
+
 export async function startTestS3(): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), "retouch-s3-"));
   const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory });
+  serializeWrites(server);
   const { port } = (await server.run()) as { port: number };
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: S3_CREDENTIALS });
