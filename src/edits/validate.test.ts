@@ -105,6 +105,18 @@ test('size "auto" on fixed sizes picks the offered shape nearest the picture\'s,
   const tied = await validateEdit(edit({ size: "auto" }), { ...options, catalog: noSquare });
   assert.equal(tied.size, "1024x1536", "a tie goes to the default size");
   assert.equal(tied.quote.size, "1024x1536");
+  const defaultFirst = createCatalog({
+    margin: "0",
+    config: { models: { "openai/gpt-image-1": { sizes: { "1536x1024": "0.04", "1024x1536": "0.04" }, defaultSize: "1536x1024" } } },
+  });
+  assert.equal((await validateEdit(edit({ size: "auto" }), { ...options, catalog: defaultFirst })).size, "1536x1024", "the default wins a tie listed first too");
+  const defaultFar = createCatalog({
+    margin: "0",
+    config: {
+      models: { "openai/gpt-image-1": { sizes: { "1024x1024": "0.02", "2048x2048": "0.08", "1536x1024": "0.04" }, defaultSize: "1536x1024" } },
+    },
+  });
+  assert.equal((await validateEdit(edit({ size: "auto" }), { ...options, catalog: defaultFar })).size, "1024x1024", "without the default in a tie, the first listed wins");
   const wideQuote = await validateEdit(edit({ size: "auto", images: [{ bytes: wide, param: "image" }] }), options);
   assert.equal(wideQuote.quote.amount, "0.04");
 });
