@@ -59,6 +59,8 @@ test("a mask read from the pixels its check decoded gives exactly the grey level
     "RGBA PNG, soft alpha (libvips path)": channels(4, (i) => i % 256).png().toBuffer(),
     "RGB PNG, coloured": channels(3, () => 255, (v) => [v, 255 - v, v >> 1]).png().toBuffer(),
     "RGBA WebP, opaque": channels(4, () => 255).webp({ lossless: true }).toBuffer(),
+    "RGBA PNG, binary alpha, red = green but not blue": channels(4, (i) => (i % 7 ? 255 : 0), (v) => [v, v, 255 - v]).png().toBuffer(),
+    "RGBA PNG, alpha 254 and 255 only": channels(4, (i) => (i % 3 ? 255 : 254)).png().toBuffer(),
   };
   for (const [name, bytesPromise] of Object.entries(masks)) {
     const bytes = await bytesPromise;
@@ -70,4 +72,21 @@ test("a mask read from the pixels its check decoded gives exactly the grey level
       assert.ok(Buffer.from(quick.grey).equals(Buffer.from(viaLibvips.grey)), `${name}, ${polarity}: the same grey levels`);
     }
   }
+});
+
+test("a mask's shape may differ from the image's by under 1 % (rounding when it was scaled), not more", async () => {
+  const image: SourceImage = { bytes: Buffer.alloc(0), format: "png", width: 200, height: 100 };
+  const white = (width: number) => sharp({ create: { width, height: 100, channels: 3, background: "#fff" } }).png().toBuffer();
+  const near = await normaliseMask(await inspectImage(await white(201), "mask", 4096), image);
+  assert.deepEqual([near.width, near.height], [200, 100], "0.5 % off: scaled to the image");
+  await assert.rejects(normaliseMask(await inspectImage(await white(197), "mask", 4096), image), /mask is 197x100 but image is 200x100/, "narrower too");
+  await assert.rejects(normaliseMask(await inspectImage(await white(203), "mask", 4096), image), (error: unknown) => {
+    assert.ok(error instanceof RetouchError);
+    assert.deepEqual([error.status, error.param, error.code], [400, "mask", "mask_size_mismatch"]);
+    assert.equal(
+      error.message,
+      "mask is 203x100 but image is 200x100: the mask must have the same aspect ratio as the image (same size, or scaled)",
+    );
+    return true;
+  });
 });
