@@ -19,7 +19,7 @@ import type { Ledger, PaidEdit } from "../payments/index.ts";
 import { createFilesystemBlobStore, JobLost, type JobAttempt, type JobQueue, type JobWorkers, type ScratchSpace } from "../storage/index.ts";
 import { openJobQueue } from "../storage/queue/bullmq.ts";
 import { tempLedger } from "../../test/support/ledger.ts";
-import { editProcessor, localRunner, queuedRunner, type QueuedRunnerOptions } from "./edit-jobs.ts";
+import { editProcessor, localRunner, queuedRunner, queueWaitMs, type QueuedRunnerOptions } from "./edit-jobs.ts";
 import type { EditRun } from "./edit-service.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -191,6 +191,21 @@ test("a free edit on the queue reaches the worker as it was sent, its result com
   assert.deepEqual(await scratchFiles(), []);
   assert.deepEqual(unexpected, []);
   assert.deepEqual(worker.unexpected, []);
+});
+
+test("the gateway waits for a job as long as the queue wait, the edit and a minute for a dead worker's job to be taken again", async () => {
+  workerDoes(async () => run([resultKey()]));
+  const waits: number[] = [];
+  // The real queue, recording the wait each job is given (0 would be no limit to BullMQ).
+  const recording: JobQueue = Object.create(queue, {
+    submit: { value: (lane: string, data: object, waitMs: number) => (waits.push(waitMs), queue.submit(lane, data, waitMs)) },
+  });
+  const { runner } = gateway({ queue: recording });
+
+  await runner.run(editRequest());
+
+  assert.deepEqual(waits, [queueWaitMs(BUDGET_MS) + BUDGET_MS + 60_000]);
+  assert.equal(queueWaitMs(BUDGET_MS), BUDGET_MS, "a job may wait for a worker as long as the edit may take");
 });
 
 test("a request without a mask or a user id travels without them", async () => {
