@@ -9,6 +9,7 @@ import type { Level } from "./level.ts";
 import { binarizeMask, countHoles, dilateMask } from "./mask.ts";
 import { createRandom, type Random } from "./random.ts";
 import { expand, holeRegions, marginFor, type Rect } from "./regions.ts";
+import { drawStructure, findStructure } from "./structure.ts";
 
 /** Object edges are anti-aliased into the background; growing the mask removes that fringe too. */
 export const GROW_RADIUS = 3;
@@ -46,9 +47,12 @@ function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: nu
   // Sample from a band around the hole; only if that band has no usable patch, from the whole picture.
   const band = expand(box, marginFor(box), width, height);
   let region = crop(out, hole, width, band);
+  // Straight structure crossing the hole (posts, wires, horizons), drawn over the patch fill.
+  const structure = findStructure(region);
   // A preview: the picture so far, this region's hole painted from the coarse estimate, scaled up.
   const onStage = (estimate: Level) => onPreview(() => previewOf(out, hole, width, band, estimate));
   if (completeRegion(region, random, onStage)) {
+    drawStructure(region, structure);
     paste(out, hole, width, band, region);
     return;
   }

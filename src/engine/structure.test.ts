@@ -1,0 +1,153 @@
+// Straight structure across a hole: a post, a slanted wire and a horizon come out straight and
+// where they really run; a post that ends inside the hole, two different posts, and texture
+// without structure are left to the patch fill; nothing outside the hole changes.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { prng } from "../../test/support/scene.ts";
+import { contentAwareFill } from "./fill.ts";
+import type { Level } from "./level.ts";
+import { drawStructure, findStructure } from "./structure.ts";
+
+const SIDE = 320;
+const HOLE = { x0: 110, y0: 110, x1: 210, y1: 210 };
+const POST_BROWN = [112, 74, 44] as const;
+
+interface Scene {
+  rgb: Uint8Array;
+  mask: Uint8Array;
+}
+
+/**
+ * Sky above `horizon`, striped grass below (both with noise), then `paint` draws on top; the hole
+ * is HOLE. The noise is as strong as in photos: an edge finder that took it for structure would fail.
+ */
+function scene(horizon: number, paint: (x: number, y: number, noise: number) => readonly number[] | undefined): Scene {
+  const random = prng(11);
+  const rgb = new Uint8Array(SIDE * SIDE * 3);
+  const mask = new Uint8Array(SIDE * SIDE);
+  for (let y = 0; y < SIDE; y++) {
+    for (let x = 0; x < SIDE; x++) {
+      const n = (random() - 0.5) * 30;
+      const stripe = Math.sin((x + y) / 4) * 12;
+      const colour = paint(x, y, n) ?? (y < horizon ? [90 + n * 0.3, 150 + n * 0.3, 220 + n * 0.3] : [60 + stripe * 0.5 + n * 0.6, 140 + stripe + n, 50 + n * 0.5]);
+      rgb.set(colour.map((v) => Math.max(0, Math.min(255, Math.round(v)))), (y * SIDE + x) * 3);
+      if (x >= HOLE.x0 && x < HOLE.x1 && y >= HOLE.y0 && y < HOLE.y1) mask[y * SIDE + x] = 255;
+    }
+  }
+  return { rgb, mask };
+}
+
+const post = (left: number, width: number, from = 0, to = SIDE) => (x: number, y: number, n: number) =>
+  x >= left && x < left + width && y >= from && y < to ? POST_BROWN.map((v) => v + n * 0.5) : undefined;
+
+const isBrown = (rgb: Uint8Array, p: number) => POST_BROWN.every((v, c) => Math.abs(rgb[p * 3 + c] - v) < 25);
+
+/** For each row of the hole: how many of the post's columns are brown, and how many brown pixels lie more than 2 px outside them. */
+function postRows(rgb: Uint8Array, left: number, width: number) {
+  const rows: { inside: number; outside: number }[] = [];
+  for (let y = HOLE.y0; y < HOLE.y1; y++) {
+    let inside = 0;
+    let outside = 0;
+    for (let x = HOLE.x0; x < HOLE.x1; x++) {
+      if (!isBrown(rgb, y * SIDE + x)) continue;
+      if (x >= left && x < left + width) inside++;
+      else if (x < left - 2 || x >= left + width + 2) outside++;
+    }
+    rows.push({ inside, outside });
+  }
+  return rows;
+}
+
+function level({ rgb, mask }: Scene): Level {
+  return { width: SIDE, height: SIDE, rgb: new Uint8Array(rgb), hole: mask.map((v) => (v ? 1 : 0)) };
+}
+
+test("a post crossing the hole, against sky above and grass below, comes out whole and straight", () => {
+  const input = scene(160, post(150, 12));
+  const out = contentAwareFill({ width: SIDE, height: SIDE, ...input });
+
+  const rows = postRows(out, 150, 12);
+  const whole = rows.filter((row) => row.inside >= 11).length;
+  assert.ok(whole >= 0.95 * rows.length, `the post is whole in ${whole} of ${rows.length} rows of the hole`);
+  assert.deepEqual(
+    rows.flatMap((row, i) => (row.outside > 0 ? [HOLE.y0 + i] : [])),
+    [],
+    "no brown beside the post (a jog or a second post)",
+  );
+});
+
+test("a thin slanted wire crossing the hole continues on its line", () => {
+  // A dark line 3 px wide at 30 degrees from vertical, over the sky.
+  const slope = Math.tan(Math.PI / 6);
+  const centre = (y: number) => 130 + (y - 60) * slope;
+  const input = scene(400, (x, y, n) => (Math.abs(x - centre(y)) <= 1.5 ? [30 + n * 0.3, 30 + n * 0.3, 35 + n * 0.3] : undefined));
+  const out = contentAwareFill({ width: SIDE, height: SIDE, ...input });
+
+  let off = 0;
+  let missing = 0;
+  let rows = 0;
+  for (let y = HOLE.y0; y < HOLE.y1; y++) {
+    if (centre(y) > HOLE.x1 - 3) continue; // the wire leaves the hole through its right side
+    rows++;
+    let sum = 0;
+    let count = 0;
+    for (let x = HOLE.x0; x < HOLE.x1; x++) {
+      if (out[(y * SIDE + x) * 3 + 2] > 120) continue; // sky
+      sum += x;
+      count++;
+    }
+    if (count === 0) missing++;
+    else off = Math.max(off, Math.abs(sum / count - centre(y)));
+  }
+  assert.ok(rows >= 80, `${rows} rows of the hole checked`);
+  assert.equal(missing, 0, "the wire is in every row of the hole");
+  assert.ok(off <= 1.5, `the wire's centre is at most ${off.toFixed(2)} px off its line`);
+});
+
+test("a horizon crossing the hole stays on its row, drawn a few pixels each side", () => {
+  const input = scene(160, () => undefined);
+  const segments = findStructure(level(input));
+  assert.ok(segments.length > 0, "the horizon is found");
+  for (const { from, to, left, right } of segments) {
+    assert.ok(Math.abs(from.y - 160) <= 1 && Math.abs(to.y - 160) <= 1, `a segment from row ${from.y} to ${to.y}`);
+    assert.deepEqual([left, right], [3, 3]);
+  }
+  const out = contentAwareFill({ width: SIDE, height: SIDE, ...input });
+  for (let x = HOLE.x0; x < HOLE.x1; x++) {
+    assert.ok(out[(157 * SIDE + x) * 3 + 2] > 150 && out[(163 * SIDE + x) * 3 + 2] < 120, `column ${x}: sky above row 160, grass below`);
+  }
+});
+
+test("a post that ends inside the hole, and two posts of different colours, are not drawn across", () => {
+  const ends = scene(400, post(150, 12, 0, 160));
+  assert.deepEqual(findStructure(level(ends)), [], "nothing comes out below to continue it");
+
+  const blue = scene(400, (x, y, n) => (x >= 150 && x < 162 ? (y < 160 ? POST_BROWN.map((v) => v + n * 0.5) : [40, 60, 200 + n * 0.5]) : undefined));
+  assert.deepEqual(findStructure(level(blue)), [], "a brown post above and a blue one below are not one structure");
+});
+
+test("texture without structure gives nothing to draw", () => {
+  const grass = scene(0, () => undefined);
+  assert.deepEqual(findStructure(level(grass)), []);
+  const random = prng(5);
+  const noise = scene(0, () => [random() * 255, random() * 255, random() * 255]);
+  assert.deepEqual(findStructure(level(noise)), []);
+});
+
+test("drawing changes only the hole's pixels", () => {
+  const input = scene(160, post(150, 12));
+  const drawn = level(input);
+  const segments = findStructure(drawn);
+  assert.ok(segments.length > 0);
+  drawStructure(drawn, segments);
+  let changedInHole = 0;
+  for (let p = 0; p < SIDE * SIDE; p++) {
+    const changed = [0, 1, 2].some((c) => drawn.rgb[p * 3 + c] !== input.rgb[p * 3 + c]);
+    if (changed) {
+      assert.equal(drawn.hole[p], 1, `pixel ${p % SIDE},${Math.floor(p / SIDE)} outside the hole changed`);
+      changedInHole++;
+    }
+  }
+  assert.ok(changedInHole >= 12 * 100, `the post's strip was drawn (${changedInHole} pixels)`);
+});

@@ -1,0 +1,474 @@
+// Straight structure across a hole: an edge that enters the hole on one side and leaves it on
+// the other (a fence post, a wire, a horizon, the mortar of a wall) is drawn straight across it,
+// over the patch fill. PatchMatch alone lets thin structures fade: at the coarse levels a post is
+// a faint line, and averaging the votes wipes it out, so posts stopped short of the middle.
+//
+// Found on the known pixels next to the hole: edges (the colour gradient of Di Zenzo, Sobel on
+// each twice-smoothed channel; the strongest across their width, placed between pixels) with one
+// clean direction over a 7x7 window. An edge is continued when walking along it through the hole
+// comes out beside another edge of the same direction, strength and colours on both sides. A thin
+// structure in front of a changing background (a post against sky above and grass below) is alike
+// on one side only, and is drawn across its width. The strip takes its grain from the structure
+// outside the hole, blended from both ends along the line.
+
+import type { Level } from "./level.ts";
+
+/** Edges are looked for this far from the hole (px). */
+const REACH = 3;
+/** Half the window an edge's direction is measured over (px). */
+const WINDOW = 3;
+/** How strongly the colour must change across an edge (Sobel units of the colour gradient); grass and gravel stay below. */
+const MIN_STRENGTH = 60;
+/** 1 = one clean direction in the window; grass and gravel are far below. */
+const MIN_COHERENCE = 0.8;
+/** The two ends agree in direction within this, and the line between them with each. */
+const MAX_ANGLE = (12 * Math.PI) / 180;
+/** The two ends' strengths are within this factor of each other. */
+const MAX_STRENGTH_RATIO = 2.5;
+/** The colours beside the two ends, just next to the edge and a little further, differ by at most this (RGB distance). */
+const NEAR_SIDE = 1.5;
+const SIDE_OFFSET = 3;
+const MAX_SIDE_DIFFERENCE = 45;
+/** Choosing between candidate partners: RGB distance added for matching on one side only, and per px beside the walk's exit. */
+const ONE_SIDED_PENALTY = 100;
+const ASIDE_PENALTY = 5;
+/** An edge between two regions (alike on both sides) is drawn this far each way. */
+const HALF_WIDTH = 3;
+/** A structure alike on one side only is drawn across its width, up to this. */
+const MAX_STRUCTURE_WIDTH = 32;
+/** Within a structure, colours stay this close to the one just inside its edge (RGB distance). */
+const STRUCTURE_TOLERANCE = 40;
+/** How far outside the hole a drawn structure takes its grain from (px). */
+const TEXTURE_RUN = 12;
+/** The picture is analysed in tiles of this side, only where the hole has a border. */
+const TILE = 64;
+/** What an edge at REACH needs around it: its direction's window, Sobel's 1 px, two 3x3 blurs. */
+const MARGIN = REACH + WINDOW + 1 + 2;
+
+interface Edge {
+  x: number;
+  y: number;
+  /** Unit direction along the edge. */
+  dx: number;
+  dy: number;
+  strength: number;
+}
+
+/** A straight piece of structure to draw: between two edges, and how far each side of their line. */
+export interface Segment {
+  from: Edge;
+  to: Edge;
+  /** px drawn on the side of (-dy, dx) from the line, and on the other. */
+  left: number;
+  right: number;
+}
+
+/**
+ * The straight structures that cross the hole, found on the known pixels around it. Reads the
+ * level, changes nothing: draw them over the finished fill with `drawStructure`.
+ */
+export function findStructure(level: Level): Segment[] {
+  const edges = rimEdges(level);
+  if (edges.length < 2) return [];
+  const grid = new EdgeGrid(edges);
+  const segments: Segment[] = [];
+  // One edge is found on two or three rows of pixels next to the hole, and from both of its ends:
+  // the same segment, give or take a pixel, is kept once.
+  const seen = new Set<string>();
+  for (const from of edges) {
+    for (const direction of [1, -1]) {
+      const exit = crossHole(level, from, from.dx * direction, from.dy * direction);
+      if (!exit) continue;
+      const segment = partner(grid, from, exit, level);
+      if (!segment) continue;
+      const ends = [segment.from, segment.to].map((edge) => `${Math.round(edge.x / 4)},${Math.round(edge.y / 4)}`).sort();
+      const key = `${ends.join(" ")} ${segment.left > 0} ${segment.right > 0}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      segments.push(segment);
+    }
+  }
+  return segments;
+}
+
+/**
+ * Draws each segment over the level's hole pixels: each pixel is blended from the structure's
+ * texture beyond its two ends, at the same offset across the line, by where it lies along it.
+ */
+export function drawStructure(level: Level, segments: Segment[]): void {
+  const drawn = new Map<number, number[]>();
+  for (const segment of segments) drawSegment(level, segment, drawn);
+  for (const [p, [r, g, b]] of drawn) level.rgb.set([r, g, b], p * 3);
+}
+
+/** Edges on known pixels within REACH of the hole, tile by tile where the hole has a border. */
+function rimEdges(level: Level): Edge[] {
+  const { width, height } = level;
+  const edges: Edge[] = [];
+  for (let y = 0; y < height; y += TILE) {
+    for (let x = 0; x < width; x += TILE) edgesInTile(level, x, y, Math.min(width, x + TILE), Math.min(height, y + TILE), edges);
+  }
+  return edges;
+}
+
+/** The edges whose pixel lies in the tile [cx0, cx1) x [cy0, cy1); what they need around them is read from a margin. */
+function edgesInTile(level: Level, cx0: number, cy0: number, cx1: number, cy1: number, edges: Edge[]): void {
+  const { width, height, rgb, hole } = level;
+  if (!holeBorderNear(level, cx0, cy0, cx1, cy1)) return;
+  const x0 = Math.max(0, cx0 - MARGIN);
+  const y0 = Math.max(0, cy0 - MARGIN);
+  const w = Math.min(width, cx1 + MARGIN) - x0;
+  const h = Math.min(height, cy1 + MARGIN) - y0;
+  // The tile's own copies: which pixels are hole, and each colour channel, twice smoothed.
+  const holes = new Uint8Array(w * h);
+  for (let ty = 0; ty < h; ty++) holes.set(hole.subarray((y0 + ty) * width + x0, (y0 + ty) * width + x0 + w), ty * w);
+  // Per pixel, the colour gradient's tensor (Di Zenzo: the channels' Sobel products summed); NaN
+  // where the 3x3 is not all known picture.
+  const txx = new Float32Array(w * h).fill(Number.NaN);
+  const txy = new Float32Array(w * h);
+  const tyy = new Float32Array(w * h);
+  const channel = new Float32Array(w * h);
+  for (let c = 0; c < 3; c++) {
+    for (let ty = 0; ty < h; ty++) {
+      for (let tx = 0; tx < w; tx++) channel[ty * w + tx] = rgb[((y0 + ty) * width + x0 + tx) * 3 + c];
+    }
+    const smoothed = blur(blur(channel, w, h, holes), w, h, holes);
+    for (let ty = 1; ty < h - 1; ty++) {
+      for (let tx = 1; tx < w - 1; tx++) {
+        const q = ty * w + tx;
+        const up = q - w;
+        const down = q + w;
+        if (holes[up - 1] | holes[up] | holes[up + 1] | holes[q - 1] | holes[q] | holes[q + 1] | holes[down - 1] | holes[down] | holes[down + 1]) continue;
+        const a = smoothed[up - 1], b = smoothed[up], e = smoothed[up + 1];
+        const d = smoothed[q - 1], f = smoothed[q + 1];
+        const g = smoothed[down - 1], k = smoothed[down], l = smoothed[down + 1];
+        const gx = e + 2 * f + l - a - 2 * d - g;
+        const gy = g + 2 * k + l - a - 2 * b - e;
+        if (c === 0) txx[q] = 0;
+        txx[q] += gx * gx;
+        txy[q] += gx * gy;
+        tyy[q] += gy * gy;
+      }
+    }
+  }
+  /** The larger eigenvalue's square root: how strongly the colour changes across the edge. */
+  const strengthAt = (q: number) => Math.sqrt((txx[q] + tyy[q] + Math.sqrt((txx[q] - tyy[q]) ** 2 + 4 * txy[q] * txy[q])) / 2);
+  const magnitude = (tx: number, ty: number) => {
+    if (tx < 0 || ty < 0 || tx >= w || ty >= h) return 0;
+    const q = ty * w + tx;
+    return Number.isNaN(txx[q]) ? 0 : strengthAt(q);
+  };
+  const near = nearHole(w, h, holes);
+
+  for (let ty = cy0 - y0; ty < cy1 - y0; ty++) {
+    for (let tx = cx0 - x0; tx < cx1 - x0; tx++) {
+      const q = ty * w + tx;
+      if (!near[q] || Number.isNaN(txx[q])) continue;
+      const strength = strengthAt(q);
+      if (strength < MIN_STRENGTH) continue;
+      // The strongest across the edge: one pixel per edge, not its whole blurred width.
+      const across = 0.5 * Math.atan2(2 * txy[q], txx[q] - tyy[q]);
+      const ux = Math.round(Math.cos(across));
+      const uy = Math.round(Math.sin(across));
+      const ahead = magnitude(tx + ux, ty + uy);
+      const behind = magnitude(tx - ux, ty - uy);
+      if (ahead > strength || behind > strength) continue;
+      // Where between the pixels the edge really is (the peak of a parabola through the three):
+      // its two ends must be measured from the same place across it, or the drawn strip shears.
+      const curvature = behind - 2 * strength + ahead;
+      const shift = curvature < 0 ? Math.max(-0.5, Math.min(0.5, (0.5 * (behind - ahead)) / curvature)) : 0;
+      let jxx = 0;
+      let jxy = 0;
+      let jyy = 0;
+      for (let wy = Math.max(0, ty - WINDOW); wy <= Math.min(h - 1, ty + WINDOW); wy++) {
+        for (let wx = Math.max(0, tx - WINDOW); wx <= Math.min(w - 1, tx + WINDOW); wx++) {
+          const r = wy * w + wx;
+          if (Number.isNaN(txx[r])) continue;
+          jxx += txx[r];
+          jxy += txy[r];
+          jyy += tyy[r];
+        }
+      }
+      const coherence = (Math.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / (jxx + jyy)) ** 2;
+      if (!(coherence >= MIN_COHERENCE)) continue;
+      // The window's dominant gradient direction; the edge runs across it.
+      const angle = 0.5 * Math.atan2(2 * jxy, jxx - jyy);
+      edges.push({ x: x0 + tx + shift * ux, y: y0 + ty + shift * uy, dx: -Math.sin(angle), dy: Math.cos(angle), strength });
+    }
+  }
+}
+
+/** Whether the tile, grown by REACH, holds both hole and known picture: only then can an edge of it be beside the hole. */
+function holeBorderNear({ width, height, hole }: Level, cx0: number, cy0: number, cx1: number, cy1: number): boolean {
+  let holes = 0;
+  let total = 0;
+  for (let y = Math.max(0, cy0 - REACH); y < Math.min(height, cy1 + REACH); y++) {
+    for (let x = Math.max(0, cx0 - REACH); x < Math.min(width, cx1 + REACH); x++) holes += hole[y * width + x];
+    total += Math.min(width, cx1 + REACH) - Math.max(0, cx0 - REACH);
+  }
+  return holes > 0 && holes < total;
+}
+
+/** 1 at known pixels with a hole pixel within REACH (chessboard): the hole dilated, a row pass then a column pass. */
+function nearHole(w: number, h: number, holes: Uint8Array): Uint8Array {
+  const rows = new Uint8Array(w * h);
+  for (let ty = 0; ty < h; ty++) {
+    let last = -REACH - 1;
+    for (let tx = 0; tx < w + REACH; tx++) {
+      if (tx < w && holes[ty * w + tx]) last = tx;
+      const at = tx - REACH; // the pixel whose window [at - REACH, at + REACH] ends here
+      if (at >= 0 && tx - last <= 2 * REACH) rows[ty * w + at] = 1;
+    }
+  }
+  const near = new Uint8Array(w * h);
+  for (let tx = 0; tx < w; tx++) {
+    let last = -REACH - 1;
+    for (let ty = 0; ty < h + REACH; ty++) {
+      if (ty < h && rows[ty * w + tx]) last = ty;
+      const at = ty - REACH;
+      if (at >= 0 && ty - last <= 2 * REACH && !holes[at * w + tx]) near[at * w + tx] = 1;
+    }
+  }
+  return near;
+}
+
+/** A 3x3 mean over known pixels only (the hole's pixels are not picture). */
+function blur(values: Float32Array, w: number, h: number, holes: Uint8Array): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let ty = 0; ty < h; ty++) {
+    for (let tx = 0; tx < w; tx++) {
+      if (holes[ty * w + tx]) continue;
+      let total = 0;
+      let n = 0;
+      for (let yy = Math.max(0, ty - 1); yy <= Math.min(h - 1, ty + 1); yy++) {
+        for (let xx = Math.max(0, tx - 1); xx <= Math.min(w - 1, tx + 1); xx++) {
+          if (holes[yy * w + xx]) continue;
+          total += values[yy * w + xx];
+          n++;
+        }
+      }
+      out[ty * w + tx] = total / n;
+    }
+  }
+  return out;
+}
+
+/** Edges bucketed by position, so that finding the one beside a point does not scan them all. */
+class EdgeGrid {
+  static readonly CELL = 16;
+  private readonly cells = new Map<number, Edge[]>();
+
+  constructor(edges: Edge[]) {
+    for (const edge of edges) {
+      const key = this.key(Math.floor(edge.x / EdgeGrid.CELL), Math.floor(edge.y / EdgeGrid.CELL));
+      const cell = this.cells.get(key);
+      if (cell) cell.push(edge);
+      else this.cells.set(key, [edge]);
+    }
+  }
+
+  /** Every edge within `radius` (chessboard) of (x, y). */
+  *near(x: number, y: number, radius: number): Generator<Edge> {
+    const c = EdgeGrid.CELL;
+    for (let cy = Math.floor((y - radius) / c); cy <= Math.floor((y + radius) / c); cy++) {
+      for (let cx = Math.floor((x - radius) / c); cx <= Math.floor((x + radius) / c); cx++) {
+        for (const edge of this.cells.get(this.key(cx, cy)) ?? []) {
+          if (Math.abs(edge.x - x) <= radius && Math.abs(edge.y - y) <= radius) yield edge;
+        }
+      }
+    }
+  }
+
+  private key(cx: number, cy: number): number {
+    return cy * 1_000_003 + cx;
+  }
+}
+
+/** Walking from an edge along (dx, dy): where the walk is back on known picture after crossing the hole, if it enters the hole soon. */
+function crossHole(level: Level, from: Edge, dx: number, dy: number): { x: number; y: number; length: number } | undefined {
+  const { width, height, hole } = level;
+  const at = (s: number) => {
+    const x = Math.round(from.x + dx * s);
+    const y = Math.round(from.y + dy * s);
+    return x < 0 || y < 0 || x >= width || y >= height ? -1 : y * width + x;
+  };
+  let s = 1;
+  for (; ; s++) {
+    if (s > REACH + 2) return undefined;
+    const p = at(s);
+    if (p < 0) return undefined;
+    if (hole[p]) break;
+  }
+  for (; ; s++) {
+    const p = at(s);
+    if (p < 0) return undefined;
+    if (!hole[p]) return { x: from.x + dx * s, y: from.y + dy * s, length: s };
+  }
+}
+
+/** The edge on the far side that continues `from` (near where the walk came out, alike in direction, strength and colour), as a segment to draw. */
+function partner(grid: EdgeGrid, from: Edge, exit: { x: number; y: number; length: number }, level: Level): Segment | undefined {
+  let best: Segment | undefined;
+  let bestScore = Number.POSITIVE_INFINITY;
+  // A direction a few degrees off drifts over a long walk; the angle checks decide.
+  const slack = REACH + 2 + exit.length * Math.sin(MAX_ANGLE);
+  for (const to of grid.near(exit.x, exit.y, slack)) {
+    const lx = to.x - from.x;
+    const ly = to.y - from.y;
+    const length = Math.hypot(lx, ly);
+    if (length === 0) continue;
+    const line = { dx: lx / length, dy: ly / length };
+    if (angleBetween(from, to) > MAX_ANGLE || angleBetween(from, line) > MAX_ANGLE || angleBetween(to, line) > MAX_ANGLE) continue;
+    if (Math.max(to.strength, from.strength) / Math.min(to.strength, from.strength) > MAX_STRENGTH_RATIO) continue;
+    const left = sideDifference(level, from, to, line, 1);
+    const right = sideDifference(level, from, to, line, -1);
+    if (Math.min(left, right) > MAX_SIDE_DIFFERENCE) continue;
+    const both = left <= MAX_SIDE_DIFFERENCE && right <= MAX_SIDE_DIFFERENCE;
+    // Alike on both sides beats alike on one (the other edge of a thin line is alike on one side
+    // only), then the closer to where the walk along `from` came out.
+    const aside = Math.abs(-(to.x - exit.x) * from.dy + (to.y - exit.y) * from.dx);
+    const score = (both ? Math.max(left, right) : Math.min(left, right) + ONE_SIDED_PENALTY) + ASIDE_PENALTY * aside;
+    if (score >= bestScore) continue;
+    if (both) {
+      // Alike on both sides: an edge between two regions (a horizon), drawn a few pixels each way.
+      best = { from, to, left: HALF_WIDTH, right: HALF_WIDTH };
+    } else {
+      // Alike on one side: a thin structure in front of a changing background (a post against
+      // sky, then grass), drawn across its width. Alike on a wide region's side only is no
+      // structure: two different things end there.
+      const side = left <= MAX_SIDE_DIFFERENCE ? 1 : -1;
+      const width = Math.min(structureWidth(level, from, line, side), structureWidth(level, to, line, side));
+      if (width === Number.POSITIVE_INFINITY) continue;
+      best = { from, to, left: side === 1 ? width : 0, right: side === 1 ? 0 : width };
+    }
+    bestScore = score;
+  }
+  return best;
+}
+
+/** Angle between two undirected lines. */
+function angleBetween(a: { dx: number; dy: number }, b: { dx: number; dy: number }): number {
+  return Math.acos(Math.min(1, Math.abs(a.dx * b.dx + a.dy * b.dy)));
+}
+
+/**
+ * How different the two ends look on one side of their line (RGB distance), just beside the edge
+ * and a little further (a thin line's other edge is that close): the larger of the two, infinite
+ * where a sample is not known picture.
+ */
+function sideDifference(level: Level, from: Edge, to: Edge, line: { dx: number; dy: number }, side: 1 | -1): number {
+  let worst = 0;
+  for (const offset of [NEAR_SIDE, SIDE_OFFSET]) {
+    const a = bilinear(level, from.x - line.dy * offset * side, from.y + line.dx * offset * side);
+    const b = bilinear(level, to.x - line.dy * offset * side, to.y + line.dx * offset * side);
+    if (!a || !b) return Number.POSITIVE_INFINITY;
+    worst = Math.max(worst, Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]));
+  }
+  return worst;
+}
+
+/** How far across the line (on `side`) the colour just inside the edge goes on: a thin structure's width, or infinite for a wide region. */
+function structureWidth(level: Level, edge: Edge, line: { dx: number; dy: number }, side: 1 | -1): number {
+  const inside = known(level, edge.x - line.dy * SIDE_OFFSET * side, edge.y + line.dx * SIDE_OFFSET * side);
+  if (inside < 0) return Number.POSITIVE_INFINITY;
+  for (let offset = SIDE_OFFSET + 1; offset <= MAX_STRUCTURE_WIDTH; offset++) {
+    const here = known(level, edge.x - line.dy * offset * side, edge.y + line.dx * offset * side);
+    if (here < 0 || distance(level.rgb, here, inside) > STRUCTURE_TOLERANCE) return offset - 1;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/** The pixel nearest (x, y) when it is known picture, else -1. */
+function known(level: Level, x: number, y: number): number {
+  const px = Math.round(x);
+  const py = Math.round(y);
+  if (px < 0 || py < 0 || px >= level.width || py >= level.height) return -1;
+  const p = py * level.width + px;
+  return level.hole[p] ? -1 : p;
+}
+
+function distance(rgb: Uint8Array, a: number, b: number): number {
+  const r = rgb[a * 3] - rgb[b * 3];
+  const g = rgb[a * 3 + 1] - rgb[b * 3 + 1];
+  const b_ = rgb[a * 3 + 2] - rgb[b * 3 + 2];
+  return Math.sqrt(r * r + g * g + b_ * b_);
+}
+
+/**
+ * The structure's own texture for a pixel `s` px into the hole from this end, `off` px across the
+ * line: a known pixel of the structure outside the hole, walking `outward` from the end (repeating
+ * every TEXTURE_RUN px), so that the drawn strip has grain and not streaks of one colour. The end's
+ * own pixel when that one is not known picture or no longer looks like the structure.
+ */
+function beyond(level: Level, end: Edge, line: { dx: number; dy: number }, outward: 1 | -1, s: number, off: number): Colour | undefined {
+  const x = end.x - line.dy * off;
+  const y = end.y + line.dx * off;
+  const own = bilinear(level, x, y);
+  if (!own) return undefined;
+  const step = 1 + (Math.floor(s) % TEXTURE_RUN);
+  const there = bilinear(level, x + line.dx * outward * step, y + line.dy * outward * step);
+  return there && Math.hypot(there[0] - own[0], there[1] - own[1], there[2] - own[2]) <= STRUCTURE_TOLERANCE ? there : own;
+}
+
+type Colour = [number, number, number];
+
+/** The colour at (x, y) between pixels, when all four pixels around it are known picture. */
+function bilinear(level: Level, x: number, y: number): Colour | undefined {
+  const { width, height, hole, rgb } = level;
+  const left = Math.floor(x);
+  const top = Math.floor(y);
+  if (left < 0 || top < 0 || left + 1 >= width || top + 1 >= height) return undefined;
+  const p = top * width + left;
+  if (hole[p] | hole[p + 1] | hole[p + width] | hole[p + width + 1]) return undefined;
+  const fx = x - left;
+  const fy = y - top;
+  const colour: Colour = [0, 0, 0];
+  for (let c = 0; c < 3; c++) {
+    const above = rgb[p * 3 + c] * (1 - fx) + rgb[(p + 1) * 3 + c] * fx;
+    const below = rgb[(p + width) * 3 + c] * (1 - fx) + rgb[(p + width + 1) * 3 + c] * fx;
+    colour[c] = above * (1 - fy) + below * fy;
+  }
+  return colour;
+}
+
+/** Ranks a strip of an edge between regions after every strip of a structure in front. */
+const BEHIND = 1_000;
+
+/** Adds one segment's strip to `drawn` (pixel -> r, g, b, rank), stepping half a pixel along and across its line. */
+function drawSegment(level: Level, { from, to, left, right }: Segment, drawn: Map<number, number[]>): void {
+  const { width, height, hole } = level;
+  const lx = to.x - from.x;
+  const ly = to.y - from.y;
+  const length = Math.hypot(lx, ly);
+  const ux = lx / length;
+  const uy = ly / length;
+  const line = { dx: ux, dy: uy };
+  const inFront = left === 0 || right === 0;
+  const visited = new Set<number>();
+  for (let s = 0.5; s < length; s += 0.5) {
+    for (let across = -right; across <= left; across += 0.5) {
+      if ((across > 0.5 && left === 0) || (across < -0.5 && right === 0)) continue;
+      const x = Math.round(from.x + ux * s - uy * across);
+      const y = Math.round(from.y + uy * s + ux * across);
+      if (x < 0 || y < 0 || x >= width || y >= height) continue;
+      const p = y * width + x;
+      if (!hole[p] || visited.has(p)) continue;
+      visited.add(p);
+      // Where the pixel really lies, along and across the line.
+      const along = ((x - from.x) * ux + (y - from.y) * uy) / length;
+      const off = -(x - from.x) * uy + (y - from.y) * ux;
+      if (along <= 0 || along >= 1) continue;
+      const a = beyond(level, from, line, -1, along * length, off);
+      const b = beyond(level, to, line, 1, (1 - along) * length, off);
+      if (!a || !b) continue;
+      // Where strips overlap, a structure in front (alike on one side only: a post) wins over an
+      // edge between regions (a horizon behind it), then the line the pixel is nearest: each strip
+      // is true to its own edge, and averaging two would blur.
+      const rank = (inFront ? 0 : BEHIND) + Math.abs(off);
+      const earlier = drawn.get(p);
+      if (earlier && earlier[3] <= rank) continue;
+      const colour = [0, 1, 2].map((c) => Math.round(a[c] * (1 - along) + b[c] * along));
+      drawn.set(p, [colour[0], colour[1], colour[2], rank]);
+    }
+  }
+}
