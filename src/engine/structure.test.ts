@@ -20,7 +20,8 @@ interface Scene {
 
 /**
  * Sky above `horizon`, striped grass below (both with noise), then `paint` draws on top; the hole
- * is HOLE. The noise is as strong as in photos: an edge finder that took it for structure would fail.
+ * is HOLE, covering a red object to remove. The noise is as strong as in photos: an edge finder
+ * that took it for structure would fail.
  */
 function scene(horizon: number, paint: (x: number, y: number, noise: number) => readonly number[] | undefined): Scene {
   const random = prng(11);
@@ -30,9 +31,10 @@ function scene(horizon: number, paint: (x: number, y: number, noise: number) => 
     for (let x = 0; x < SIDE; x++) {
       const n = (random() - 0.5) * 30;
       const stripe = Math.sin((x + y) / 4) * 12;
-      const colour = paint(x, y, n) ?? (y < horizon ? [90 + n * 0.3, 150 + n * 0.3, 220 + n * 0.3] : [60 + stripe * 0.5 + n * 0.6, 140 + stripe + n, 50 + n * 0.5]);
+      const inHole = x >= HOLE.x0 && x < HOLE.x1 && y >= HOLE.y0 && y < HOLE.y1;
+      const colour = (inHole ? [205, 28, 32] : undefined) ?? paint(x, y, n) ?? (y < horizon ? [90 + n * 0.3, 150 + n * 0.3, 220 + n * 0.3] : [60 + stripe * 0.5 + n * 0.6, 140 + stripe + n, 50 + n * 0.5]);
       rgb.set(colour.map((v) => Math.max(0, Math.min(255, Math.round(v)))), (y * SIDE + x) * 3);
-      if (x >= HOLE.x0 && x < HOLE.x1 && y >= HOLE.y0 && y < HOLE.y1) mask[y * SIDE + x] = 255;
+      if (inHole) mask[y * SIDE + x] = 255;
     }
   }
   return { rgb, mask };
@@ -75,6 +77,40 @@ test("a post crossing the hole, against sky above and grass below, comes out who
     [],
     "no brown beside the post (a jog or a second post)",
   );
+  // The post keeps its grain: it is not one colour smeared down the hole.
+  const grain = (rgb: Uint8Array, y0: number, y1: number) => {
+    let total = 0;
+    let count = 0;
+    for (let y = y0; y < y1 - 1; y++) {
+      for (let x = 152; x < 160; x++) {
+        total += Math.abs(rgb[((y + 1) * SIDE + x) * 3] - rgb[(y * SIDE + x) * 3]);
+        count++;
+      }
+    }
+    return total / count;
+  };
+  const inHole = grain(out, HOLE.y0 + 10, HOLE.y1 - 10);
+  const outside = grain(input.rgb, 0, HOLE.y0 - 10);
+  assert.ok(inHole >= 0.5 * outside, `grain in the hole ${inHole.toFixed(1)}, above it ${outside.toFixed(1)}`);
+});
+
+test("two alike posts side by side are each continued straight, not crossed over to the other", () => {
+  const posts = [post(140, 12), post(162, 12)];
+  const input = scene(160, (x, y, n) => posts[0](x, y, n) ?? posts[1](x, y, n));
+  const out = contentAwareFill({ width: SIDE, height: SIDE, ...input });
+  let stray = 0;
+  let gaps = 0;
+  for (let y = HOLE.y0; y < HOLE.y1; y++) {
+    for (let x = HOLE.x0; x < HOLE.x1; x++) {
+      const brown = isBrown(out, y * SIDE + x);
+      const onPost = (x >= 140 && x < 152) || (x >= 162 && x < 174);
+      const beside = (x >= 138 && x < 154) || (x >= 160 && x < 176);
+      if (brown && !beside) stray++;
+      if (!brown && onPost && x !== 140 && x !== 151 && x !== 162 && x !== 173) gaps++;
+    }
+  }
+  assert.equal(stray, 0, "brown pixels away from both posts");
+  assert.ok(gaps <= 20, `${gaps} pixels inside the posts are not brown`);
 });
 
 test("a thin slanted wire crossing the hole continues on its line", () => {

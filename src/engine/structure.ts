@@ -23,14 +23,10 @@ const MIN_STRENGTH = 60;
 const MIN_COHERENCE = 0.8;
 /** The two ends agree in direction within this, and the line between them with each. */
 const MAX_ANGLE = (12 * Math.PI) / 180;
-/** The two ends' strengths are within this factor of each other. */
-const MAX_STRENGTH_RATIO = 2.5;
-/** The colours beside the two ends, just next to the edge and a little further, differ by at most this (RGB distance). */
-const NEAR_SIDE = 1.5;
+/** The colours beside the two ends, this far across their edge, differ by at most this (RGB distance). */
 const SIDE_OFFSET = 3;
 const MAX_SIDE_DIFFERENCE = 45;
-/** Choosing between candidate partners: RGB distance added for matching on one side only, and per px beside the walk's exit. */
-const ONE_SIDED_PENALTY = 100;
+/** Choosing between candidate partners: RGB distance added per px a partner lies beside the walk's exit. */
 const ASIDE_PENALTY = 5;
 /** An edge between two regions (alike on both sides) is drawn this far each way. */
 const HALF_WIDTH = 3;
@@ -319,15 +315,14 @@ function partner(grid: EdgeGrid, from: Edge, exit: { x: number; y: number; lengt
     if (length === 0) continue;
     const line = { dx: lx / length, dy: ly / length };
     if (angleBetween(from, to) > MAX_ANGLE || angleBetween(from, line) > MAX_ANGLE || angleBetween(to, line) > MAX_ANGLE) continue;
-    if (Math.max(to.strength, from.strength) / Math.min(to.strength, from.strength) > MAX_STRENGTH_RATIO) continue;
     const left = sideDifference(level, from, to, line, 1);
     const right = sideDifference(level, from, to, line, -1);
     if (Math.min(left, right) > MAX_SIDE_DIFFERENCE) continue;
     const both = left <= MAX_SIDE_DIFFERENCE && right <= MAX_SIDE_DIFFERENCE;
-    // Alike on both sides beats alike on one (the other edge of a thin line is alike on one side
-    // only), then the closer to where the walk along `from` came out.
+    // The more alike, and the closer to where the walk along `from` came out (two alike posts
+    // side by side are both within reach).
     const aside = Math.abs(-(to.x - exit.x) * from.dy + (to.y - exit.y) * from.dx);
-    const score = (both ? Math.max(left, right) : Math.min(left, right) + ONE_SIDED_PENALTY) + ASIDE_PENALTY * aside;
+    const score = (both ? Math.max(left, right) : Math.min(left, right)) + ASIDE_PENALTY * aside;
     if (score >= bestScore) continue;
     if (both) {
       // Alike on both sides: an edge between two regions (a horizon), drawn a few pixels each way.
@@ -351,20 +346,12 @@ function angleBetween(a: { dx: number; dy: number }, b: { dx: number; dy: number
   return Math.acos(Math.min(1, Math.abs(a.dx * b.dx + a.dy * b.dy)));
 }
 
-/**
- * How different the two ends look on one side of their line (RGB distance), just beside the edge
- * and a little further (a thin line's other edge is that close): the larger of the two, infinite
- * where a sample is not known picture.
- */
+/** How different the two ends look on one side of their line, SIDE_OFFSET px across it (RGB distance; infinite where either is not known picture). */
 function sideDifference(level: Level, from: Edge, to: Edge, line: { dx: number; dy: number }, side: 1 | -1): number {
-  let worst = 0;
-  for (const offset of [NEAR_SIDE, SIDE_OFFSET]) {
-    const a = bilinear(level, from.x - line.dy * offset * side, from.y + line.dx * offset * side);
-    const b = bilinear(level, to.x - line.dy * offset * side, to.y + line.dx * offset * side);
-    if (!a || !b) return Number.POSITIVE_INFINITY;
-    worst = Math.max(worst, Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]));
-  }
-  return worst;
+  const a = bilinear(level, from.x - line.dy * SIDE_OFFSET * side, from.y + line.dx * SIDE_OFFSET * side);
+  const b = bilinear(level, to.x - line.dy * SIDE_OFFSET * side, to.y + line.dx * SIDE_OFFSET * side);
+  if (!a || !b) return Number.POSITIVE_INFINITY;
+  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 }
 
 /** How far across the line (on `side`) the colour just inside the edge goes on: a thin structure's width, or infinite for a wide region. */
