@@ -23,7 +23,7 @@ interface Measure {
 }
 
 /** In the child: after a small warm-up fill, one fill of `size` px with a `hole` px square on the scene's object; prints a Measure. */
-function child(size: number, hole: number): void {
+function child(size: number, hole: number, structure: boolean): void {
   // Warm the JIT on a small fill first, as a gateway's long-lived engine threads are.
   const small = makeScene({ width: 256, height: 256 });
   contentAwareFill({ width: 256, height: 256, rgb: small.rgb, mask: squareMask(256, 256, small.disc.cx, small.disc.cy, 64) }, { seed: 1 });
@@ -31,20 +31,24 @@ function child(size: number, hole: number): void {
   const mask = squareMask(size, size, scene.disc.cx, scene.disc.cy, hole);
   const rssBeforeMb = process.memoryUsage().rss / 2 ** 20;
   const started = performance.now();
-  contentAwareFill({ width: size, height: size, rgb: scene.rgb, mask }, { seed: 1 });
+  contentAwareFill({ width: size, height: size, rgb: scene.rgb, mask }, { seed: 1, structure });
   const ms = performance.now() - started;
   const measure: Measure = { ms, rssBeforeMb, peakMb: process.resourceUsage().maxRSS / 1024 };
   process.stdout.write(JSON.stringify(measure));
 }
 
-function measure(size: number, hole: number): Measure {
-  const runs: Measure[] = [];
+/** Medians over RUNS processes each of the fill with and without the structure pass, alternating. */
+function measure(size: number, hole: number): { full: Measure; plain: Measure } {
+  const runs = { full: [] as Measure[], plain: [] as Measure[] };
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "--child", String(size), String(hole)], { encoding: "utf8" });
-    runs.push(JSON.parse(out) as Measure);
+    for (const kind of ["full", "plain"] as const) {
+      const args = ["--import", "tsx", new URL(import.meta.url).pathname, "--child", String(size), String(hole), kind];
+      runs[kind].push(JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8" })) as Measure);
+    }
   }
-  const median = (pick: (m: Measure) => number) => runs.map(pick).sort((a, b) => a - b)[runs.length >> 1];
-  return { ms: median((m) => m.ms), rssBeforeMb: median((m) => m.rssBeforeMb), peakMb: median((m) => m.peakMb) };
+  const median = (list: Measure[], pick: (m: Measure) => number) => list.map(pick).sort((a, b) => a - b)[list.length >> 1];
+  const summary = (list: Measure[]) => ({ ms: median(list, (m) => m.ms), rssBeforeMb: median(list, (m) => m.rssBeforeMb), peakMb: median(list, (m) => m.peakMb) });
+  return { full: summary(runs.full), plain: summary(runs.plain) };
 }
 
 function main(): void {
@@ -54,8 +58,8 @@ function main(): void {
   ];
   const rows: string[] = [];
   for (const { size, hole } of cases) {
-    const m = measure(size, hole);
-    const row = `| ${size}x${size} | ${hole}x${hole} | ${((hole * hole * 100) / (size * size)).toFixed(1)}% | ${m.ms.toFixed(0)} | ${m.rssBeforeMb.toFixed(0)} | ${m.peakMb.toFixed(0)} | ${(m.peakMb - m.rssBeforeMb).toFixed(0)} |`;
+    const { full: m, plain } = measure(size, hole);
+    const row = `| ${size}x${size} | ${hole}x${hole} | ${((hole * hole * 100) / (size * size)).toFixed(1)}% | ${m.ms.toFixed(0)} | ${plain.ms.toFixed(0)} | ${m.rssBeforeMb.toFixed(0)} | ${m.peakMb.toFixed(0)} | ${(m.peakMb - m.rssBeforeMb).toFixed(0)} | ${plain.peakMb.toFixed(0)} |`;
     console.log(row);
     rows.push(row);
   }
@@ -64,10 +68,10 @@ function main(): void {
     "# How the fill grows with the picture and the hole",
     "",
     `Written by \`npm run bench:scaling\` (bench/engine-scaling.bench.ts) on ${machine}, ${new Date().toISOString().slice(0, 10)}.`,
-    `The synthetic scene (test/support/scene.ts), a square hole on its object, one fill on 1 thread per process after a 256 px warm-up fill; median of ${RUNS} processes.`,
+    `The synthetic scene (test/support/scene.ts), a square hole on its object, one fill on 1 thread per process after a 256 px warm-up fill; median of ${RUNS} processes each, the fill with and without its structure pass (src/engine/structure.ts) alternating.`,
     "",
-    "| picture | hole | hole share | fill ms | RSS before MB | peak RSS MB | peak - before MB |",
-    "|---|---|---:|---:|---:|---:|---:|",
+    "| picture | hole | hole share | fill ms | fill ms without the structure pass | RSS before MB | peak RSS MB | peak - before MB | peak RSS MB without the structure pass |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
     "RSS before: the process with the picture and mask in memory (Node, tsx, the scene). Peak: the process's maximum resident set (`process.resourceUsage().maxRSS`), which includes making the scene and the warm-up.",
@@ -77,5 +81,5 @@ function main(): void {
   console.log(`wrote ${RESULTS}`);
 }
 
-if (process.argv[2] === "--child") child(Number(process.argv[3]), Number(process.argv[4]));
+if (process.argv[2] === "--child") child(Number(process.argv[3]), Number(process.argv[4]), process.argv[5] !== "plain");
 else main();

@@ -21,7 +21,10 @@ const DEFAULT_SEED = 0x5eed;
  * @example
  * const rgb = contentAwareFill({ width, height, rgb: pixels, mask }); // same size, object gone
  */
-export function contentAwareFill(input: FillInput, options: { seed?: number; previews?: number; onPreview?: (rgb: Uint8Array) => void } = {}): Uint8Array {
+export function contentAwareFill(
+  input: FillInput,
+  options: { seed?: number; previews?: number; onPreview?: (rgb: Uint8Array) => void; /** false: the patch fill alone (a baseline for benchmarks) */ structure?: boolean } = {},
+): Uint8Array {
   validateFillInput(input);
   const { width, height } = input;
   // Not rgb.slice(): on a Node Buffer (what sharp hands out) that is a view, and we would write into the caller's pixels.
@@ -39,16 +42,17 @@ export function contentAwareFill(input: FillInput, options: { seed?: number; pre
     left--;
     options.onPreview!(rgb());
   };
-  for (const box of holeRegions(hole, width, height)) fillRegion(out, hole, width, height, box, random, onPreview);
+  const structure = options.structure ?? true;
+  for (const box of holeRegions(hole, width, height)) fillRegion(out, hole, width, height, box, random, onPreview, structure);
   return out;
 }
 
-function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: number, box: Rect, random: Random, onPreview: (rgb: () => Uint8Array) => void): void {
+function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: number, box: Rect, random: Random, onPreview: (rgb: () => Uint8Array) => void, withStructure: boolean): void {
   // Sample from a band around the hole; only if that band has no usable patch, from the whole picture.
   const band = expand(box, marginFor(box), width, height);
   let region = crop(out, hole, width, band);
   // Straight structure crossing the hole (posts, wires, horizons), drawn over the patch fill.
-  const structure = findStructure(region);
+  const structure = withStructure ? findStructure(region) : [];
   // A preview: the picture so far, this region's hole painted from the coarse estimate, scaled up.
   const onStage = (estimate: Level) => onPreview(() => previewOf(out, hole, width, band, estimate));
   if (completeRegion(region, random, onStage)) {

@@ -92,6 +92,10 @@ test("a post crossing the hole, against sky above and grass below, comes out who
   const inHole = grain(out, HOLE.y0 + 10, HOLE.y1 - 10);
   const outside = grain(input.rgb, 0, HOLE.y0 - 10);
   assert.ok(inHole >= 0.5 * outside, `grain in the hole ${inHole.toFixed(1)}, above it ${outside.toFixed(1)}`);
+  // What the patch fill alone makes of it: the post stops short (why the structure pass exists).
+  const plain = postRows(contentAwareFill({ width: SIDE, height: SIDE, ...input }, { structure: false }), 150, 12);
+  const plainWhole = plain.filter((row) => row.inside >= 11).length;
+  assert.ok(plainWhole < 0.5 * plain.length, `without the structure pass the post is whole in ${plainWhole} rows`);
 });
 
 test("two alike posts side by side are each continued straight, not crossed over to the other", () => {
