@@ -22,7 +22,7 @@ const MIN_STRENGTH = 60;
 /** 1 = one clean direction in the window; grass and gravel are far below. */
 const MIN_COHERENCE = 0.8;
 /** The two ends agree in direction within this, and the line between them with each. */
-const MAX_ANGLE = (12 * Math.PI) / 180;
+const MAX_ANGLE = (6 * Math.PI) / 180;
 /** The colours beside the two ends, this far across their edge, differ by at most this (RGB distance). */
 const SIDE_OFFSET = 3;
 const MAX_SIDE_DIFFERENCE = 45;
