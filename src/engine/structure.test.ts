@@ -175,6 +175,16 @@ test("texture without structure gives nothing to draw", () => {
   assert.deepEqual(findStructure(level(noise)), []);
 });
 
+test("fine stripes everywhere are texture: the strips drawn cover at most the hole's area, the strongest first", () => {
+  const stripes = scene(0, (x, y) => ((x + 2 * y) % 12 < 6 ? [40, 40, 40] : [220, 220, 220]));
+  const striped = level(stripes);
+  const segments = findStructure(striped);
+  const area = segments.reduce((sum, { from, to, left, right }) => sum + Math.hypot(to.x - from.x, to.y - from.y) * (left + right + 1), 0);
+  const holePixels = striped.hole.reduce((sum, v) => sum + v, 0);
+  assert.ok(segments.length > 10, `${segments.length} stripes continued`);
+  assert.ok(area <= holePixels, `strips of ${Math.round(area)} px over a hole of ${holePixels}`);
+});
+
 test("drawing changes only the hole's pixels", () => {
   const input = scene(160, post(150, 12));
   const drawn = level(input);

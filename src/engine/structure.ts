@@ -84,7 +84,25 @@ export function findStructure(level: Level): Segment[] {
       segments.push(segment);
     }
   }
-  return segments;
+  return withinBudget(segments, level);
+}
+
+/**
+ * The strongest segments whose strips together cover at most the hole's area. Structure is a few
+ * lines; a picture of fine stripes is texture, which the patch fill continues well, and drawing
+ * thousands of strips over one another would cost seconds.
+ */
+function withinBudget(segments: Segment[], level: Level): Segment[] {
+  let budget = 0;
+  for (let p = 0; p < level.hole.length; p++) budget += level.hole[p];
+  const strength = (segment: Segment) => Math.min(segment.from.strength, segment.to.strength);
+  const kept: Segment[] = [];
+  for (const segment of [...segments].sort((a, b) => strength(b) - strength(a))) {
+    budget -= Math.hypot(segment.to.x - segment.from.x, segment.to.y - segment.from.y) * (segment.left + segment.right + 1);
+    if (budget < 0) break;
+    kept.push(segment);
+  }
+  return kept;
 }
 
 /**
@@ -92,9 +110,22 @@ export function findStructure(level: Level): Segment[] {
  * texture beyond its two ends, at the same offset across the line, by where it lies along it.
  */
 export function drawStructure(level: Level, segments: Segment[]): void {
-  const drawn = new Map<number, number[]>();
-  for (const segment of segments) drawSegment(level, segment, drawn);
-  for (const [p, [r, g, b]] of drawn) level.rgb.set([r, g, b], p * 3);
+  if (segments.length === 0) return;
+  // Which strip drew each pixel (its rank, see drawSegment), over the box the strips can reach.
+  let x0 = level.width;
+  let y0 = level.height;
+  let x1 = 0;
+  let y1 = 0;
+  for (const { from, to, left, right } of segments) {
+    const reach = Math.max(left, right) + 1;
+    x0 = Math.min(x0, Math.floor(Math.min(from.x, to.x) - reach));
+    y0 = Math.min(y0, Math.floor(Math.min(from.y, to.y) - reach));
+    x1 = Math.max(x1, Math.ceil(Math.max(from.x, to.x) + reach) + 1);
+    y1 = Math.max(y1, Math.ceil(Math.max(from.y, to.y) + reach) + 1);
+  }
+  const box = { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(level.width, x1), y1: Math.min(level.height, y1) };
+  const ranks = new Uint8Array((box.x1 - box.x0) * (box.y1 - box.y0)).fill(UNDRAWN);
+  for (const segment of segments) drawSegment(level, segment, box, ranks);
 }
 
 /** Edges on known pixels within REACH of the hole, tile by tile where the hole has a border. */
@@ -264,15 +295,17 @@ class EdgeGrid {
   }
 
   /** Every edge within `radius` (chessboard) of (x, y). */
-  *near(x: number, y: number, radius: number): Generator<Edge> {
+  near(x: number, y: number, radius: number): Edge[] {
     const c = EdgeGrid.CELL;
+    const found: Edge[] = [];
     for (let cy = Math.floor((y - radius) / c); cy <= Math.floor((y + radius) / c); cy++) {
       for (let cx = Math.floor((x - radius) / c); cx <= Math.floor((x + radius) / c); cx++) {
         for (const edge of this.cells.get(this.key(cx, cy)) ?? []) {
-          if (Math.abs(edge.x - x) <= radius && Math.abs(edge.y - y) <= radius) yield edge;
+          if (Math.abs(edge.x - x) <= radius && Math.abs(edge.y - y) <= radius) found.push(edge);
         }
       }
     }
+    return found;
   }
 
   private key(cx: number, cy: number): number {
@@ -348,10 +381,10 @@ function angleBetween(a: { dx: number; dy: number }, b: { dx: number; dy: number
 
 /** How different the two ends look on one side of their line, SIDE_OFFSET px across it (RGB distance; infinite where either is not known picture). */
 function sideDifference(level: Level, from: Edge, to: Edge, line: { dx: number; dy: number }, side: 1 | -1): number {
-  const a = bilinear(level, from.x - line.dy * SIDE_OFFSET * side, from.y + line.dx * SIDE_OFFSET * side);
-  const b = bilinear(level, to.x - line.dy * SIDE_OFFSET * side, to.y + line.dx * SIDE_OFFSET * side);
-  if (!a || !b) return Number.POSITIVE_INFINITY;
-  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+  const colours = new Float64Array(6);
+  if (!bilinear(level, from.x - line.dy * SIDE_OFFSET * side, from.y + line.dx * SIDE_OFFSET * side, colours, 0)) return Number.POSITIVE_INFINITY;
+  if (!bilinear(level, to.x - line.dy * SIDE_OFFSET * side, to.y + line.dx * SIDE_OFFSET * side, colours, 3)) return Number.POSITIVE_INFINITY;
+  return Math.hypot(colours[0] - colours[3], colours[1] - colours[4], colours[2] - colours[5]);
 }
 
 /** How far across the line (on `side`) the colour just inside the edge goes on: a thin structure's width, or infinite for a wide region. */
@@ -383,47 +416,52 @@ function distance(rgb: Uint8Array, a: number, b: number): number {
 
 /**
  * The structure's own texture for a pixel `s` px into the hole from this end, `off` px across the
- * line: a known pixel of the structure outside the hole, walking `outward` from the end (repeating
- * every TEXTURE_RUN px), so that the drawn strip has grain and not streaks of one colour. The end's
- * own pixel when that one is not known picture or no longer looks like the structure.
+ * line, into `out`: a known pixel of the structure outside the hole, walking `outward` from the end
+ * (repeating every TEXTURE_RUN px), so that the drawn strip has grain and not streaks of one
+ * colour; the end's own pixel when that one no longer looks like the structure. False when the
+ * end's pixel is not known picture.
  */
-function beyond(level: Level, end: Edge, line: { dx: number; dy: number }, outward: 1 | -1, s: number, off: number): Colour | undefined {
+function beyond(level: Level, end: Edge, line: { dx: number; dy: number }, outward: 1 | -1, s: number, off: number, out: Float64Array): boolean {
   const x = end.x - line.dy * off;
   const y = end.y + line.dx * off;
-  const own = bilinear(level, x, y);
-  if (!own) return undefined;
+  if (!bilinear(level, x, y, out, 0)) return false;
   const step = 1 + (Math.floor(s) % TEXTURE_RUN);
-  const there = bilinear(level, x + line.dx * outward * step, y + line.dy * outward * step);
-  return there && Math.hypot(there[0] - own[0], there[1] - own[1], there[2] - own[2]) <= STRUCTURE_TOLERANCE ? there : own;
+  if (!bilinear(level, x + line.dx * outward * step, y + line.dy * outward * step, out, 3)) return true;
+  const r = out[3] - out[0];
+  const g = out[4] - out[1];
+  const b = out[5] - out[2];
+  if (Math.sqrt(r * r + g * g + b * b) <= STRUCTURE_TOLERANCE) out.copyWithin(0, 3, 6);
+  return true;
 }
 
-type Colour = [number, number, number];
-
-/** The colour at (x, y) between pixels, when all four pixels around it are known picture. */
-function bilinear(level: Level, x: number, y: number): Colour | undefined {
+/** The colour at (x, y) between pixels into out[at..at + 2], when all four pixels around it are known picture. */
+function bilinear(level: Level, x: number, y: number, out: Float64Array, at: number): boolean {
   const { width, height, hole, rgb } = level;
   const left = Math.floor(x);
   const top = Math.floor(y);
-  if (left < 0 || top < 0 || left + 1 >= width || top + 1 >= height) return undefined;
+  if (left < 0 || top < 0 || left + 1 >= width || top + 1 >= height) return false;
   const p = top * width + left;
-  if (hole[p] | hole[p + 1] | hole[p + width] | hole[p + width + 1]) return undefined;
+  if (hole[p] | hole[p + 1] | hole[p + width] | hole[p + width + 1]) return false;
   const fx = x - left;
   const fy = y - top;
-  const colour: Colour = [0, 0, 0];
   for (let c = 0; c < 3; c++) {
     const above = rgb[p * 3 + c] * (1 - fx) + rgb[(p + 1) * 3 + c] * fx;
     const below = rgb[(p + width) * 3 + c] * (1 - fx) + rgb[(p + width + 1) * 3 + c] * fx;
-    colour[c] = above * (1 - fy) + below * fy;
+    out[at + c] = above * (1 - fy) + below * fy;
   }
-  return colour;
+  return true;
 }
 
-/** Ranks a strip of an edge between regions after every strip of a structure in front. */
-const BEHIND = 1_000;
+/**
+ * A drawn pixel's rank: a structure in front (alike on one side only: a post) before an edge
+ * between regions (a horizon behind it), then by distance from the line, in thirds of a pixel.
+ */
+const BEHIND = 128;
+const UNDRAWN = 255;
 
-/** Adds one segment's strip to `drawn` (pixel -> r, g, b, rank), stepping half a pixel along and across its line. */
-function drawSegment(level: Level, { from, to, left, right }: Segment, drawn: Map<number, number[]>): void {
-  const { width, height, hole } = level;
+/** Draws one segment's strip into the level's hole pixels that no better-ranked strip drew, row by row over the pixels the strip covers. */
+function drawSegment(level: Level, { from, to, left, right }: Segment, box: { x0: number; y0: number; x1: number }, ranks: Uint8Array): void {
+  const { width, height, hole, rgb } = level;
   const lx = to.x - from.x;
   const ly = to.y - from.y;
   const length = Math.hypot(lx, ly);
@@ -431,31 +469,43 @@ function drawSegment(level: Level, { from, to, left, right }: Segment, drawn: Ma
   const uy = ly / length;
   const line = { dx: ux, dy: uy };
   const inFront = left === 0 || right === 0;
-  const visited = new Set<number>();
-  for (let s = 0.5; s < length; s += 0.5) {
-    for (let across = -right; across <= left; across += 0.5) {
-      if ((across > 0.5 && left === 0) || (across < -0.5 && right === 0)) continue;
-      const x = Math.round(from.x + ux * s - uy * across);
-      const y = Math.round(from.y + uy * s + ux * across);
-      if (x < 0 || y < 0 || x >= width || y >= height) continue;
+  // A thin structure's strip starts half a pixel beyond its edge's line on its other side.
+  const lowest = right === 0 ? -0.5 : -right;
+  const highest = left === 0 ? 0.5 : left;
+  const boxWidth = box.x1 - box.x0;
+  const reach = Math.max(left, right) + 1;
+  const a = new Float64Array(6);
+  const b = new Float64Array(6);
+  const top = Math.max(0, Math.floor(Math.min(from.y, to.y) - reach));
+  const bottom = Math.min(height - 1, Math.ceil(Math.max(from.y, to.y) + reach));
+  for (let y = top; y <= bottom; y++) {
+    // Along the row, `off` (across the line) and `along` change linearly with x: the strip is one run.
+    let lo = Math.max(0, Math.floor(Math.min(from.x, to.x) - reach));
+    let hi = Math.min(width - 1, Math.ceil(Math.max(from.x, to.x) + reach));
+    [lo, hi] = clip(lo, hi, -uy, (y - from.y) * ux + from.x * uy, lowest, highest);
+    [lo, hi] = clip(lo, hi, ux, (y - from.y) * uy - from.x * ux, 0, length);
+    for (let x = lo; x <= hi; x++) {
       const p = y * width + x;
-      if (!hole[p] || visited.has(p)) continue;
-      visited.add(p);
-      // Where the pixel really lies, along and across the line.
+      if (!hole[p]) continue;
       const along = ((x - from.x) * ux + (y - from.y) * uy) / length;
       const off = -(x - from.x) * uy + (y - from.y) * ux;
-      if (along <= 0 || along >= 1) continue;
-      const a = beyond(level, from, line, -1, along * length, off);
-      const b = beyond(level, to, line, 1, (1 - along) * length, off);
-      if (!a || !b) continue;
-      // Where strips overlap, a structure in front (alike on one side only: a post) wins over an
-      // edge between regions (a horizon behind it), then the line the pixel is nearest: each strip
-      // is true to its own edge, and averaging two would blur.
-      const rank = (inFront ? 0 : BEHIND) + Math.abs(off);
-      const earlier = drawn.get(p);
-      if (earlier && earlier[3] <= rank) continue;
-      const colour = [0, 1, 2].map((c) => Math.round(a[c] * (1 - along) + b[c] * along));
-      drawn.set(p, [colour[0], colour[1], colour[2], rank]);
+      if (along <= 0 || along >= 1 || off < lowest || off > highest) continue;
+      // Where strips overlap, the better rank draws: each strip is true to its own edge, and
+      // averaging two would blur.
+      const rank = (inFront ? 0 : BEHIND) + Math.round(Math.abs(off) * 3);
+      const r = (y - box.y0) * boxWidth + (x - box.x0);
+      if (ranks[r] <= rank) continue;
+      if (!beyond(level, from, line, -1, along * length, off, a) || !beyond(level, to, line, 1, (1 - along) * length, off, b)) continue;
+      ranks[r] = rank;
+      for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round(a[c] * (1 - along) + b[c] * along);
     }
   }
+}
+
+/** The x in [lo, hi] (whole pixels) where slope * x + intercept lies in [min, max]. */
+function clip(lo: number, hi: number, slope: number, intercept: number, min: number, max: number): [number, number] {
+  if (Math.abs(slope) < 1e-9) return intercept >= min && intercept <= max ? [lo, hi] : [1, 0];
+  const a = (min - intercept) / slope;
+  const b = (max - intercept) / slope;
+  return [Math.max(lo, Math.ceil(Math.min(a, b) - 1e-9)), Math.min(hi, Math.floor(Math.max(a, b) + 1e-9))];
 }
