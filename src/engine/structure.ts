@@ -149,6 +149,9 @@ function edgesInTile(level: Level, cx0: number, cy0: number, cx1: number, cy1: n
   // The tile's own copies: which pixels are hole, and each colour channel, twice smoothed.
   const holes = new Uint8Array(w * h);
   for (let ty = 0; ty < h; ty++) holes.set(hole.subarray((y0 + ty) * width + x0, (y0 + ty) * width + x0 + w), ty * w);
+  // Only pixels within MARGIN of the hole are read: along a long brush stroke most of a tile is
+  // hole or far from it. (Those at the zone's edge come out wrong, and no edge looks at them.)
+  const zone = nearHole(w, h, holes, MARGIN);
   // Per pixel, the colour gradient's tensor (Di Zenzo: the channels' Sobel products summed); NaN
   // where the 3x3 is not all known picture.
   const txx = new Float32Array(w * h).fill(Number.NaN);
@@ -157,12 +160,13 @@ function edgesInTile(level: Level, cx0: number, cy0: number, cx1: number, cy1: n
   const channel = new Float32Array(w * h);
   for (let c = 0; c < 3; c++) {
     for (let ty = 0; ty < h; ty++) {
-      for (let tx = 0; tx < w; tx++) channel[ty * w + tx] = rgb[((y0 + ty) * width + x0 + tx) * 3 + c];
+      for (let tx = 0; tx < w; tx++) if (zone[ty * w + tx]) channel[ty * w + tx] = rgb[((y0 + ty) * width + x0 + tx) * 3 + c];
     }
-    const smoothed = blur(blur(channel, w, h, holes), w, h, holes);
+    const smoothed = blur(blur(channel, w, h, zone), w, h, zone);
     for (let ty = 1; ty < h - 1; ty++) {
       for (let tx = 1; tx < w - 1; tx++) {
         const q = ty * w + tx;
+        if (!zone[q]) continue;
         const up = q - w;
         const down = q + w;
         if (holes[up - 1] | holes[up] | holes[up + 1] | holes[q - 1] | holes[q] | holes[q + 1] | holes[down - 1] | holes[down] | holes[down + 1]) continue;
@@ -185,7 +189,7 @@ function edgesInTile(level: Level, cx0: number, cy0: number, cx1: number, cy1: n
     const q = ty * w + tx;
     return Number.isNaN(txx[q]) ? 0 : strengthAt(q);
   };
-  const near = nearHole(w, h, holes);
+  const near = nearHole(w, h, holes, REACH);
 
   for (let ty = cy0 - y0; ty < cy1 - y0; ty++) {
     for (let tx = cx0 - x0; tx < cx1 - x0; tx++) {
@@ -236,40 +240,40 @@ function holeBorderNear({ width, height, hole }: Level, cx0: number, cy0: number
   return holes > 0 && holes < total;
 }
 
-/** 1 at known pixels with a hole pixel within REACH (chessboard): the hole dilated, a row pass then a column pass. */
-function nearHole(w: number, h: number, holes: Uint8Array): Uint8Array {
+/** 1 at known pixels with a hole pixel within `radius` (chessboard): the hole dilated, a row pass then a column pass. */
+function nearHole(w: number, h: number, holes: Uint8Array, radius: number): Uint8Array {
   const rows = new Uint8Array(w * h);
   for (let ty = 0; ty < h; ty++) {
-    let last = -REACH - 1;
-    for (let tx = 0; tx < w + REACH; tx++) {
+    let last = -radius - 1;
+    for (let tx = 0; tx < w + radius; tx++) {
       if (tx < w && holes[ty * w + tx]) last = tx;
-      const at = tx - REACH; // the pixel whose window [at - REACH, at + REACH] ends here
-      if (at >= 0 && tx - last <= 2 * REACH) rows[ty * w + at] = 1;
+      const at = tx - radius; // the pixel whose window [at - radius, at + radius] ends here
+      if (at >= 0 && tx - last <= 2 * radius) rows[ty * w + at] = 1;
     }
   }
   const near = new Uint8Array(w * h);
   for (let tx = 0; tx < w; tx++) {
-    let last = -REACH - 1;
-    for (let ty = 0; ty < h + REACH; ty++) {
+    let last = -radius - 1;
+    for (let ty = 0; ty < h + radius; ty++) {
       if (ty < h && rows[ty * w + tx]) last = ty;
-      const at = ty - REACH;
-      if (at >= 0 && ty - last <= 2 * REACH && !holes[at * w + tx]) near[at * w + tx] = 1;
+      const at = ty - radius;
+      if (at >= 0 && ty - last <= 2 * radius && !holes[at * w + tx]) near[at * w + tx] = 1;
     }
   }
   return near;
 }
 
-/** A 3x3 mean over known pixels only (the hole's pixels are not picture). */
-function blur(values: Float32Array, w: number, h: number, holes: Uint8Array): Float32Array {
+/** A 3x3 mean over the zone's pixels only (the hole's pixels are not picture). */
+function blur(values: Float32Array, w: number, h: number, zone: Uint8Array): Float32Array {
   const out = new Float32Array(values.length);
   for (let ty = 0; ty < h; ty++) {
     for (let tx = 0; tx < w; tx++) {
-      if (holes[ty * w + tx]) continue;
+      if (!zone[ty * w + tx]) continue;
       let total = 0;
       let n = 0;
       for (let yy = Math.max(0, ty - 1); yy <= Math.min(h - 1, ty + 1); yy++) {
         for (let xx = Math.max(0, tx - 1); xx <= Math.min(w - 1, tx + 1); xx++) {
-          if (holes[yy * w + xx]) continue;
+          if (!zone[yy * w + xx]) continue;
           total += values[yy * w + xx];
           n++;
         }
