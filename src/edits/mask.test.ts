@@ -61,6 +61,7 @@ test("a mask read from the pixels its check decoded gives exactly the grey level
     "RGBA WebP, opaque": channels(4, () => 255).webp({ lossless: true }).toBuffer(),
     "RGBA PNG, binary alpha, red = green but not blue": channels(4, (i) => (i % 7 ? 255 : 0), (v) => [v, v, 255 - v]).png().toBuffer(),
     "RGBA PNG, alpha 254 and 255 only": channels(4, (i) => (i % 3 ? 255 : 254)).png().toBuffer(),
+    "RGBA PNG, opaque": channels(4, () => 255).png().toBuffer(),
   };
   for (const [name, bytesPromise] of Object.entries(masks)) {
     const bytes = await bytesPromise;
@@ -89,4 +90,35 @@ test("a mask's shape may differ from the image's by under 1 % (rounding when it 
     );
     return true;
   });
+});
+
+test("a mask at twice the image's size is scaled to it, read from its pixels or not, in both polarities", async () => {
+  const image: SourceImage = { bytes: Buffer.alloc(0), format: "png", width: 64, height: 48 };
+  const width = 128;
+  const height = 96;
+  // Left half black (keep), right half white (edit); for OpenAI's polarity the left half is also
+  // transparent, which marks it as the edit.
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const right = i % width >= width / 2;
+    rgba.fill(right ? 255 : 0, i * 4, i * 4 + 3);
+    rgba[i * 4 + 3] = right ? 255 : 0;
+  }
+  const opaque = await sharp(rgba, { raw: { width, height, channels: 4 } }).removeAlpha().png().toBuffer();
+  const transparent = await sharp(rgba, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  const cases = [
+    { name: "opaque, white = edit", bytes: opaque, polarity: "white" as const, left: 0, right: 255 },
+    { name: "transparent left half, OpenAI's polarity", bytes: transparent, polarity: "openai" as const, left: 255, right: 0 },
+    { name: "transparent left half, retouch's polarity (transparent = keep)", bytes: transparent, polarity: "white" as const, left: 0, right: 255 },
+  ];
+  for (const { name, bytes, polarity, left, right } of cases) {
+    for (const keepPixels of [false, true]) {
+      const mask = await normaliseMask(await inspectImage(bytes, "mask", 4096, { keepPixels }), image, polarity);
+      assert.deepEqual([mask.width, mask.height, mask.grey.length], [64, 48, 64 * 48], name);
+      for (const y of [0, 20, 47]) {
+        assert.equal(mask.grey[y * 64 + 5], left, `${name}: left at row ${y}`);
+        assert.equal(mask.grey[y * 64 + 58], right, `${name}: right at row ${y}`);
+      }
+    }
+  }
 });
