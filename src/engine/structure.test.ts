@@ -145,6 +145,41 @@ test("a thin slanted wire crossing the hole continues on its line", () => {
   assert.ok(off <= 1.5, `the wire's centre is at most ${off.toFixed(2)} px off its line`);
 });
 
+test("a 1 px wire, drawn smooth at 30 degrees from horizontal, comes out as one dark line on its path", () => {
+  // Anti-aliased, so each end's edge lands between pixels: two strips placed a fraction of a
+  // pixel apart drew it twice, faint and side by side, and strips pairing one side of the wire
+  // with the other drew it 3 px off.
+  const angle = Math.PI / 6;
+  const across = (x: number, y: number) => Math.abs(-(x - 160) * Math.sin(angle) + (y - 160) * Math.cos(angle));
+  const input = scene(SIDE, (x, y, n) => {
+    const cover = Math.max(0, Math.min(1, 1 - across(x, y)));
+    if (cover === 0) return undefined;
+    const sky = [90 + n * 0.3, 150 + n * 0.3, 220 + n * 0.3];
+    return sky.map((v, c) => v * (1 - cover) + [30, 30, 35][c] * cover);
+  });
+  const out = contentAwareFill({ width: SIDE, height: SIDE, ...input });
+
+  const dark = (x: number, y: number) => out[(y * SIDE + x) * 3 + 2] < 165;
+  let onPath = 0;
+  let darkOnPath = 0;
+  let darkAside = 0;
+  let blueOnPath = 0;
+  for (let y = HOLE.y0 + 2; y < HOLE.y1 - 2; y++) {
+    for (let x = HOLE.x0 + 2; x < HOLE.x1 - 2; x++) {
+      if (across(x, y) <= 0.5) {
+        onPath++;
+        if (dark(x, y)) darkOnPath++;
+        blueOnPath += out[(y * SIDE + x) * 3 + 2];
+      } else if (across(x, y) > 2 && dark(x, y)) darkAside++;
+    }
+  }
+  assert.ok(darkOnPath >= 0.95 * onPath, `dark in ${darkOnPath} of the ${onPath} pixels the wire crosses`);
+  // It keeps most of its darkness (sky is 220 in blue, the wire 35, and the picture's own pixels
+  // on its path about 80): drawn from samples interpolated bilinearly it was 132.
+  assert.ok(blueOnPath / onPath <= 127, `blue on the wire's path: ${(blueOnPath / onPath).toFixed(0)}`);
+  assert.ok(darkAside <= 10, `${darkAside} dark pixels more than 2 px off the wire`);
+});
+
 test("a horizon crossing the hole stays on its row, drawn a few pixels each side", () => {
   const input = scene(160, () => undefined);
   const segments = findStructure(level(input));

@@ -81,7 +81,8 @@ export function findStructure(level: Level): Segment[] {
       const key = `${ends.join(" ")} ${segment.left > 0} ${segment.right > 0}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      segments.push(segment);
+      const placed = aligned(level, segment);
+      if (placed) segments.push(placed);
     }
   }
   return withinBudget(segments, level);
@@ -378,6 +379,74 @@ function partner(grid: EdgeGrid, from: Edge, exit: { x: number; y: number; lengt
   return best;
 }
 
+/** How far across the line a far end may be moved to line its profile up with the near end's (px), and in what steps. */
+const MAX_SHIFT = 1.5;
+const SHIFT_STEP = 0.125;
+/** How far outside the hole an end's profile across the line is averaged (px). */
+const PROFILE_RUN = 6;
+/** Two ends whose strips differ more than this across the line, wherever the far one is moved, are not one structure (mean squared RGB distance). */
+const MAX_PROFILE_DIFFERENCE = 3 * 30 ** 2;
+
+/**
+ * The segment with its far end moved across the line (by up to MAX_SHIFT, between pixels) to where
+ * the colours across the strip, outside the hole, line up best with the near end's; undefined when
+ * they line up nowhere. Each end's edge is placed to a fraction of a pixel, and two strips of one
+ * structure placed differently drew a 1 px wire twice, faintly, side by side; a strip pairing one
+ * side of a wire with its other side drew it a few pixels off.
+ */
+function aligned(level: Level, segment: Segment): Segment | undefined {
+  const { from, to, left, right } = segment;
+  const length = Math.hypot(to.x - from.x, to.y - from.y);
+  const line = { dx: (to.x - from.x) / length, dy: (to.y - from.y) / length };
+  const steps = Math.round((Math.max(left, right) + 2 + MAX_SHIFT) / SHIFT_STEP);
+  const near = profile(level, from, line, -1, steps);
+  const far = profile(level, to, line, 1, steps);
+  // Only what the strip draws is compared, from half a pixel inside a thin structure's edge: the
+  // background beside a post may change along it.
+  const lowest = Math.round((right === 0 ? 0.5 : -right) / SHIFT_STEP);
+  const highest = Math.round((left === 0 ? -0.5 : left) / SHIFT_STEP);
+  let best = 0;
+  let bestDifference = Number.POSITIVE_INFINITY;
+  // Nearest first, so that a tie keeps the smaller move.
+  for (let step = 0; step <= 2 * (MAX_SHIFT / SHIFT_STEP); step++) {
+    const shift = step % 2 === 0 ? step / 2 : -(step + 1) / 2;
+    let difference = 0;
+    let n = 0;
+    for (let k = lowest; k <= highest; k++) {
+      const a = (steps + k) * 3;
+      const b = (steps + k + shift) * 3;
+      if (Number.isNaN(near[a]) || Number.isNaN(far[b])) continue;
+      difference += (near[a] - far[b]) ** 2 + (near[a + 1] - far[b + 1]) ** 2 + (near[a + 2] - far[b + 2]) ** 2;
+      n++;
+    }
+    // At least half the strip must be seen at both ends.
+    if (2 * n < highest - lowest || difference / n >= bestDifference) continue;
+    bestDifference = difference / n;
+    best = shift * SHIFT_STEP;
+  }
+  if (!(bestDifference <= MAX_PROFILE_DIFFERENCE)) return undefined;
+  return best === 0 ? segment : { ...segment, to: { ...to, x: to.x - line.dy * best, y: to.y + line.dx * best } };
+}
+
+/** The mean colour at each offset across the line (steps of SHIFT_STEP, index `steps` on the line) over PROFILE_RUN px beyond the end; NaN where no pixel was known. */
+function profile(level: Level, end: Edge, line: { dx: number; dy: number }, outward: 1 | -1, steps: number): Float64Array {
+  const out = new Float64Array((2 * steps + 1) * 3);
+  const sample = new Float64Array(3);
+  for (let k = -steps; k <= steps; k++) {
+    const off = k * SHIFT_STEP;
+    let n = 0;
+    for (let s = 1; s <= PROFILE_RUN; s++) {
+      const x = end.x - line.dy * off + line.dx * outward * s;
+      const y = end.y + line.dx * off + line.dy * outward * s;
+      if (!bilinear(level, x, y, sample, 0)) continue;
+      for (let c = 0; c < 3; c++) out[(k + steps) * 3 + c] += sample[c];
+      n++;
+    }
+    for (let c = 0; c < 3; c++) out[(k + steps) * 3 + c] = n === 0 ? Number.NaN : out[(k + steps) * 3 + c] / n;
+  }
+  return out;
+}
+
 /** Angle between two undirected lines. */
 function angleBetween(a: { dx: number; dy: number }, b: { dx: number; dy: number }): number {
   return Math.acos(Math.min(1, Math.abs(a.dx * b.dx + a.dy * b.dy)));
@@ -428,14 +497,55 @@ function distance(rgb: Uint8Array, a: number, b: number): number {
 function beyond(level: Level, end: Edge, line: { dx: number; dy: number }, outward: 1 | -1, s: number, off: number, out: Float64Array): boolean {
   const x = end.x - line.dy * off;
   const y = end.y + line.dx * off;
-  if (!bilinear(level, x, y, out, 0)) return false;
+  if (!sharp(level, x, y, out, 0)) return false;
   const step = 1 + (Math.floor(s) % TEXTURE_RUN);
-  if (!bilinear(level, x + line.dx * outward * step, y + line.dy * outward * step, out, 3)) return true;
+  if (!sharp(level, x + line.dx * outward * step, y + line.dy * outward * step, out, 3)) return true;
   const r = out[3] - out[0];
   const g = out[4] - out[1];
   const b = out[5] - out[2];
   if (Math.sqrt(r * r + g * g + b * b) <= STRUCTURE_TOLERANCE) out.copyWithin(0, 3, 6);
   return true;
+}
+
+/**
+ * The colour at (x, y) between pixels, as bilinear gives it but interpolated with Catmull-Rom
+ * over the 4x4 pixels around it where those are all known picture: a line 1 px wide, sampled
+ * half a pixel off, keeps most of its darkness instead of being spread over two pixels.
+ */
+function sharp(level: Level, x: number, y: number, out: Float64Array, at: number): boolean {
+  const { width, height, hole, rgb } = level;
+  const left = Math.floor(x) - 1;
+  const top = Math.floor(y) - 1;
+  if (left < 0 || top < 0 || left + 3 >= width || top + 3 >= height) return bilinear(level, x, y, out, at);
+  for (let j = 0; j < 4; j++) {
+    const row = (top + j) * width + left;
+    if (hole[row] | hole[row + 1] | hole[row + 2] | hole[row + 3]) return bilinear(level, x, y, out, at);
+  }
+  const wx = catmullRom(x - left - 1, CUBIC_X);
+  const wy = catmullRom(y - top - 1, CUBIC_Y);
+  for (let c = 0; c < 3; c++) {
+    let total = 0;
+    for (let j = 0; j < 4; j++) {
+      const row = (top + j) * width + left;
+      total += wy[j] * (wx[0] * rgb[row * 3 + c] + wx[1] * rgb[(row + 1) * 3 + c] + wx[2] * rgb[(row + 2) * 3 + c] + wx[3] * rgb[(row + 3) * 3 + c]);
+    }
+    out[at + c] = Math.max(0, Math.min(255, total));
+  }
+  return true;
+}
+
+const CUBIC_X = new Float64Array(4);
+const CUBIC_Y = new Float64Array(4);
+
+/** Catmull-Rom weights of the four pixels around a point `t` (0..1) past the second. */
+function catmullRom(t: number, weights: Float64Array): Float64Array {
+  const t2 = t * t;
+  const t3 = t2 * t;
+  weights[0] = 0.5 * (-t3 + 2 * t2 - t);
+  weights[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
+  weights[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
+  weights[3] = 0.5 * (t3 - t2);
+  return weights;
 }
 
 /** The colour at (x, y) between pixels into out[at..at + 2], when all four pixels around it are known picture. */
