@@ -51,12 +51,19 @@ function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: nu
   // Sample from a band around the hole; only if that band has no usable patch, from the whole picture.
   const band = expand(box, marginFor(box), width, height);
   let region = crop(out, hole, width, band);
-  // Straight structure crossing the hole (posts, wires, horizons), drawn over the patch fill.
+  // Structure crossing the hole (posts, wires, horizons, rims), drawn across it.
   const structure = withStructure ? findStructure(region) : [];
   // A preview: the picture so far, this region's hole painted from the coarse estimate, scaled up.
   const onStage = (estimate: Level) => onPreview(() => previewOf(out, hole, width, band, estimate));
-  if (completeRegion(region, random, onStage)) {
-    drawStructure(region, structure);
+  // Arcs, edges between two regions (a saucer's rim), are drawn first and the fill takes them as
+  // known picture, so it puts each region on its side of the curve. Straight strips are drawn over
+  // the finished fill: drawn first, a post's grain was copied beside it as a second post.
+  const drawn = drawStructure(region, structure.filter((segment) => segment.turn !== 0));
+  for (const p of drawn) region.hole[p] = 0;
+  const completed = completeRegion(region, random, onStage);
+  for (const p of drawn) region.hole[p] = 1;
+  if (completed) {
+    drawStructure(region, structure.filter((segment) => segment.turn === 0));
     paste(out, hole, width, band, region);
     return;
   }

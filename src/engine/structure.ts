@@ -10,6 +10,11 @@
 // structure in front of a changing background (a post against sky above and grass below) is alike
 // on one side only, and is drawn across its width. The strip takes its grain from the structure
 // outside the hole, blended from both ends along the line.
+//
+// An edge with no straight partner may go on along a circle: tangent to it, through the hole, to
+// an edge whose direction is the circle's where it meets it, with the same colours across (a
+// saucer's rim, the outline of a cheek). Such arcs separate two regions; the fill draws them
+// first and fills around them (fill.ts), so each region keeps to its side of the curve.
 
 import type { Level } from "./level.ts";
 
@@ -57,11 +62,13 @@ export interface Segment {
   /** px drawn on the side of (-dy, dx) from the line, and on the other. */
   left: number;
   right: number;
+  /** 0 for a straight segment; for a circular arc, how far its direction turns from `from` to `to` (radians, signed as the chord's angle from the arc's direction at `from`, twice over). */
+  turn: number;
 }
 
 /**
- * The straight structures that cross the hole, found on the known pixels around it. Reads the
- * level, changes nothing: draw them over the finished fill with `drawStructure`.
+ * The structures that cross the hole, straight or arcs, found on the known pixels around it. Reads
+ * the level, changes nothing: draw them with `drawStructure`.
  */
 export function findStructure(level: Level): Segment[] {
   const edges = rimEdges(level);
@@ -71,18 +78,35 @@ export function findStructure(level: Level): Segment[] {
   // One edge is found on two or three rows of pixels next to the hole, and from both of its ends:
   // the same segment, give or take a pixel, is kept once.
   const seen = new Set<string>();
+  const unpaired: RimEnd[] = [];
   for (const from of edges) {
-    for (const direction of [1, -1]) {
+    for (const direction of [1, -1] as const) {
+      if (!entersHole(level, from, from.dx * direction, from.dy * direction)) continue;
       const exit = crossHole(level, from, from.dx * direction, from.dy * direction);
-      if (!exit) continue;
-      const segment = partner(grid, from, exit, level);
-      if (!segment) continue;
+      const segment = exit && partner(grid, from, exit, level);
+      if (!segment) {
+        unpaired.push(rimEnd(level, from, direction));
+        continue;
+      }
       const ends = [segment.from, segment.to].map((edge) => `${Math.round(edge.x / 4)},${Math.round(edge.y / 4)}`).sort();
       const key = `${ends.join(" ")} ${segment.left > 0} ${segment.right > 0}`;
       if (seen.has(key)) continue;
       seen.add(key);
       const placed = aligned(level, segment);
       if (placed) segments.push(placed);
+    }
+  }
+  // Edges that found no straight partner may continue along a circle (a saucer's rim, a cheek).
+  if (unpaired.length <= MAX_ARC_EDGES) {
+    const rim = new RimEnds(unpaired);
+    for (const start of unpaired) {
+      const arc = arcPartner(level, rim, start);
+      if (!arc) continue;
+      const ends = [arc.from, arc.to].map((edge) => `${Math.round(edge.x / 4)},${Math.round(edge.y / 4)}`).sort();
+      const key = `${ends.join(" ")} arc`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      segments.push(arc);
     }
   }
   return withinBudget(segments, level);
@@ -108,17 +132,19 @@ function withinBudget(segments: Segment[], level: Level): Segment[] {
 
 /**
  * Draws each segment over the level's hole pixels: each pixel is blended from the structure's
- * texture beyond its two ends, at the same offset across the line, by where it lies along it.
+ * texture beyond its two ends, at the same offset across the line (or arc), by where it lies along
+ * it. Answers which pixels it drew (indices into the level).
  */
-export function drawStructure(level: Level, segments: Segment[]): void {
-  if (segments.length === 0) return;
+export function drawStructure(level: Level, segments: Segment[]): number[] {
+  if (segments.length === 0) return [];
   // Which strip drew each pixel (its rank, see drawSegment), over the box the strips can reach.
   let x0 = level.width;
   let y0 = level.height;
   let x1 = 0;
   let y1 = 0;
-  for (const { from, to, left, right } of segments) {
-    const reach = Math.max(left, right) + 1;
+  for (const { from, to, left, right, turn } of segments) {
+    // An arc bulges out of its ends' box by at most its sagitta.
+    const reach = Math.max(left, right) + 1 + (turn ? (Math.hypot(to.x - from.x, to.y - from.y) / 2) * Math.tan(Math.abs(turn) / 4) + 1 : 0);
     x0 = Math.min(x0, Math.floor(Math.min(from.x, to.x) - reach));
     y0 = Math.min(y0, Math.floor(Math.min(from.y, to.y) - reach));
     x1 = Math.max(x1, Math.ceil(Math.max(from.x, to.x) + reach) + 1);
@@ -126,7 +152,14 @@ export function drawStructure(level: Level, segments: Segment[]): void {
   }
   const box = { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(level.width, x1), y1: Math.min(level.height, y1) };
   const ranks = new Uint8Array((box.x1 - box.x0) * (box.y1 - box.y0)).fill(UNDRAWN);
-  for (const segment of segments) drawSegment(level, segment, box, ranks);
+  for (const segment of segments) {
+    if (segment.turn !== 0) drawArc(level, segment, box, ranks);
+    else drawSegment(level, segment, box, ranks);
+  }
+  const drawn: number[] = [];
+  const boxWidth = box.x1 - box.x0;
+  for (let r = 0; r < ranks.length; r++) if (ranks[r] !== UNDRAWN) drawn.push((box.y0 + Math.floor(r / boxWidth)) * level.width + box.x0 + (r % boxWidth));
+  return drawn;
 }
 
 /** Edges on known pixels within REACH of the hole, tile by tile where the hole has a border. */
@@ -318,6 +351,128 @@ class EdgeGrid {
   }
 }
 
+/** Whether walking from an edge along (dx, dy) enters the hole within a few pixels. */
+function entersHole(level: Level, from: Edge, dx: number, dy: number): boolean {
+  for (let s = 1; s <= REACH + 2; s++) {
+    const x = Math.round(from.x + dx * s);
+    const y = Math.round(from.y + dy * s);
+    if (x < 0 || y < 0 || x >= level.width || y >= level.height) return false;
+    if (level.hole[y * level.width + x]) return true;
+  }
+  return false;
+}
+
+/** Arcs are looked for only among at most this many edges that found no straight partner. */
+const MAX_ARC_EDGES = 3000;
+/** An arc turns by at most this between its ends, and at least MAX_ANGLE (less is a straight line). */
+const MAX_TURN = Math.PI / 3;
+/** The far end's direction agrees with the arc's there within this. */
+const ARC_ANGLE = (8 * Math.PI) / 180;
+/** The cosines of the least and the most two ends' directions may differ by, for the arc's turn to fit. */
+const MOST_PARALLEL = Math.cos(2 * MAX_ANGLE - ARC_ANGLE);
+const LEAST_PARALLEL = Math.cos(Math.min(Math.PI / 2, MAX_TURN + ARC_ANGLE));
+/** Arcs are looked for between ends at most this far apart (px). */
+const MAX_CHORD = 600;
+
+/** An edge beside the hole that found no straight partner, and which way it points into the hole, with its colours across (the start of an arc). */
+interface RimEnd extends Edge {
+  inX: number;
+  inY: number;
+  /** The mean colour every ARC_STEP px across the edge (on the side of (-inY, inX) first), over PROFILE_RUN px outside the hole. */
+  across: Float64Array;
+}
+
+/** Every how many px across an arc's ends their colours are compared, and how many steps each side. */
+const ARC_STEP = 0.5;
+const ARC_STEPS = HALF_WIDTH / ARC_STEP;
+
+function rimEnd(level: Level, edge: Edge, direction: 1 | -1): RimEnd {
+  const inward = { dx: edge.dx * direction, dy: edge.dy * direction };
+  return { x: edge.x, y: edge.y, dx: edge.dx, dy: edge.dy, strength: edge.strength, inX: inward.dx, inY: inward.dy, across: profile(level, edge, inward, -1, ARC_STEPS, ARC_STEP) };
+}
+
+/** Rim ends with their positions and directions in flat arrays, for the quick tests of every pair. */
+class RimEnds {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly inX: Float64Array;
+  readonly inY: Float64Array;
+
+  constructor(readonly all: RimEnd[]) {
+    this.x = Float64Array.from(all, (end) => end.x);
+    this.y = Float64Array.from(all, (end) => end.y);
+    this.inX = Float64Array.from(all, (end) => end.inX);
+    this.inY = Float64Array.from(all, (end) => end.inY);
+  }
+}
+
+/**
+ * A circular arc from an edge that found no straight partner, tangent to it, through the hole to
+ * another such edge whose direction is the arc's there and whose colours across match all along
+ * the strip (an edge between two regions: a saucer's rim, a cheek's outline).
+ */
+function arcPartner(level: Level, ends: RimEnds, start: RimEnd): Segment | undefined {
+  const { inX: dx, inY: dy } = start;
+  let best: Segment | undefined;
+  let bestScore = MAX_PROFILE_DIFFERENCE;
+  for (let j = 0; j < ends.all.length; j++) {
+    // First the cheap tests: the two directions differ by about as much as an arc may turn, and
+    // the ends are neither too close nor too far apart.
+    const parallel = Math.abs(dx * ends.inX[j] + dy * ends.inY[j]);
+    if (parallel > MOST_PARALLEL || parallel < LEAST_PARALLEL) continue;
+    const cx = ends.x[j] - start.x;
+    const cy = ends.y[j] - start.y;
+    const chord = Math.sqrt(cx * cx + cy * cy);
+    if (chord < 4 * REACH || chord > MAX_CHORD) continue;
+    const to = ends.all[j];
+    const half = Math.atan2(dx * cy - dy * cx, dx * cx + dy * cy); // from the tangent to the chord
+    if (Math.abs(half) <= MAX_ANGLE || Math.abs(half) > MAX_TURN / 2) continue;
+    const turn = 2 * half;
+    // The arc leaves the hole there the way `to` points into it.
+    const there = rotate({ dx, dy }, turn);
+    if (Math.acos(Math.max(-1, Math.min(1, -(there.dx * to.inX + there.dy * to.inY)))) > ARC_ANGLE) continue;
+    const difference = acrossDifference(start, profile(level, to, there, 1, ARC_STEPS, ARC_STEP));
+    if (difference >= bestScore) continue;
+    if (!arcInHole(level, start, { dx, dy }, chord, turn)) continue;
+    bestScore = difference;
+    best = { from: start, to, left: HALF_WIDTH, right: HALF_WIDTH, turn };
+  }
+  return best;
+}
+
+/**
+ * How unlike an arc's two ends look across it (mean squared RGB distance), `far` measured along the
+ * arc's direction there; infinite when under half of it is known picture.
+ */
+function acrossDifference(start: RimEnd, far: Float64Array): number {
+  let difference = 0;
+  let n = 0;
+  for (let a = 0; a < far.length; a += 3) {
+    if (Number.isNaN(start.across[a]) || Number.isNaN(far[a])) continue;
+    difference += (start.across[a] - far[a]) ** 2 + (start.across[a + 1] - far[a + 1]) ** 2 + (start.across[a + 2] - far[a + 2]) ** 2;
+    n++;
+  }
+  return n > ARC_STEPS ? difference / n : Number.POSITIVE_INFINITY;
+}
+
+/** Whether the arc runs through the hole between its ends: every pixel on it more than a few px from both ends is hole. */
+function arcInHole(level: Level, from: Edge, tangent: { dx: number; dy: number }, chord: number, turn: number): boolean {
+  const radius = chord / (2 * Math.sin(Math.abs(turn) / 2));
+  const side = Math.sign(turn);
+  const centreX = from.x - tangent.dy * radius * side;
+  const centreY = from.y + tangent.dx * radius * side;
+  const start = Math.atan2(from.y - centreY, from.x - centreX);
+  const length = radius * Math.abs(turn);
+  const margin = REACH + 2;
+  for (let s = margin; s <= length - margin; s++) {
+    const angle = start + (side * s) / radius;
+    const x = Math.round(centreX + radius * Math.cos(angle));
+    const y = Math.round(centreY + radius * Math.sin(angle));
+    if (x < 0 || y < 0 || x >= level.width || y >= level.height || !level.hole[y * level.width + x]) return false;
+  }
+  return true;
+}
+
 /** Walking from an edge along (dx, dy): where the walk is back on known picture after crossing the hole, if it enters the hole soon. */
 function crossHole(level: Level, from: Edge, dx: number, dy: number): { x: number; y: number; length: number } | undefined {
   const { width, height, hole } = level;
@@ -364,7 +519,7 @@ function partner(grid: EdgeGrid, from: Edge, exit: { x: number; y: number; lengt
     if (score >= bestScore) continue;
     if (both) {
       // Alike on both sides: an edge between two regions (a horizon), drawn a few pixels each way.
-      best = { from, to, left: HALF_WIDTH, right: HALF_WIDTH };
+      best = { from, to, left: HALF_WIDTH, right: HALF_WIDTH, turn: 0 };
     } else {
       // Alike on one side: a thin structure in front of a changing background (a post against
       // sky, then grass), drawn across its width. Alike on a wide region's side only is no
@@ -372,7 +527,7 @@ function partner(grid: EdgeGrid, from: Edge, exit: { x: number; y: number; lengt
       const side = left <= MAX_SIDE_DIFFERENCE ? 1 : -1;
       const width = Math.min(structureWidth(level, from, line, side), structureWidth(level, to, line, side));
       if (width === Number.POSITIVE_INFINITY) continue;
-      best = { from, to, left: side === 1 ? width : 0, right: side === 1 ? 0 : width };
+      best = { from, to, left: side === 1 ? width : 0, right: side === 1 ? 0 : width, turn: 0 };
     }
     bestScore = score;
   }
@@ -428,12 +583,12 @@ function aligned(level: Level, segment: Segment): Segment | undefined {
   return best === 0 ? segment : { ...segment, to: { ...to, x: to.x - line.dy * best, y: to.y + line.dx * best } };
 }
 
-/** The mean colour at each offset across the line (steps of SHIFT_STEP, index `steps` on the line) over PROFILE_RUN px beyond the end; NaN where no pixel was known. */
-function profile(level: Level, end: Edge, line: { dx: number; dy: number }, outward: 1 | -1, steps: number): Float64Array {
+/** The mean colour at each offset across the line (every `step` px, index `steps` on the line) over PROFILE_RUN px beyond the end; NaN where no pixel was known. */
+function profile(level: Level, end: Edge, line: { dx: number; dy: number }, outward: 1 | -1, steps: number, step = SHIFT_STEP): Float64Array {
   const out = new Float64Array((2 * steps + 1) * 3);
   const sample = new Float64Array(3);
   for (let k = -steps; k <= steps; k++) {
-    const off = k * SHIFT_STEP;
+    const off = k * step;
     let n = 0;
     for (let s = 1; s <= PROFILE_RUN; s++) {
       const x = end.x - line.dy * off + line.dx * outward * s;
@@ -445,6 +600,13 @@ function profile(level: Level, end: Edge, line: { dx: number; dy: number }, outw
     for (let c = 0; c < 3; c++) out[(k + steps) * 3 + c] = n === 0 ? Number.NaN : out[(k + steps) * 3 + c] / n;
   }
   return out;
+}
+
+/** A direction turned by `angle` (radians; positive from x towards y). */
+function rotate({ dx, dy }: { dx: number; dy: number }, angle: number): { dx: number; dy: number } {
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  return { dx: dx * cos - dy * sin, dy: dx * sin + dy * cos };
 }
 
 /** Angle between two undirected lines. */
@@ -612,6 +774,55 @@ function drawSegment(level: Level, { from, to, left, right }: Segment, box: { x0
       if (!beyond(level, from, line, -1, along * length, off, a) || !beyond(level, to, line, 1, (1 - along) * length, off, b)) continue;
       ranks[r] = rank;
       for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round(a[c] * (1 - along) + b[c] * along);
+    }
+  }
+}
+
+/** Draws an arc's strip (HALF_WIDTH each side) into the level's hole pixels no better-ranked strip drew, row by row over the ring it lies on. */
+function drawArc(level: Level, { from, to, left, turn }: Segment, box: { x0: number; y0: number; x1: number }, ranks: Uint8Array): void {
+  const { width, height, hole, rgb } = level;
+  const chord = Math.hypot(to.x - from.x, to.y - from.y);
+  const radius = chord / (2 * Math.sin(Math.abs(turn) / 2));
+  const side = Math.sign(turn);
+  // The arc's direction at each end: the chord's, turned back (at `from`) or on (at `to`) by half the turn.
+  const t1 = rotate({ dx: (to.x - from.x) / chord, dy: (to.y - from.y) / chord }, -turn / 2);
+  const t2 = rotate(t1, turn);
+  const centreX = from.x - t1.dy * radius * side;
+  const centreY = from.y + t1.dx * radius * side;
+  const start = Math.atan2(from.y - centreY, from.x - centreX);
+  const length = radius * Math.abs(turn);
+  const boxWidth = box.x1 - box.x0;
+  const inner = Math.max(0, radius - left - 1);
+  const outer = radius + left + 1;
+  const a = new Float64Array(6);
+  const b = new Float64Array(6);
+  const y0 = Math.max(0, Math.floor(centreY - outer));
+  const y1 = Math.min(height - 1, Math.ceil(centreY + outer));
+  for (let y = y0; y <= y1; y++) {
+    const ry = y - centreY;
+    const far = Math.sqrt(Math.max(0, outer * outer - ry * ry));
+    const near = Math.sqrt(Math.max(0, inner * inner - ry * ry));
+    for (const sign of [-1, 1]) {
+      const lo = Math.max(0, Math.ceil(sign < 0 ? centreX - far : centreX + near));
+      const hi = Math.min(width - 1, Math.floor(sign < 0 ? centreX - near : centreX + far));
+      for (let x = lo; x <= hi; x++) {
+        const p = y * width + x;
+        if (!hole[p]) continue;
+        const r = Math.hypot(x - centreX, ry);
+        // Positive towards the centre, as (-dy, dx) of the tangent is where it turns.
+        const off = (radius - r) * side;
+        if (Math.abs(off) > left) continue;
+        let swept = (Math.atan2(ry, x - centreX) - start) * side;
+        swept -= 2 * Math.PI * Math.floor(swept / (2 * Math.PI));
+        const along = swept / Math.abs(turn);
+        if (along <= 0 || along >= 1) continue;
+        const rank = BEHIND + Math.round(Math.abs(off) * 3);
+        const q = (y - box.y0) * boxWidth + (x - box.x0);
+        if (ranks[q] <= rank) continue;
+        if (!beyond(level, from, t1, -1, along * length, off, a) || !beyond(level, to, t2, 1, (1 - along) * length, off, b)) continue;
+        ranks[q] = rank;
+        for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round(a[c] * (1 - along) + b[c] * along);
+      }
     }
   }
 }
