@@ -9,6 +9,7 @@ import type { Level } from "./level.ts";
 import { binarizeMask, countHoles, dilateMask } from "./mask.ts";
 import { createRandom, type Random } from "./random.ts";
 import { expand, holeRegions, marginFor, type Rect } from "./regions.ts";
+import { straighten } from "./straighten.ts";
 import { drawStructure, findStructure } from "./structure.ts";
 
 /** Object edges are anti-aliased into the background; growing the mask removes that fringe too. */
@@ -52,18 +53,23 @@ function fillRegion(out: Uint8Array, hole: Uint8Array, width: number, height: nu
   const band = expand(box, marginFor(box), width, height);
   let region = crop(out, hole, width, band);
   // Structure crossing the hole (posts, wires, horizons, rims), drawn across it.
-  const structure = withStructure ? findStructure(region) : [];
+  const { segments, stubs } = withStructure ? findStructure(region) : { segments: [], stubs: [] };
   // A preview: the picture so far, this region's hole painted from the coarse estimate, scaled up.
   const onStage = (estimate: Level) => onPreview(() => previewOf(out, hole, width, band, estimate));
   // Arcs, edges between two regions (a saucer's rim), are drawn first and the fill takes them as
   // known picture, so it puts each region on its side of the curve. Straight strips are drawn over
   // the finished fill: drawn first, a post's grain was copied beside it as a second post.
-  const drawn = drawStructure(region, structure.filter((segment) => segment.turn !== 0));
+  const drawn = drawStructure(region, segments.filter((segment) => segment.turn !== 0));
   for (const p of drawn) region.hole[p] = 0;
   const completed = completeRegion(region, random, onStage);
   for (const p of drawn) region.hole[p] = 1;
   if (completed) {
-    drawStructure(region, structure.filter((segment) => segment.turn === 0));
+    // Posts that end inside the hole, continued by the fill a little to the side, are put back on
+    // their line; strips drawn next pass behind them.
+    const placed = straighten(region, stubs);
+    for (const p of placed) region.hole[p] = 0;
+    drawStructure(region, segments.filter((segment) => segment.turn === 0));
+    for (const p of placed) region.hole[p] = 1;
     paste(out, hole, width, band, region);
     return;
   }

@@ -182,7 +182,7 @@ test("a 1 px wire, drawn smooth at 30 degrees from horizontal, comes out as one 
 
 test("a horizon crossing the hole stays on its row, drawn a few pixels each side", () => {
   const input = scene(160, () => undefined);
-  const segments = findStructure(level(input));
+  const segments = findStructure(level(input)).segments;
   assert.ok(segments.length > 0, "the horizon is found");
   for (const { from, to, left, right } of segments) {
     assert.ok(Math.abs(from.y - 160) <= 1 && Math.abs(to.y - 160) <= 1, `a segment from row ${from.y} to ${to.y}`);
@@ -229,10 +229,10 @@ test("the rim of a disc crossing the hole comes out on its circle, with the disc
 
 test("a rim whose two ends are different colours is not joined by an arc", () => {
   const input = scene(SIDE, disc(160, 300, 150, (x) => (x < 160 ? SAND : [60, 170, 70])));
-  const segments = findStructure(level(input));
+  const segments = findStructure(level(input)).segments;
   assert.deepEqual(segments.filter((segment) => segment.turn !== 0), []);
   // The same disc in one colour is: the test sees what it is meant to see.
-  assert.equal(findStructure(level(scene(SIDE, disc(160, 300, 150, () => SAND)))).filter((segment) => segment.turn !== 0).length, 1);
+  assert.equal(findStructure(level(scene(SIDE, disc(160, 300, 150, () => SAND)))).segments.filter((segment) => segment.turn !== 0).length, 1);
 });
 
 test("no arc joins a rim to an edge that runs another way at the far side", () => {
@@ -245,7 +245,7 @@ test("no arc joins a rim to an edge that runs another way at the far side", () =
     const cover = Math.max(0, Math.min(1, y - rimAt110 + 0.5));
     return cover === 0 ? undefined : [90, 150, 220].map((v, c) => (v + n * 0.3) * (1 - cover) + (SAND[c] + n * 0.3) * cover);
   });
-  assert.deepEqual(findStructure(level(input)).filter((segment) => segment.turn !== 0), []);
+  assert.deepEqual(findStructure(level(input)).segments.filter((segment) => segment.turn !== 0), []);
 });
 
 test("no arc is drawn where its path crosses known picture that does not show it", () => {
@@ -258,29 +258,29 @@ test("no arc is drawn where its path crosses known picture that does not show it
       input.rgb.set([90, 150, 220], (y * SIDE + x) * 3);
     }
   }
-  assert.deepEqual(findStructure(level(input)).filter((segment) => segment.turn !== 0), []);
+  assert.deepEqual(findStructure(level(input)).segments.filter((segment) => segment.turn !== 0), []);
 });
 
 test("a post that ends inside the hole, and two posts of different colours, are not drawn across", () => {
   const ends = scene(400, post(150, 12, 0, 160));
-  assert.deepEqual(findStructure(level(ends)), [], "nothing comes out below to continue it");
+  assert.deepEqual(findStructure(level(ends)).segments, [], "nothing comes out below to continue it");
 
   const blue = scene(400, (x, y, n) => (x >= 150 && x < 162 ? (y < 160 ? POST_BROWN.map((v) => v + n * 0.5) : [40, 60, 200 + n * 0.5]) : undefined));
-  assert.deepEqual(findStructure(level(blue)), [], "a brown post above and a blue one below are not one structure");
+  assert.deepEqual(findStructure(level(blue)).segments, [], "a brown post above and a blue one below are not one structure");
 });
 
 test("texture without structure gives nothing to draw", () => {
   const grass = scene(0, () => undefined);
-  assert.deepEqual(findStructure(level(grass)), []);
+  assert.deepEqual(findStructure(level(grass)).segments, []);
   const random = prng(5);
   const noise = scene(0, () => [random() * 255, random() * 255, random() * 255]);
-  assert.deepEqual(findStructure(level(noise)), []);
+  assert.deepEqual(findStructure(level(noise)).segments, []);
 });
 
 test("fine stripes everywhere are texture: the strips drawn cover at most the hole's area, the strongest first", () => {
   const stripes = scene(0, (x, y) => ((x + 2 * y) % 12 < 6 ? [40, 40, 40] : [220, 220, 220]));
   const striped = level(stripes);
-  const segments = findStructure(striped);
+  const segments = findStructure(striped).segments;
   const area = segments.reduce((sum, { from, to, left, right }) => sum + Math.hypot(to.x - from.x, to.y - from.y) * (left + right + 1), 0);
   const holePixels = striped.hole.reduce((sum, v) => sum + v, 0);
   assert.ok(segments.length > 10, `${segments.length} stripes continued`);
@@ -290,7 +290,7 @@ test("fine stripes everywhere are texture: the strips drawn cover at most the ho
 test("drawing changes only the hole's pixels", () => {
   const input = scene(160, post(150, 12));
   const drawn = level(input);
-  const segments = findStructure(drawn);
+  const segments = findStructure(drawn).segments;
   assert.ok(segments.length > 0);
   drawStructure(drawn, segments);
   let changedInHole = 0;

@@ -67,12 +67,66 @@ export interface Segment {
 }
 
 /**
- * The structures that cross the hole, straight or arcs, found on the known pixels around it. Reads
- * the level, changes nothing: draw them with `drawStructure`.
+ * A thin structure (a post, a wire) that enters the hole and comes out nowhere: where it goes in
+ * the hole is the patch fill's guess, which `straighten` (straighten.ts) puts back on its line.
  */
-export function findStructure(level: Level): Segment[] {
+export interface Stub {
+  /** Its edge beside the hole, and the unit direction along it into the hole. */
+  x: number;
+  y: number;
+  dx: number;
+  dy: number;
+  strength: number;
+  /** Which side of the edge the structure lies on (1: towards (-dy, dx)), and how wide it is (px). */
+  side: 1 | -1;
+  width: number;
+  /** Its colours across, at whole px from -(width + STUB_PAD) to width + STUB_PAD (index width + STUB_PAD on the edge), outside the hole. */
+  across: Float64Array;
+}
+
+/**
+ * Whether a stub's profile shows a structure with an edge on each side: its colours beyond its far
+ * edge are unlike its inside (a post against the sky, not a run of grass that noise cut short).
+ */
+function boundedBothSides(across: Float64Array, side: 1 | -1, width: number): boolean {
+  const centre = width + STUB_PAD;
+  const mean = (from: number, to: number) => {
+    const sum = [0, 0, 0];
+    let n = 0;
+    for (let k = from; k <= to; k++) {
+      const a = (centre + side * k) * 3;
+      if (Number.isNaN(across[a])) continue;
+      for (let c = 0; c < 3; c++) sum[c] += across[a + c];
+      n++;
+    }
+    return n === 0 ? undefined : sum.map((v) => v / n);
+  };
+  const inside = mean(1, width - 1);
+  const beyond = mean(width + 1, width + STUB_PAD);
+  if (!inside || !beyond) return false;
+  return Math.hypot(inside[0] - beyond[0], inside[1] - beyond[1], inside[2] - beyond[2]) > MAX_SIDE_DIFFERENCE;
+}
+
+/** A stub's profile reaches this far beyond the structure's width on each side (px). */
+export const STUB_PAD = 2;
+/** Narrower structures are not followed: in photos, a fill's every dark streak looks like one. */
+const MIN_STUB_WIDTH = 6;
+/** At most this many stubs are kept (the strongest): a few posts, not a texture's every edge. */
+const MAX_STUBS = 64;
+
+export interface Structure {
+  segments: Segment[];
+  stubs: Stub[];
+}
+
+/**
+ * The structures that cross the hole, straight or arcs, found on the known pixels around it, and
+ * the thin ones that enter it and end there. Reads the level, changes nothing: draw the segments
+ * with `drawStructure`.
+ */
+export function findStructure(level: Level): Structure {
   const edges = rimEdges(level);
-  if (edges.length < 2) return [];
+  if (edges.length < 2) return { segments: [], stubs: [] };
   const grid = new EdgeGrid(edges);
   const segments: Segment[] = [];
   // One edge is found on two or three rows of pixels next to the hole, and from both of its ends:
@@ -97,11 +151,13 @@ export function findStructure(level: Level): Segment[] {
     }
   }
   // Edges that found no straight partner may continue along a circle (a saucer's rim, a cheek).
+  const onArcs = new Set<Edge>();
   if (unpaired.length <= MAX_ARC_EDGES) {
     const rim = new RimEnds(unpaired);
     for (const start of unpaired) {
       const arc = arcPartner(level, rim, start);
       if (!arc) continue;
+      onArcs.add(arc.from).add(arc.to);
       const ends = [arc.from, arc.to].map((edge) => `${Math.round(edge.x / 4)},${Math.round(edge.y / 4)}`).sort();
       const key = `${ends.join(" ")} arc`;
       if (seen.has(key)) continue;
@@ -109,7 +165,34 @@ export function findStructure(level: Level): Segment[] {
       segments.push(arc);
     }
   }
-  return withinBudget(segments, level);
+  return { segments: withinBudget(segments, level), stubs: stubsOf(level, unpaired.filter((end) => !onArcs.has(end))) };
+}
+
+/** The rim ends beside a thin structure on one side (one per structure, the strongest first). */
+function stubsOf(level: Level, ends: RimEnd[]): Stub[] {
+  const stubs: Stub[] = [];
+  const seen = new Set<string>();
+  for (const end of [...ends].sort((a, b) => b.strength - a.strength)) {
+    const inward = { dx: end.inX, dy: end.inY };
+    const left = structureWidth(level, end, inward, 1);
+    const right = structureWidth(level, end, inward, -1);
+    // Thin on exactly one side: a structure's edge. Thin on both, it lies between two structures.
+    if ((left === Number.POSITIVE_INFINITY) === (right === Number.POSITIVE_INFINITY)) continue;
+    const side = left === Number.POSITIVE_INFINITY ? -1 : 1;
+    const width = side === 1 ? left : right;
+    if (width < MIN_STUB_WIDTH) continue;
+    // A post's two edges, and each edge found on two or three rows, are one stub.
+    const cx = end.x - inward.dy * side * (width / 2);
+    const cy = end.y + inward.dx * side * (width / 2);
+    const key = `${Math.round(cx / 4)},${Math.round(cy / 4)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const across = profile(level, end, inward, -1, width + STUB_PAD, 1);
+    if (!boundedBothSides(across, side, width)) continue;
+    stubs.push({ x: end.x, y: end.y, dx: inward.dx, dy: inward.dy, strength: end.strength, side, width, across });
+    if (stubs.length === MAX_STUBS) break;
+  }
+  return stubs;
 }
 
 /**
@@ -540,7 +623,7 @@ const SHIFT_STEP = 0.125;
 /** How far outside the hole an end's profile across the line is averaged (px). */
 const PROFILE_RUN = 6;
 /** Two ends whose strips differ more than this across the line, wherever the far one is moved, are not one structure (mean squared RGB distance). */
-const MAX_PROFILE_DIFFERENCE = 3 * 30 ** 2;
+export const MAX_PROFILE_DIFFERENCE = 3 * 30 ** 2;
 
 /**
  * The segment with its far end moved across the line (by up to MAX_SHIFT, between pixels) to where

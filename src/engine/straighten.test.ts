@@ -1,0 +1,123 @@
+// Posts whose tops are hidden by the hole (the benchmark's fence scene with its 400 px hole): the
+// patch fill continues them from copies of other posts, a few pixels to the side, with a kink; the
+// straightening puts each back on its own columns, and leaves the fill alone where nothing enters.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { makeScene, squareMask } from "../../test/support/scene.ts";
+import { contentAwareFill } from "./fill.ts";
+import { straighten } from "./straighten.ts";
+import { findStructure } from "./structure.ts";
+
+const SIZE = 1024;
+const HOLE_SIDE = 400;
+// The scene's posts (test/support/scene.ts at 1024 px): 14 px wide, from 60 px above the horizon
+// (row 440) to 120 px below it. Three enter the hole (rows 400-800) from above and end inside it.
+const POST_WIDTH = 14;
+const POST_BOTTOM = 560;
+const HOLE_TOP = 400 - 3; // the mask is grown by 3 px
+const POSTS_IN_HOLE = [2, 3, 4].map((k) => Math.round(SIZE * (0.1 + 0.12 * k)) - (POST_WIDTH >> 1));
+
+const scene = makeScene({ width: SIZE, height: SIZE });
+const mask = squareMask(SIZE, SIZE, scene.disc.cx, scene.disc.cy, HOLE_SIDE);
+
+const isBrown = (rgb: Uint8Array, x: number, y: number) => {
+  const p = (y * SIZE + x) * 3;
+  return rgb[p] > 80 && rgb[p] < 150 && rgb[p + 1] < 110 && rgb[p + 2] < 80;
+};
+
+/** For one post: brown pixels within 12 px of its columns, row by row down the hole, split into on its columns (±1 px) and off them, and the rows it reaches. */
+function postInFill(rgb: Uint8Array, left: number) {
+  let on = 0;
+  let off = 0;
+  let rows = 0;
+  for (let y = HOLE_TOP; y < POST_BOTTOM + 40; y++) {
+    let brown = 0;
+    for (let x = left - 12; x < left + POST_WIDTH + 12; x++) {
+      if (!isBrown(rgb, x, y)) continue;
+      brown++;
+      if (x >= left - 1 && x < left + POST_WIDTH + 1) on++;
+      else off++;
+    }
+    if (brown >= POST_WIDTH / 2) rows = y - HOLE_TOP + 1;
+  }
+  return { on, off, rows };
+}
+
+test("posts that end inside the hole come out on their own columns, not beside them", () => {
+  const straightened = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask });
+  const patchOnly = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask }, { structure: false });
+  let offBefore = 0;
+  for (const left of POSTS_IN_HOLE) {
+    const after = postInFill(straightened, left);
+    const before = postInFill(patchOnly, left);
+    offBefore += before.off;
+    // Still as long as the fill made it (the real one reaches 163 rows into the hole).
+    assert.ok(after.rows >= 0.8 * before.rows && after.rows >= 100, `the post at x=${left} reaches ${after.rows} rows in (the fill alone: ${before.rows})`);
+    assert.ok(after.off <= 0.03 * (after.on + after.off), `post at x=${left}: ${after.off} brown pixels beside its columns, ${after.on} on them`);
+  }
+  // The scene does show what is fixed: the fill alone puts posts beside their columns.
+  assert.ok(offBefore > 1000, `the patch fill alone put ${offBefore} brown pixels beside the posts`);
+});
+
+/**
+ * A stand-in for a fill: the picture without the disc, with the middle post (columns 464-477)
+ * redrawn in the hole `offset(y)` px to the side, down to `bottom`. Answers the level and its stubs.
+ */
+function fillWithPostAt(offset: (y: number) => number, bottom = POST_BOTTOM) {
+  const truth = makeScene({ width: SIZE, height: SIZE, withDisc: false });
+  const hole = new Uint8Array(SIZE * SIZE);
+  for (let p = 0; p < mask.length; p++) hole[p] = mask[p] ? 1 : 0;
+  const { stubs } = findStructure({ width: SIZE, height: SIZE, rgb: scene.rgb, hole });
+  const rgb = new Uint8Array(truth.rgb);
+  const left = POSTS_IN_HOLE[1];
+  for (let y = 400; y < 800; y++) {
+    // The background from 40 px to the left (no post there), then the post where the "fill" put it.
+    for (let x = left - 14; x < left + POST_WIDTH + 14; x++) rgb.copyWithin((y * SIZE + x) * 3, (y * SIZE + x - 40) * 3, (y * SIZE + x - 39) * 3);
+    if (y >= bottom) continue;
+    for (let x = left; x < left + POST_WIDTH; x++) rgb.set(truth.rgb.subarray((y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3), (y * SIZE + x + offset(y)) * 3);
+  }
+  return { level: { width: SIZE, height: SIZE, rgb, hole }, stubs, truth, left };
+}
+
+/** Which pixels differ between two pictures, as a list of [x, y]. */
+function changed(a: Uint8Array, b: Uint8Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let p = 0; p < a.length / 3; p++) {
+    if (a[p * 3] !== b[p * 3] || a[p * 3 + 1] !== b[p * 3 + 1] || a[p * 3 + 2] !== b[p * 3 + 2]) out.push([p % SIZE, Math.floor(p / SIZE)]);
+  }
+  return out;
+}
+
+test("a post the fill bent 5 px aside goes back on its columns; nothing outside the hole or past its end moves", () => {
+  const { level, stubs, left } = fillWithPostAt((y) => -Math.max(0, Math.min(5, Math.round((y - 420) / 2))));
+  const before = new Uint8Array(level.rgb);
+  straighten(level, stubs);
+  const moved = changed(before, level.rgb);
+  assert.ok(moved.length > 1000, `${moved.length} pixels moved`);
+  assert.ok(moved.every(([x, y]) => level.hole[y * SIZE + x]), "only hole pixels change");
+  // The shift fades out within 10 px past the post's end; below that the fill is as it was.
+  assert.ok(moved.every(([, y]) => y < POST_BOTTOM + 12), `a pixel moved at row ${Math.max(...moved.map(([, y]) => y))}`);
+  const { on, off } = postInFill(level.rgb, left);
+  assert.ok(off <= 0.03 * (on + off), `${off} brown pixels beside the post's columns, ${on} on them`);
+});
+
+test("a copy that slides further aside all the way, jumps aside at once, or is short is not followed", () => {
+  const cases = {
+    sliding: fillWithPostAt((y) => -Math.round((y - 400) / 20)),
+    jumping: fillWithPostAt((y) => (y < 430 ? 0 : -6)),
+    short: fillWithPostAt((y) => -Math.max(0, Math.min(5, Math.round((y - 410) / 2))), 450),
+  };
+  for (const [name, { level, stubs }] of Object.entries(cases)) {
+    const before = new Uint8Array(level.rgb);
+    assert.deepEqual(straighten(level, stubs), [], name);
+    assert.equal(changed(before, level.rgb).length, 0, name);
+  }
+});
+
+test("a fill that has the posts on their lines already is left as it is", () => {
+  const { level, stubs, truth } = fillWithPostAt(() => 0);
+  assert.ok(stubs.length >= 3, `${stubs.length} stubs found`);
+  assert.equal(straighten(level, stubs).length, 0);
+  assert.deepEqual(changed(truth.rgb, level.rgb).filter(([x, y]) => !level.hole[y * SIZE + x]), []);
+});

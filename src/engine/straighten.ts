@@ -1,0 +1,209 @@
+// A thin structure that enters the hole and ends inside it (a fence post whose top is hidden) has
+// nothing on the far side to be drawn to, so the patch fill alone continues it, from copies of
+// other posts: at about the right length, but a few pixels to the side, with a kink where it
+// leaves the known picture. Here each such stub is followed through the finished fill, row by row
+// along its line, for as long as the fill shows the structure's colours across it near the line,
+// and the band around it is shifted so that the structure lies on its line again. The shift fades
+// out across the band's edges and past the structure's end, so the background is bent a little,
+// never cut.
+
+import type { Level } from "./level.ts";
+import { STUB_PAD, type Stub } from "./structure.ts";
+
+/** How far to the side of its line the fill may have put the structure and still be followed (px). */
+const MAX_DRIFT = 8;
+/** A pixel of the fill is the structure's when its colour is this close to the structure's just outside the hole (RGB distance). */
+const MAX_COLOUR_DISTANCE = 45;
+/** A row shows the structure when at most this share of its width is unlike it. */
+const MAX_MISFITS = 0.25;
+/** Following a structure, each px of a change of drift costs this much of the misfit share. */
+const DRIFT_PENALTY = 0.02;
+/** A fill whose structure drifts less than this from its line everywhere is left as it is (px). */
+const MIN_DRIFT = 2;
+/** The structure may be missing for this many rows in a row before it counts as ended. */
+const MAX_MISSES = 2;
+/**
+ * Shorter than this into the hole (px), the fill's continuation is left as it is: in photos, short
+ * runs were other things the fill put there (the photo benchmark lost up to 0.5 dB to them).
+ */
+const MIN_RUN = 64;
+/** Over how many px across (each side) and along (past the end) the shift fades to nothing. */
+const FADE = MAX_DRIFT + 2;
+
+/**
+ * Puts the fill's continuation of each stub back on its line. Changes hole pixels only; answers the
+ * ones the structures now cover, which strips drawn later must leave alone (a post in front of a
+ * horizon).
+ */
+export function straighten(level: Level, stubs: Stub[]): number[] {
+  const placed: number[] = [];
+  for (const stub of stubs) {
+    const drift = follow(level, stub);
+    if (drift) shiftOntoLine(level, stub, drift, placed);
+  }
+  return placed;
+}
+
+/**
+ * Where the fill put the structure, row by row into the hole: drift[t - 1] is its offset from the
+ * line t px in (positive towards (-dy, dx)). Undefined when the fill did not continue it, or
+ * continued it on its line already.
+ */
+function follow(level: Level, stub: Stub): Float64Array | undefined {
+  const { width, height, hole } = level;
+  const drifts: number[] = [];
+  let last = 0;
+  let misses = 0;
+  let end = 0;
+  const sample = new Float64Array(3);
+  let inside = false;
+  for (let t = 1; ; t++) {
+    const x = Math.round(stub.x + stub.dx * t);
+    const y = Math.round(stub.y + stub.dy * t);
+    if (x < 0 || y < 0 || x >= width || y >= height) break;
+    // The edge lies a few px outside the hole: known picture up to it, and the walk ends where the hole does.
+    if (!hole[y * width + x]) {
+      if (inside) break;
+      drifts.push(0);
+      continue;
+    }
+    inside = true;
+    let best = Number.POSITIVE_INFINITY;
+    let bestDrift = last;
+    let bestMisfits = Number.POSITIVE_INFINITY;
+    // A structure the fill bent moves a px at a time from row to row; jumps are other things.
+    for (let drift = Math.max(-MAX_DRIFT, last - 1); drift <= Math.min(MAX_DRIFT, last + 1); drift++) {
+      const misfits = misfitShare(level, stub, t, drift, sample);
+      const score = misfits + DRIFT_PENALTY * Math.abs(drift - last);
+      if (score >= best) continue;
+      best = score;
+      bestDrift = drift;
+      bestMisfits = misfits;
+    }
+    if (bestMisfits > MAX_MISFITS) {
+      if (++misses > MAX_MISSES) break;
+      drifts.push(last);
+      continue;
+    }
+    misses = 0;
+    last = bestDrift;
+    drifts.push(bestDrift);
+    end = t;
+  }
+  if (end < MIN_RUN) return undefined;
+  const drift = smoothed(drifts.slice(0, end));
+  // A px is within what the edge's direction, measured over 7 px, may miss by over a long run.
+  if (!drift.some((d) => Math.abs(d) >= MIN_DRIFT)) return undefined;
+  // A copy put beside the line keeps to one place for most of its length; a drift that slides on
+  // and on is another structure the fill put there at another angle.
+  return settled(drift) ? drift : undefined;
+}
+
+/** Whether at least half the rows lie within a px of the commonest drift. */
+function settled(drift: Float64Array): boolean {
+  const counts = new Map<number, number>();
+  for (const d of drift) counts.set(d, (counts.get(d) ?? 0) + 1);
+  let commonest = 0;
+  let most = 0;
+  for (const [d, count] of counts) {
+    if (count <= most) continue;
+    most = count;
+    commonest = d;
+  }
+  let near = 0;
+  for (const d of drift) if (Math.abs(d - commonest) <= 1) near++;
+  return 2 * near >= drift.length;
+}
+
+/**
+ * The share of the structure's width (its pixels across, inside its edges) where the fill `t` px
+ * in, moved `drift` px across, is unlike the structure just outside the hole. A share, not a mean:
+ * the fill's copy of a post may be a pixel or two narrower, and those pixels count once, not by how
+ * unlike the sky beside it is.
+ */
+function misfitShare(level: Level, stub: Stub, t: number, drift: number, sample: Float64Array): number {
+  const centre = stub.width + STUB_PAD;
+  let misfits = 0;
+  for (let k = 1; k < stub.width; k++) {
+    const off = stub.side * k;
+    const a = (centre + off) * 3;
+    const x = stub.x - stub.dy * (off + drift) + stub.dx * t;
+    const y = stub.y + stub.dx * (off + drift) + stub.dy * t;
+    if (!anyBilinear(level, x, y, sample)) return 1;
+    const distance = Math.hypot(sample[0] - stub.across[a], sample[1] - stub.across[a + 1], sample[2] - stub.across[a + 2]);
+    if (!(distance <= MAX_COLOUR_DISTANCE)) misfits++;
+  }
+  return misfits / (stub.width - 1);
+}
+
+/** A running median over 5 rows: one row matched a px off does not bend the band. */
+function smoothed(values: number[]): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const window = values.slice(Math.max(0, i - 2), i + 3).sort((a, b) => a - b);
+    out[i] = window[window.length >> 1];
+  }
+  return out;
+}
+
+/** Moves the fill's pixels in a band along the stub by the drift found in each row, so that the structure lies on its line; adds the structure's pixels to `placed`. */
+function shiftOntoLine(level: Level, stub: Stub, drift: Float64Array, placed: number[]): void {
+  const { width, height, hole, rgb } = level;
+  const length = drift.length;
+  // The structure's span across the line, with its margin.
+  const lo = (stub.side === 1 ? 0 : -stub.width) - STUB_PAD;
+  const hi = (stub.side === 1 ? stub.width : 0) + STUB_PAD;
+  const far = length + FADE;
+  // The box around the band [0, far] along, [lo - FADE, hi + FADE] across.
+  const corners = [
+    [0, lo - FADE],
+    [0, hi + FADE],
+    [far, lo - FADE],
+    [far, hi + FADE],
+  ].map(([t, off]) => [stub.x + stub.dx * t - stub.dy * off, stub.y + stub.dy * t + stub.dx * off]);
+  const x0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))));
+  const x1 = Math.min(width - 1, Math.ceil(Math.max(...corners.map((c) => c[0]))));
+  const y0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))));
+  const y1 = Math.min(height - 1, Math.ceil(Math.max(...corners.map((c) => c[1]))));
+  const writes: number[] = [];
+  const colours: number[] = [];
+  const sample = new Float64Array(3);
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      const p = y * width + x;
+      if (!hole[p]) continue;
+      const t = (x - stub.x) * stub.dx + (y - stub.y) * stub.dy;
+      const off = -(x - stub.x) * stub.dy + (y - stub.y) * stub.dx;
+      if (t <= 0 || t >= far || off <= lo - FADE || off >= hi + FADE) continue;
+      if (t <= length && off >= lo + STUB_PAD && off <= hi - STUB_PAD) placed.push(p);
+      const row = Math.min(length - 1, Math.max(0, Math.round(t) - 1));
+      const along = t <= length ? 1 : 1 - (t - length) / FADE;
+      const across = off < lo ? 1 - (lo - off) / FADE : off > hi ? 1 - (off - hi) / FADE : 1;
+      const shift = drift[row] * along * across;
+      if (Math.abs(shift) < 0.05) continue;
+      if (!anyBilinear(level, x - stub.dy * shift, y + stub.dx * shift, sample)) continue;
+      writes.push(p);
+      colours.push(sample[0], sample[1], sample[2]);
+    }
+  }
+  // Written once all are read: the band reads the fill as it was.
+  for (let i = 0; i < writes.length; i++) {
+    for (let c = 0; c < 3; c++) rgb[writes[i] * 3 + c] = Math.round(colours[i * 3 + c]);
+  }
+}
+
+/** The colour at (x, y) between pixels, known or filled alike; false outside the level. */
+function anyBilinear({ width, height, rgb }: Level, x: number, y: number, out: Float64Array): boolean {
+  const left = Math.floor(x);
+  const top = Math.floor(y);
+  if (left < 0 || top < 0 || left + 1 >= width || top + 1 >= height) return false;
+  const p = top * width + left;
+  const fx = x - left;
+  const fy = y - top;
+  for (let c = 0; c < 3; c++) {
+    const above = rgb[p * 3 + c] * (1 - fx) + rgb[(p + 1) * 3 + c] * fx;
+    const below = rgb[(p + width) * 3 + c] * (1 - fx) + rgb[(p + width + 1) * 3 + c] * fx;
+    out[c] = above * (1 - fy) + below * fy;
+  }
+  return true;
+}
