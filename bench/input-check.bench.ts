@@ -43,7 +43,9 @@ const CHECKS: Record<string, Check> = {
     refuses(sharp(bytes, { failOn: "error", sequentialRead: true }).raw().toBuffer()),
   "sharp decode, failOn warning, sequential, band 0 raw": (bytes) =>
     refuses(sharp(bytes, { failOn: "warning", sequentialRead: true }).extractChannel(0).raw().toBuffer()),
-  "sharp decode band 0 raw, failOn error (JPEG: scan warnings too) = decodeFailure()": async (bytes, format) =>
+  "libvips band 0 raw, failOn error: decodeFailure() for PNG until 2026-12-06": (bytes) =>
+    refuses(sharp(bytes, { failOn: "error", sequentialRead: true }).extractChannel(0).raw().toBuffer()),
+  "decodeFailure() (PNG: png-pixels.ts; JPEG: scan warnings too)": async (bytes, format) =>
     (await decodeFailure(bytes, format, await pixels(bytes))) !== undefined,
   "structure walk (PNG CRCs, JPEG markers, WebP RIFF)": async (bytes, format) => findDamage(bytes, format) !== undefined,
   "structure walk + PNG inflate to end": async (bytes, format) =>

@@ -75,8 +75,11 @@ describe("what the file is", () => {
       code: "invalid_image",
     });
   });
-  test("a mask's pixels kept when asked: one grey band without transparency", async () => {
+  test("a mask's pixels kept when asked: a PNG's bands as stored, libvips' one grey band for other files without transparency", async () => {
     const mask = await inspectImage(await png(20, 18), "mask", MAX, { keepPixels: true });
-    assert.deepEqual([mask.decoded?.width, mask.decoded?.height, mask.decoded?.channels, mask.decoded?.data.length], [20, 18, 1, 360]);
+    assert.deepEqual([mask.decoded?.width, mask.decoded?.height, mask.decoded?.channels, mask.decoded?.data.length], [20, 18, 3, 1080]);
+    const jpeg = await sharp({ create: { width: 20, height: 18, channels: 3, background: "#808080" } }).jpeg().toBuffer();
+    const fromJpeg = await inspectImage(jpeg, "mask", MAX, { keepPixels: true });
+    assert.deepEqual([fromJpeg.decoded?.channels, fromJpeg.decoded?.data.length], [1, 360]);
   });
 });
