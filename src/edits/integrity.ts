@@ -52,8 +52,8 @@ export async function decodeChecked(
   pixels: number,
   keep?: "all" | "grey",
 ): Promise<{ failure: string } | { decoded?: DecodedPixels }> {
-  const own = format === "png" ? await decodePngPixels(bytes, pixels) : undefined;
-  if (own) return "failure" in own ? own : keep ? { decoded: own } : {};
+  const own = format === "png" ? await decodePngPixels(bytes, pixels, keep !== undefined) : undefined;
+  if (own) return own;
   // A JPEG's scan data has no length and no checksum: cut short and given a new EOI,
   // libjpeg only warns ("premature end of data segment") and paints the rest grey.
   // So JPEGs are decoded failing on warnings; a warning about something else (an

@@ -67,8 +67,10 @@ test("every colour type read here and every row filter give the pixels that were
   for (const [colourType, channels] of [[0, 1], [2, 3], [4, 2], [6, 4]]) {
     const pixels = noise(width * height * channels, colourType + 1);
     const png = encode(width, height, colourType, pixels, (y) => y % 5);
-    const decoded = await decodePngPixels(png, LIMIT);
-    assert.ok(decoded && !("failure" in decoded), `colour type ${colourType}`);
+    const outcome = await decodePngPixels(png, LIMIT, true);
+    assert.ok(outcome && "decoded" in outcome && outcome.decoded, `colour type ${colourType}`);
+    const { decoded } = outcome;
+    assert.deepEqual(await decodePngPixels(png, LIMIT), {}, `colour type ${colourType}, proven without keeping its pixels`);
     assert.deepEqual([decoded.width, decoded.height, decoded.channels], [width, height, channels]);
     assert.deepEqual(new Uint8Array(decoded.data), pixels, `colour type ${colourType}`);
     const libvips = await sharp(png).raw().toBuffer({ resolveWithObject: true });
@@ -76,9 +78,11 @@ test("every colour type read here and every row filter give the pixels that were
   }
   // And a PNG as sharp writes it (its own choice of filters and compression).
   const photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#000000", noise: { type: "gaussian", mean: 128, sigma: 40 } } }).png().toBuffer();
-  const ours = await decodePngPixels(photo, LIMIT);
-  assert.ok(ours && !("failure" in ours));
-  assert.deepEqual(new Uint8Array(ours.data), new Uint8Array(await sharp(photo).raw().toBuffer()));
+  const ours = await decodePngPixels(photo, LIMIT, true);
+  assert.ok(ours && "decoded" in ours && ours.decoded);
+  assert.deepEqual(new Uint8Array(ours.decoded.data), new Uint8Array(await sharp(photo).raw().toBuffer()));
+  // Proven without keeping the pixels (two rows at a time), the same file passes with nothing kept.
+  assert.deepEqual(await decodePngPixels(photo, LIMIT), {});
 });
 
 test("damage libvips refuses past the header is refused, each in words", async () => {
@@ -94,18 +98,22 @@ test("damage libvips refuses past the header is refused, each in words", async (
     "IDAT chunks with another between them": [whole((z) => [chunk("IDAT", z.subarray(0, half(z))), chunk("tEXt", Buffer.from("a\0b")), chunk("IDAT", z.subarray(half(z)))]), /interrupted by another chunk/],
     "rows missing (a whole zlib stream of too few)": [whole(() => [chunk("IDAT", deflateSync(Buffer.alloc((height - 1) * (width * 3 + 1))))]), /ends early/],
     "more rows than the height": [whole(() => [chunk("IDAT", deflateSync(Buffer.alloc((height + 1) * (width * 3 + 1))))]), /more image data than/],
+    "one byte more than the rows": [whole(() => [chunk("IDAT", deflateSync(Buffer.alloc(height * (width * 3 + 1) + 1)))]), /more image data than/],
     "a row filter that does not exist": [encode(width, height, 2, pixels, (y) => (y === 7 ? 5 : 0)), /corrupt and cannot be decoded/],
+    "a row filter that does not exist, on the last row": [encode(width, height, 2, pixels, (y) => (y === height - 1 ? 255 : 4)), /corrupt and cannot be decoded/],
   };
   for (const [name, [png, message]] of Object.entries(cases)) {
-    const outcome = await decodePngPixels(png, LIMIT);
-    assert.ok(outcome && "failure" in outcome, name);
-    assert.match(outcome.failure, message, name);
+    for (const keep of [false, true]) {
+      const outcome = await decodePngPixels(png, LIMIT, keep);
+      assert.ok(outcome && "failure" in outcome, `${name}, pixels ${keep ? "kept" : "not kept"}`);
+      assert.match(outcome.failure, message, name);
+    }
   }
   // IDAT split over several chunks, one after another, is one stream.
   const split = whole((z) => [chunk("IDAT", z.subarray(0, 5)), chunk("IDAT", z.subarray(5, half(z))), chunk("IDAT", z.subarray(half(z)))]);
-  const decoded = await decodePngPixels(split, LIMIT);
-  assert.ok(decoded && !("failure" in decoded));
-  assert.deepEqual(new Uint8Array(decoded.data), pixels);
+  const decoded = await decodePngPixels(split, LIMIT, true);
+  assert.ok(decoded && "decoded" in decoded && decoded.decoded);
+  assert.deepEqual(new Uint8Array(decoded.decoded.data), pixels);
 });
 
 test("layouts not read here, and pictures over the size limit, are left to libvips", async () => {

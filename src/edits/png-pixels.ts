@@ -27,11 +27,12 @@ export const MAX_OWN_DECODE_PIXELS = 2048 * 2048;
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
 
 /**
- * The pixels of a PNG whose chunks were already found whole (findDamage), `{ failure }` when its
- * image data does not decode or its header claims more than `maxPixels`, or undefined when its
- * layout or size is not one read here. Holds a decode slot while it works, as libvips' decodes do.
+ * Decodes a PNG whose chunks were already found whole (findDamage): `{ decoded }` with its pixels
+ * when `keep` asks for them (else `{}`), `{ failure }` when its image data does not decode or its
+ * header claims more than `maxPixels`, or undefined when its layout or size is not one read here.
+ * Holds a decode slot while it works, as libvips' decodes do.
  */
-export async function decodePngPixels(bytes: Uint8Array, maxPixels: number): Promise<DecodedPixels | { failure: string } | undefined> {
+export async function decodePngPixels(bytes: Uint8Array, maxPixels: number, keep = false): Promise<{ decoded?: DecodedPixels } | { failure: string } | undefined> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // IHDR is the first chunk: width, height, bit depth, colour type, compression, filter, interlace.
   const width = view.getUint32(16);
@@ -42,10 +43,10 @@ export async function decodePngPixels(bytes: Uint8Array, maxPixels: number): Pro
   if (width * height > MAX_OWN_DECODE_PIXELS) return undefined;
   // The caller's limit is the size it checked; a header saying more is not decoded (as libvips' limitInputPixels).
   if (width * height > maxPixels) return { failure: CORRUPT };
-  return decodeSlots.run(() => decodeLaidOut(bytes, view, width, height, channels));
+  return decodeSlots.run(() => decodeLaidOut(bytes, view, width, height, channels, keep));
 }
 
-async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, height: number, channels: number): Promise<DecodedPixels | { failure: string }> {
+async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, height: number, channels: number, keep: boolean): Promise<{ decoded?: DecodedPixels } | { failure: string }> {
   const parts: Uint8Array[] = [];
   let ended = false;
   for (let offset = 8; offset + 8 <= bytes.length; ) {
@@ -71,46 +72,52 @@ async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, h
   }
   if (raw.length < expected) return { failure: "a PNG whose image data ends early (truncated or corrupt file)" };
   if (raw.length > expected) return { failure: "a PNG with more image data than its width and height hold (corrupt file)" };
-  const data = Buffer.allocUnsafe(height * stride);
+  // Kept, the rows go one after another; only proven, two rows take turns.
+  const data = Buffer.allocUnsafe((keep ? height : 2) * stride);
+  const zeros = new Uint8Array(stride);
+  const at = (y: number) => (keep ? y : y & 1) * stride;
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];
-    if (!unfilter(filter, raw, y * (stride + 1) + 1, data, y * stride, stride, channels, y > 0)) {
+    const [prev, up] = y > 0 ? [data, at(y - 1)] : [zeros, 0];
+    if (!unfilter(filter, raw, y * (stride + 1) + 1, data, at(y), prev, up, stride, channels)) {
       return { failure: CORRUPT };
     }
   }
-  return { data, width, height, channels };
+  return keep ? { decoded: { data, width, height, channels } } : {};
 }
 
-/** Undoes one row's filter (PNG's None, Sub, Up, Average, Paeth) from raw[from..] into out[at..]; false for an unknown filter. */
-function unfilter(filter: number, raw: Uint8Array, from: number, out: Uint8Array, at: number, stride: number, bpp: number, hasAbove: boolean): boolean {
-  const above = at - stride;
+/**
+ * Undoes one row's filter (PNG's None, Sub, Up, Average, Paeth) from raw[from..] into out[at..],
+ * the row above at prev[up..] (zeros above the first row); false for an unknown filter. Each filter
+ * has its own loops, the first pixel apart, so that the inner loop has no branch: this runs over
+ * every byte of the picture.
+ */
+function unfilter(filter: number, raw: Uint8Array, from: number, out: Uint8Array, at: number, prev: Uint8Array, up: number, stride: number, bpp: number): boolean {
   switch (filter) {
     case 0:
       out.set(raw.subarray(from, from + stride), at);
       return true;
     case 1:
-      for (let i = 0; i < stride; i++) out[at + i] = raw[from + i] + (i >= bpp ? out[at + i - bpp] : 0);
+      for (let i = 0; i < bpp; i++) out[at + i] = raw[from + i];
+      for (let i = bpp; i < stride; i++) out[at + i] = raw[from + i] + out[at + i - bpp];
       return true;
     case 2:
-      if (!hasAbove) out.set(raw.subarray(from, from + stride), at);
-      else for (let i = 0; i < stride; i++) out[at + i] = raw[from + i] + out[above + i];
+      for (let i = 0; i < stride; i++) out[at + i] = raw[from + i] + prev[up + i];
       return true;
     case 3:
-      for (let i = 0; i < stride; i++) {
-        const left = i >= bpp ? out[at + i - bpp] : 0;
-        const up = hasAbove ? out[above + i] : 0;
-        out[at + i] = raw[from + i] + ((left + up) >> 1);
-      }
+      for (let i = 0; i < bpp; i++) out[at + i] = raw[from + i] + (prev[up + i] >> 1);
+      for (let i = bpp; i < stride; i++) out[at + i] = raw[from + i] + ((out[at + i - bpp] + prev[up + i]) >> 1);
       return true;
     case 4:
-      for (let i = 0; i < stride; i++) {
-        const a = i >= bpp ? out[at + i - bpp] : 0;
-        const b = hasAbove ? out[above + i] : 0;
-        const c = hasAbove && i >= bpp ? out[above + i - bpp] : 0;
-        const p = a + b - c;
-        const pa = Math.abs(p - a);
-        const pb = Math.abs(p - b);
-        const pc = Math.abs(p - c);
+      // With nothing to the left, Paeth's prediction is the byte above.
+      for (let i = 0; i < bpp; i++) out[at + i] = raw[from + i] + prev[up + i];
+      for (let i = bpp; i < stride; i++) {
+        const a = out[at + i - bpp];
+        const b = prev[up + i];
+        const c = prev[up + i - bpp];
+        const pa = b > c ? b - c : c - b; // |p - a| with p = a + b - c
+        const pb = a > c ? a - c : c - a;
+        const pc = a + b - c - c > 0 ? a + b - c - c : c + c - a - b;
         out[at + i] = raw[from + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
       }
       return true;
