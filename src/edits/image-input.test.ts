@@ -75,11 +75,15 @@ describe("what the file is", () => {
       code: "invalid_image",
     });
   });
-  test("a mask's pixels kept when asked: a PNG's bands as stored, libvips' one grey band for other files without transparency", async () => {
-    const mask = await inspectImage(await png(20, 18), "mask", MAX, { keepPixels: true });
-    assert.deepEqual([mask.decoded?.width, mask.decoded?.height, mask.decoded?.channels, mask.decoded?.data.length], [20, 18, 3, 1080]);
-    const jpeg = await sharp({ create: { width: 20, height: 18, channels: 3, background: "#808080" } }).jpeg().toBuffer();
-    const fromJpeg = await inspectImage(jpeg, "mask", MAX, { keepPixels: true });
-    assert.deepEqual([fromJpeg.decoded?.channels, fromJpeg.decoded?.data.length], [1, 360]);
+  test("a mask's pixels kept when asked: one grey band without transparency, all bands with it", async () => {
+    for (const background of ["#2878c8", "#808080"]) {
+      for (const format of ["png", "jpeg"] as const) {
+        const bytes = await sharp({ create: { width: 20, height: 18, channels: 3, background } }).toFormat(format).toBuffer();
+        const mask = await inspectImage(bytes, "mask", MAX, { keepPixels: true });
+        assert.deepEqual([mask.decoded?.width, mask.decoded?.height, mask.decoded?.channels, mask.decoded?.data.length], [20, 18, 1, 360], `${background} ${format}`);
+      }
+    }
+    const withAlpha = await sharp({ create: { width: 20, height: 18, channels: 4, background: "#ffffff80" } }).png().toBuffer();
+    assert.equal((await inspectImage(withAlpha, "mask", MAX, { keepPixels: true })).decoded?.channels, 4);
   });
 });

@@ -20,9 +20,8 @@ export interface SourceImage {
   width: number;
   height: number;
   /**
-   * Its pixels, when inspectImage was asked to keep them (a mask is read once, not twice): a PNG of
-   * the layouts png-pixels.ts reads in all its bands as stored; otherwise one grey band (libvips'
-   * conversion) for a picture without transparency, all bands for one with it.
+   * Its pixels, when inspectImage was asked to keep them (a mask is read once, not twice): one grey
+   * band (libvips' conversion) for a picture without transparency, all bands for one with it.
    */
   decoded?: DecodedPixels;
 }

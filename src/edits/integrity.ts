@@ -43,8 +43,8 @@ export async function decodeFailure(bytes: Uint8Array, format: ImageFormat, pixe
 /**
  * decodeFailure that keeps what it decoded, for a caller who needs the pixels (a mask is then read
  * once, not twice): all bands, or with `grey` the picture converted to one grey band as libvips does.
- * A PNG of the common layouts is decoded by png-pixels.ts, in about half libvips' CPU, and then
- * comes in all its bands as stored whatever `keep` asks.
+ * A PNG of the common layouts is decoded by png-pixels.ts, in about half libvips' CPU (kept "all",
+ * its bands as stored; "grey", as libvips gives it).
  */
 export async function decodeChecked(
   bytes: Uint8Array,
@@ -52,7 +52,7 @@ export async function decodeChecked(
   pixels: number,
   keep?: "all" | "grey",
 ): Promise<{ failure: string } | { decoded?: DecodedPixels }> {
-  const own = format === "png" ? await decodePngPixels(bytes, pixels, keep !== undefined) : undefined;
+  const own = format === "png" ? await decodePngPixels(bytes, pixels, keep) : undefined;
   if (own) return own;
   // A JPEG's scan data has no length and no checksum: cut short and given a new EOI,
   // libjpeg only warns ("premature end of data segment") and paints the rest grey.

@@ -67,7 +67,7 @@ test("every colour type read here and every row filter give the pixels that were
   for (const [colourType, channels] of [[0, 1], [2, 3], [4, 2], [6, 4]]) {
     const pixels = noise(width * height * channels, colourType + 1);
     const png = encode(width, height, colourType, pixels, (y) => y % 5);
-    const outcome = await decodePngPixels(png, LIMIT, true);
+    const outcome = await decodePngPixels(png, LIMIT, "all");
     assert.ok(outcome && "decoded" in outcome && outcome.decoded, `colour type ${colourType}`);
     const { decoded } = outcome;
     assert.deepEqual(await decodePngPixels(png, LIMIT), {}, `colour type ${colourType}, proven without keeping its pixels`);
@@ -78,7 +78,7 @@ test("every colour type read here and every row filter give the pixels that were
   }
   // And a PNG as sharp writes it (its own choice of filters and compression).
   const photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: "#000000", noise: { type: "gaussian", mean: 128, sigma: 40 } } }).png().toBuffer();
-  const ours = await decodePngPixels(photo, LIMIT, true);
+  const ours = await decodePngPixels(photo, LIMIT, "all");
   assert.ok(ours && "decoded" in ours && ours.decoded);
   assert.deepEqual(new Uint8Array(ours.decoded.data), new Uint8Array(await sharp(photo).raw().toBuffer()));
   // Proven without keeping the pixels (two rows at a time), the same file passes with nothing kept.
@@ -104,14 +104,14 @@ test("damage libvips refuses past the header is refused, each in words", async (
   };
   for (const [name, [png, message]] of Object.entries(cases)) {
     for (const keep of [false, true]) {
-      const outcome = await decodePngPixels(png, LIMIT, keep);
+      const outcome = await decodePngPixels(png, LIMIT, keep ? "all" : undefined);
       assert.ok(outcome && "failure" in outcome, `${name}, pixels ${keep ? "kept" : "not kept"}`);
       assert.match(outcome.failure, message, name);
     }
   }
   // IDAT split over several chunks, one after another, is one stream.
   const split = whole((z) => [chunk("IDAT", z.subarray(0, 5)), chunk("IDAT", z.subarray(5, half(z))), chunk("IDAT", z.subarray(half(z)))]);
-  const decoded = await decodePngPixels(split, LIMIT, true);
+  const decoded = await decodePngPixels(split, LIMIT, "all");
   assert.ok(decoded && "decoded" in decoded && decoded.decoded);
   assert.deepEqual(new Uint8Array(decoded.decoded.data), pixels);
 });
@@ -131,4 +131,34 @@ test("layouts not read here, and pictures over the size limit, are left to libvi
   const small = encode(8, 8, 2, pixels, () => 0);
   assert.deepEqual(await decodePngPixels(small, 63), { failure: "a PNG whose image data is corrupt and cannot be decoded" });
   assert.ok(await decodePngPixels(small, 64), "exactly the pixels checked");
+});
+
+test("kept as one grey band: a neutral RGB picture gives libvips' grey, a grey one itself, a coloured one is left to libvips", async () => {
+  const width = 29;
+  const height = 17;
+  const levels = noise(width * height, 5);
+  const neutral = new Uint8Array(width * height * 3);
+  for (let i = 0; i < levels.length; i++) neutral.fill(levels[i], i * 3, i * 3 + 3);
+  for (const [name, png] of [
+    ["neutral RGB", encode(width, height, 2, neutral, (y) => y % 5)],
+    ["grey", encode(width, height, 0, levels, (y) => (y + 2) % 5)],
+  ] as const) {
+    const outcome = await decodePngPixels(png, LIMIT, "grey");
+    assert.ok(outcome && "decoded" in outcome && outcome.decoded, name);
+    assert.equal(outcome.decoded.channels, 1, name);
+    assert.deepEqual(new Uint8Array(outcome.decoded.data), levels, name);
+    const libvips = await sharp(png).toColourspace("b-w").extractChannel(0).raw().toBuffer();
+    assert.deepEqual(new Uint8Array(outcome.decoded.data), new Uint8Array(libvips), `${name}: libvips' grey`);
+  }
+  // One pixel of colour in the last row (its green, or its blue): libvips' conversion decides its grey.
+  for (const channel of [1, 2]) {
+    const coloured = new Uint8Array(neutral);
+    coloured[coloured.length - 3 + channel] ^= 1;
+    assert.equal(await decodePngPixels(encode(width, height, 2, coloured, () => 1), LIMIT, "grey"), undefined);
+  }
+  // With alpha, one grey band is not what a caller gets: that is left to libvips too.
+  assert.equal(await decodePngPixels(encode(width, height, 4, noise(width * height * 2, 2), () => 0), LIMIT, "grey"), undefined);
+  // Damage is still refused while the grey band is taken.
+  const cut = encode(width, height, 2, neutral, (y) => (y === height - 1 ? 9 : 0));
+  assert.deepEqual(await decodePngPixels(cut, LIMIT, "grey"), { failure: "a PNG whose image data is corrupt and cannot be decoded" });
 });

@@ -30,9 +30,12 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
  * Decodes a PNG whose chunks were already found whole (findDamage): `{ decoded }` with its pixels
  * when `keep` asks for them (else `{}`), `{ failure }` when its image data does not decode or its
  * header claims more than `maxPixels`, or undefined when its layout or size is not one read here.
- * Holds a decode slot while it works, as libvips' decodes do.
+ * Kept "all", the pixels come in their bands as stored; kept "grey", a picture without alpha comes
+ * as one grey band, which for an RGB picture is read only when every pixel is neutral (R = G = B,
+ * as masks are: then libvips' grey is R), else it is left to libvips. Holds a decode slot while it
+ * works, as libvips' decodes do.
  */
-export async function decodePngPixels(bytes: Uint8Array, maxPixels: number, keep = false): Promise<{ decoded?: DecodedPixels } | { failure: string } | undefined> {
+export async function decodePngPixels(bytes: Uint8Array, maxPixels: number, keep?: "all" | "grey"): Promise<{ decoded?: DecodedPixels } | { failure: string } | undefined> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // IHDR is the first chunk: width, height, bit depth, colour type, compression, filter, interlace.
   const width = view.getUint32(16);
@@ -46,7 +49,7 @@ export async function decodePngPixels(bytes: Uint8Array, maxPixels: number, keep
   return decodeSlots.run(() => decodeLaidOut(bytes, view, width, height, channels, keep));
 }
 
-async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, height: number, channels: number, keep: boolean): Promise<{ decoded?: DecodedPixels } | { failure: string }> {
+async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, height: number, channels: number, keep: "all" | "grey" | undefined): Promise<{ decoded?: DecodedPixels } | { failure: string } | undefined> {
   const parts: Uint8Array[] = [];
   let ended = false;
   for (let offset = 8; offset + 8 <= bytes.length; ) {
@@ -72,18 +75,34 @@ async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, h
   }
   if (raw.length < expected) return { failure: "a PNG whose image data ends early (truncated or corrupt file)" };
   if (raw.length > expected) return { failure: "a PNG with more image data than its width and height hold (corrupt file)" };
-  // Kept, the rows go one after another; only proven, two rows take turns.
-  const data = Buffer.allocUnsafe((keep ? height : 2) * stride);
+  // Kept as stored, the rows go one after another; otherwise two rows take turns, and a grey band
+  // is taken from each as it is done (a mask: a third of the memory, written once).
+  const whole = keep === "all" || (keep === "grey" && channels === 1);
+  const grey = keep === "grey" && channels === 3 ? Buffer.allocUnsafe(width * height) : undefined;
+  if (keep === "grey" && channels !== 1 && !grey) return undefined; // grey with alpha: not asked here
+  const data = Buffer.allocUnsafe((whole ? height : 2) * stride);
   const zeros = new Uint8Array(stride);
-  const at = (y: number) => (keep ? y : y & 1) * stride;
+  const at = (y: number) => (whole ? y : y & 1) * stride;
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];
     const [prev, up] = y > 0 ? [data, at(y - 1)] : [zeros, 0];
     if (!unfilter(filter, raw, y * (stride + 1) + 1, data, at(y), prev, up, stride, channels)) {
       return { failure: CORRUPT };
     }
+    if (grey && !neutralRow(data, at(y), grey, y * width, width)) return undefined;
   }
-  return keep ? { decoded: { data, width, height, channels } } : {};
+  if (grey) return { decoded: { data: grey, width, height, channels: 1 } };
+  return whole ? { decoded: { data, width, height, channels } } : {};
+}
+
+/** Copies an RGB row's grey into grey[to..] when every pixel is neutral (R = G = B); false at the first that is not. */
+function neutralRow(rgb: Uint8Array, from: number, grey: Uint8Array, to: number, width: number): boolean {
+  for (let x = 0, at = from; x < width; x++, at += 3) {
+    const value = rgb[at];
+    if (rgb[at + 1] !== value || rgb[at + 2] !== value) return false;
+    grey[to + x] = value;
+  }
+  return true;
 }
 
 /**
