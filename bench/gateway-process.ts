@@ -17,11 +17,14 @@ export interface BenchGateway {
   close(): Promise<void>;
 }
 
-/** Starts the gateway with `env` over quiet defaults; `onLog` sees every log line it prints, parsed. */
-export async function startBenchGateway(env: Record<string, string>, onLog?: (entry: Record<string, unknown>) => void): Promise<BenchGateway> {
+/**
+ * Starts the gateway with `env` over quiet defaults; `onLog` sees every log line it prints, parsed.
+ * `root`: the checkout whose gateway runs (BENCH_GATEWAY, else this one).
+ */
+export async function startBenchGateway(env: Record<string, string>, onLog?: (entry: Record<string, unknown>) => void, root = BENCH_ROOT): Promise<BenchGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), "retouch-bench-"));
-  const child = spawn(process.execPath, [join(BENCH_ROOT, "bin/retouch.js"), "serve"], {
-    cwd: BENCH_ROOT,
+  const child = spawn(process.execPath, [join(root, "bin/retouch.js"), "serve"], {
+    cwd: root,
     env: {
       ...process.env,
       HOST: "127.0.0.1",

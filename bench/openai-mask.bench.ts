@@ -88,13 +88,9 @@ async function startPassthrough(upstream: string): Promise<Server_> {
   };
 }
 
-async function startGateway(upstream: string): Promise<Server_> {
-  const gateway: BenchGateway = await startBenchGateway({
-    RETOUCH_PAYMENTS: "off",
-    OPENAI_API_KEY: "sk-bench",
-    OPENAI_BASE_URL: upstream,
-    RETOUCH_LOG_LEVEL: "warn",
-  });
+async function startGateway(upstream: string, root?: string): Promise<Server_> {
+  const env = { RETOUCH_PAYMENTS: "off", OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: upstream, RETOUCH_LOG_LEVEL: "warn" };
+  const gateway: BenchGateway = await startBenchGateway(env, undefined, root);
   return { url: `${gateway.url}/v1/images/edits`, pid: gateway.child.pid!, close: () => gateway.close() };
 }
 
@@ -155,19 +151,22 @@ const maskPng = await sharp("examples/mask.png").resize(SIDE, SIDE, { kernel: "n
 const grey = new Uint8Array(await sharp(maskPng).extractChannel(0).raw().toBuffer());
 const result = await sharp({ create: { width: SIDE, height: SIDE, channels: 3, background: "#4a7" } }).png().toBuffer();
 const upstream = await startUpstream(result);
-const servers = { passthrough: await startPassthrough(upstream.url), retouch: await startGateway(upstream.url) };
+// BENCH_BEFORE=/path/to/another/checkout adds that checkout's gateway to the same runs.
+const servers: Record<string, Server_> = { passthrough: await startPassthrough(upstream.url), retouch: await startGateway(upstream.url) };
+if (process.env.BENCH_BEFORE) servers.before = await startGateway(upstream.url, process.env.BENCH_BEFORE);
 for (const server of Object.values(servers)) await measure(server, photo, maskPng, WARM_UP);
 
-const samples = { passthrough: [] as number[], retouch: [] as number[] };
+const names = Object.keys(servers);
+const samples: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
 for (let run = 0; run < RUNS; run++) {
-  // Alternate which goes first, so that neither always meets a warmer or busier machine.
-  const order = run % 2 ? (["retouch", "passthrough"] as const) : (["passthrough", "retouch"] as const);
+  // Rotate which goes first, so that none always meets a warmer or busier machine.
+  const order = names.map((_, i) => names[(i + run) % names.length]);
   for (const name of order) samples[name].push(await measure(servers[name], photo, maskPng, EDITS));
 }
 const conversion = await conversionMs(grey);
 for (const server of Object.values(servers)) await server.close();
 upstream.server.close();
-if (upstream.masks < (WARM_UP + RUNS * EDITS) * 2) throw new Error(`the upstream saw ${upstream.masks} masks`);
+if (upstream.masks < (WARM_UP + RUNS * EDITS) * names.length) throw new Error(`the upstream saw ${upstream.masks} masks`);
 
 const passthrough = median(samples.passthrough);
 const retouch = median(samples.retouch);
@@ -180,6 +179,10 @@ console.log("| server | CPU ms per 1024x1024 edit with a mask (median) | runs | 
 console.log("|---|---:|---|---:|");
 console.log(`| passthrough (forwards the multipart, stores the b64 answer) | ${passthrough.toFixed(1)} | ${samples.passthrough.map((v) => v.toFixed(1)).join(", ")} | 1.00 |`);
 console.log(`| retouch /v1/images/edits | ${retouch.toFixed(1)} | ${samples.retouch.map((v) => v.toFixed(1)).join(", ")} | ${(retouch / passthrough).toFixed(2)} |`);
+if (samples.before) {
+  const before = median(samples.before);
+  console.log(`| retouch at ${process.env.BENCH_BEFORE} | ${before.toFixed(1)} | ${samples.before.map((v) => v.toFixed(1)).join(", ")} | ${(before / passthrough).toFixed(2)} |`);
+}
 console.log("");
 console.log("| the mask conversion alone (white = edit -> OpenAI's alpha PNG), this process | CPU ms (median of 10) | PNG bytes |");
 console.log("|---|---:|---:|");

@@ -140,15 +140,24 @@ export interface GatewayProcess extends RetouchProcess {
  */
 export async function startGatewayProcess(env: Record<string, string>, at?: { dataDir: string; port: number }): Promise<GatewayProcess> {
   const dataDir = at?.dataDir ?? (await mkdtemp(join(tmpdir(), "retouch-gateway-")));
-  const port = at?.port ?? (await freePort());
-  const gateway = startRetouch(["serve"], { RETOUCH_DATA_DIR: dataDir, PORT: String(port), RETOUCH_ENGINE_THREADS: "1", ...env });
   const removeOwnFolder = () => (at ? Promise.resolve() : rm(dataDir, { recursive: true, force: true }));
-  try {
-    await gateway.waitFor((line) => line.includes('"msg":"retouch listening'));
-  } catch (error) {
-    await removeOwnFolder();
-    throw error;
+  // A port found free here can be taken by another test's process before the gateway binds it (it
+  // was, on a busy machine): then the gateway says EADDRINUSE and exits, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    const port = at?.port ?? (await freePort());
+    const gateway = startRetouch(["serve"], { RETOUCH_DATA_DIR: dataDir, PORT: String(port), RETOUCH_ENGINE_THREADS: "1", ...env });
+    try {
+      await gateway.waitFor((line) => line.includes('"msg":"retouch listening'));
+    } catch (error) {
+      if (!at && attempt < 3 && gateway.lines.some((line) => line.includes("EADDRINUSE"))) continue;
+      await removeOwnFolder();
+      throw error;
+    }
+    return gatewayAt(gateway, port, dataDir, removeOwnFolder);
   }
+}
+
+function gatewayAt(gateway: RetouchProcess, port: number, dataDir: string, removeOwnFolder: () => Promise<void>): GatewayProcess {
   return Object.assign(gateway, {
     url: `http://127.0.0.1:${port}`,
     port,
