@@ -4,6 +4,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { crc32 } from "node:zlib";
 import sharp from "sharp";
 import { RetouchError } from "../errors.ts";
 import { cutPngReframed, truncateAt } from "../../test/support/damage.ts";
@@ -85,5 +86,29 @@ describe("what the file is", () => {
     }
     const withAlpha = await sharp({ create: { width: 20, height: 18, channels: 4, background: "#ffffff80" } }).png().toBuffer();
     assert.equal((await inspectImage(withAlpha, "mask", MAX, { keepPixels: true })).decoded?.channels, 4);
+  });
+});
+
+/** `png` with its IHDR's data changed by `edit` and its checksum made right again: only the header lies. */
+function withHeader(png: Buffer, edit: (ihdr: Buffer) => void): Buffer {
+  const out = Buffer.from(png);
+  edit(out.subarray(16, 29));
+  out.writeUInt32BE(crc32(out.subarray(12, 29)), 29);
+  return out;
+}
+
+describe("headers that lie", () => {
+  test("a header claiming 20000x20000 is too large, by its size, before a pixel is decoded", async () => {
+    const huge = withHeader(await png(20, 20), (ihdr) => {
+      ihdr.writeUInt32BE(20_000, 0);
+      ihdr.writeUInt32BE(20_000, 4);
+    });
+    const refused = await refusal(huge);
+    assert.equal(refused.code, "image_too_large");
+    assert.match(refused.message, /^image is 20000x20000; the largest accepted is 64x64 pixels/);
+  });
+  test("a header libvips cannot read (a bit depth of 7) is a corrupt header", async () => {
+    const refused = await refusal(withHeader(await png(20, 20), (ihdr) => (ihdr[8] = 7)), "mask");
+    assert.deepEqual(refused, { param: "mask", code: "invalid_image", message: "mask looks like PNG but its header is corrupt" });
   });
 });

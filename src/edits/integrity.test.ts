@@ -174,6 +174,9 @@ describe("findDamage on files built byte by byte", () => {
       ["a segment longer than the file", bytes(SOI, [0xff, 0xc4, 0, 16, 1, 2], EOI), "a JPEG with no end marker (truncated file)"],
       ["a scan ending in a lone 0xFF", bytes(SOI, [0xff, 0xda, 0, 2], [1, 2, 0xff]), "a JPEG with no end marker (truncated file)"],
       ["fill bytes and then nothing", bytes(SOI, [0xff, 0xff]), "a JPEG with no end marker (truncated file)"],
+      ["cut right after a whole segment", bytes(SOI, [0xff, 0xc4, 0, 4, 1, 2]), "a JPEG with no end marker (truncated file)"],
+      ["junk between two segments", bytes(SOI, [0xff, 0xc4, 0, 2], [7, 7], [0xff, 0xdb, 0, 2], EOI), "a JPEG with a damaged marker at byte 6 (corrupt file)"],
+      ["a scan whose data runs to the end marker", bytes(SOI, [0xff, 0xda, 0, 2], [1, 2, 3], EOI), undefined],
     ];
     for (const [name, file, damage] of cases) {
       test(name, () => assert.equal(findDamage(file, "jpeg"), damage));
@@ -201,6 +204,7 @@ describe("findDamage on files built byte by byte", () => {
       ["no image chunk", riff(webpChunk("EXIF", 2)), "a WebP with no image data (no VP8 or VP8L chunk)"],
       ["four stray bytes after the last chunk", riff(webpChunk("VP8 ", 4), Buffer.alloc(4)), "a WebP with a damaged chunk at its end (corrupt file)"],
       ["a chunk longer than the RIFF", riff(webpChunk("VP8 ", 4), bytes("EXIF", [64, 0, 0, 0])), "a WebP whose data ends early (truncated file)"],
+      ["a chunk a few bytes longer than the RIFF", riff(webpChunk("VP8 ", 4), bytes("EXIF", [4, 0, 0, 0], [1])), "a WebP whose data ends early (truncated file)"],
     ];
     for (const [name, file, damage] of cases) {
       test(name, () => assert.equal(findDamage(file, "webp"), damage));

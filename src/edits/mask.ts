@@ -69,7 +69,8 @@ async function greyLevels(mask: SourceImage, image: SourceImage, polarity: MaskP
  */
 function fromPixels({ data, channels, width, height }: DecodedPixels, polarity: MaskPolarity): Buffer | undefined {
   const pixels = width * height;
-  if (data.length !== pixels * channels) return undefined; // 16 bits per channel
+  // sharp hands a 16-bit picture's pixels out as 8 bits; should that change, such data goes to libvips.
+  if (data.length !== pixels * channels) return undefined;
   if (channels === 1) return data; // grey, opaque: as it is
   const alphaAt = channels === 2 || channels === 4 ? channels - 1 : -1;
   const grey = Buffer.alloc(pixels);

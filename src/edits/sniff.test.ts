@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { sniffImageFormat } from "./sniff.ts";
+import { CONTENT_TYPES, sniffImageFormat } from "./sniff.ts";
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const riff = (kind: string) => Buffer.from(`RIFF\x04\x00\x00\x00${kind}`, "latin1");
@@ -28,4 +28,8 @@ test("a signature cut short, or wrong in any byte, is no format", () => {
   assert.equal(sniffImageFormat(riff("WAVE")), undefined);
   assert.equal(sniffImageFormat(Buffer.from("RIFX\x04\x00\x00\x00WEBP", "latin1")), undefined);
   assert.equal(sniffImageFormat(new Uint8Array(0)), undefined);
+});
+
+test("each format's content type, as results are stored and sent upstream", () => {
+  assert.deepEqual(CONTENT_TYPES, { png: "image/png", jpeg: "image/jpeg", webp: "image/webp" });
 });

@@ -83,6 +83,9 @@ test("a size the model does not make is refused naming it; none means the model'
   const plain = await validateEdit(edit(), options);
   assert.equal(plain.size, "1024x1024");
   assert.equal(plain.quote.size, "1024x1024");
+  // A size asked for is kept whatever the picture's shape (only "auto" follows the picture).
+  const asked = await validateEdit(edit({ images: [{ bytes: tall, param: "image" }], size: "1536x1024" }), options);
+  assert.deepEqual([asked.size, asked.quote.size], ["1536x1024", "1536x1024"]);
   const local = await validateEdit(edit({ model: "local/content-aware-fill", mask: { bytes: whiteMask, param: "mask" } }), options);
   assert.equal(local.size, "auto", "the embedded engine keeps the picture's own size");
   assert.deepEqual(outputSize(local), { width: 64, height: 64 });
