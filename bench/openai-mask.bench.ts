@@ -10,7 +10,8 @@
 // The same multipart body (a 1024x1024 PNG photo, its 1024x1024 mask) goes to
 // both, one at a time; each server's user + system CPU time (/proc) is divided
 // by the edits. Runs alternate between the two; the table shows medians.
-// Run: node --import tsx bench/openai-mask.bench.ts   (BENCH_RUNS=5, BENCH_EDITS=40)
+// Run: node --import tsx bench/openai-mask.bench.ts   (BENCH_RUNS=5, BENCH_EDITS=40; BENCH_BEFORE=/path/to/checkout
+// adds that checkout's gateway to the same runs)
 
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
