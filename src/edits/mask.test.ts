@@ -122,3 +122,19 @@ test("a mask at twice the image's size is scaled to it, read from its pixels or 
     }
   }
 });
+
+test("a mask of a slightly different shape is stretched onto the image, not cropped: its first and last rows both count", async () => {
+  // 200x101 onto 100x50: within the 1 % tolerance. Cropped to cover, its top row was lost
+  // (grey 0) and its bottom row kept (191); stretched, both come out alike.
+  const width = 200;
+  const height = 101;
+  const data = Buffer.alloc(width * height * 3);
+  for (let x = 0; x < width; x++) for (const y of [0, height - 1]) data.fill(255, (y * width + x) * 3, (y * width + x) * 3 + 3);
+  const bytes = await sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  const image: SourceImage = { bytes: Buffer.alloc(0), format: "png", width: 100, height: 50 };
+  const mask = await normaliseMask(await inspectImage(bytes, "mask", 4096), image);
+  const first = mask.grey.slice(0, 100);
+  const last = mask.grey.slice(49 * 100, 50 * 100);
+  assert.ok(first.every((value) => value > 64), `first row: ${first[0]}`);
+  assert.deepEqual(first, last);
+});
