@@ -85,8 +85,7 @@ async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, h
   const at = (y: number) => (whole ? y : y & 1) * stride;
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];
-    const [prev, up] = y > 0 ? [data, at(y - 1)] : [zeros, 0];
-    if (!unfilter(filter, raw, y * (stride + 1) + 1, data, at(y), prev, up, stride, channels)) {
+    if (!unfilter(filter, raw, y * (stride + 1) + 1, data, at(y), y > 0 ? data : zeros, y > 0 ? at(y - 1) : 0, stride, channels)) {
       return { failure: CORRUPT };
     }
     if (grey && !neutralRow(data, at(y), grey, y * width, width)) return undefined;

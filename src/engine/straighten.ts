@@ -8,7 +8,7 @@
 // never cut.
 
 import type { Level } from "./level.ts";
-import { STUB_PAD, type Stub } from "./structure.ts";
+import { interpolate, STUB_PAD, type Stub } from "./structure.ts";
 
 /** How far to the side of its line the fill may have put the structure and still be followed (px). */
 const MAX_DRIFT = 8;
@@ -129,7 +129,7 @@ function misfitShare(level: Level, stub: Stub, t: number, drift: number, sample:
     const a = (centre + off) * 3;
     const x = stub.x - stub.dy * (off + drift) + stub.dx * t;
     const y = stub.y + stub.dx * (off + drift) + stub.dy * t;
-    if (!anyBilinear(level, x, y, sample)) return 1;
+    if (!interpolate(level, x, y, sample)) return 1;
     const distance = Math.hypot(sample[0] - stub.across[a], sample[1] - stub.across[a + 1], sample[2] - stub.across[a + 2]);
     if (!(distance <= MAX_COLOUR_DISTANCE)) misfits++;
   }
@@ -181,7 +181,7 @@ function shiftOntoLine(level: Level, stub: Stub, drift: Float64Array, placed: nu
       const across = off < lo ? 1 - (lo - off) / FADE : off > hi ? 1 - (off - hi) / FADE : 1;
       const shift = drift[row] * along * across;
       if (Math.abs(shift) < 0.05) continue;
-      if (!anyBilinear(level, x - stub.dy * shift, y + stub.dx * shift, sample)) continue;
+      if (!interpolate(level, x - stub.dy * shift, y + stub.dx * shift, sample)) continue;
       writes.push(p);
       colours.push(sample[0], sample[1], sample[2]);
     }
@@ -190,20 +190,4 @@ function shiftOntoLine(level: Level, stub: Stub, drift: Float64Array, placed: nu
   for (let i = 0; i < writes.length; i++) {
     for (let c = 0; c < 3; c++) rgb[writes[i] * 3 + c] = Math.round(colours[i * 3 + c]);
   }
-}
-
-/** The colour at (x, y) between pixels, known or filled alike; false outside the level. */
-function anyBilinear({ width, height, rgb }: Level, x: number, y: number, out: Float64Array): boolean {
-  const left = Math.floor(x);
-  const top = Math.floor(y);
-  if (left < 0 || top < 0 || left + 1 >= width || top + 1 >= height) return false;
-  const p = top * width + left;
-  const fx = x - left;
-  const fy = y - top;
-  for (let c = 0; c < 3; c++) {
-    const above = rgb[p * 3 + c] * (1 - fx) + rgb[(p + 1) * 3 + c] * fx;
-    const below = rgb[(p + width) * 3 + c] * (1 - fx) + rgb[(p + width + 1) * 3 + c] * fx;
-    out[c] = above * (1 - fy) + below * fy;
-  }
-  return true;
 }

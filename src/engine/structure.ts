@@ -84,6 +84,13 @@ export interface Stub {
   across: Float64Array;
 }
 
+/** A stub's profile reaches this far beyond the structure's width on each side (px). */
+export const STUB_PAD = 2;
+/** Narrower structures are not followed: in photos, a fill's every dark streak looks like one. */
+const MIN_STUB_WIDTH = 6;
+/** At most this many stubs are kept (the strongest): a few posts, not a texture's every edge. */
+const MAX_STUBS = 64;
+
 /**
  * Whether a stub's profile shows a structure with an edge on each side: its colours beyond its far
  * edge are unlike its inside (a post against the sky, not a run of grass that noise cut short).
@@ -106,13 +113,6 @@ function boundedBothSides(across: Float64Array, side: 1 | -1, width: number): bo
   if (!inside || !beyond) return false;
   return Math.hypot(inside[0] - beyond[0], inside[1] - beyond[1], inside[2] - beyond[2]) > MAX_SIDE_DIFFERENCE;
 }
-
-/** A stub's profile reaches this far beyond the structure's width on each side (px). */
-export const STUB_PAD = 2;
-/** Narrower structures are not followed: in photos, a fill's every dark streak looks like one. */
-const MIN_STUB_WIDTH = 6;
-/** At most this many stubs are kept (the strongest): a few posts, not a texture's every edge. */
-const MAX_STUBS = 64;
 
 export interface Structure {
   segments: Segment[];
@@ -795,12 +795,28 @@ function catmullRom(t: number, weights: Float64Array): Float64Array {
 
 /** The colour at (x, y) between pixels into out[at..at + 2], when all four pixels around it are known picture. */
 function bilinear(level: Level, x: number, y: number, out: Float64Array, at: number): boolean {
-  const { width, height, hole, rgb } = level;
+  const { width, hole } = level;
+  const p = Math.floor(y) * width + Math.floor(x);
+  if (!inside(level, x, y) || hole[p] | hole[p + 1] | hole[p + width] | hole[p + width + 1]) return false;
+  interpolate(level, x, y, out, at);
+  return true;
+}
+
+/** Whether the four pixels around (x, y) lie in the level. */
+function inside({ width, height }: Level, x: number, y: number): boolean {
+  return x >= 0 && y >= 0 && Math.floor(x) + 1 < width && Math.floor(y) + 1 < height;
+}
+
+/**
+ * The colour at (x, y) between pixels into out[at..at + 2], known picture or fill alike; false
+ * outside the level.
+ */
+export function interpolate(level: Level, x: number, y: number, out: Float64Array, at = 0): boolean {
+  if (!inside(level, x, y)) return false;
+  const { width, rgb } = level;
   const left = Math.floor(x);
   const top = Math.floor(y);
-  if (left < 0 || top < 0 || left + 1 >= width || top + 1 >= height) return false;
   const p = top * width + left;
-  if (hole[p] | hole[p + 1] | hole[p + width] | hole[p + width + 1]) return false;
   const fx = x - left;
   const fy = y - top;
   for (let c = 0; c < 3; c++) {
