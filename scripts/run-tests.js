@@ -29,12 +29,16 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 // The tests that run a whole fleet of processes (gateways, workers, chains, kills) run alone
 // afterwards: beside another heavy file their time budgets and races get needlessly tight.
 const ALONE = /(fleet|queue|crash-[a-z]+)\.test\.ts$/;
+// A test that waits forever (a server that never listened, an event that never comes) fails
+// with its file's name after this long instead of holding CI until its own limit. The slowest
+// file takes about 3 minutes on a busy 2-core machine.
+const FILE_TIMEOUT_MS = 15 * 60 * 1000;
 let status = 0;
 for (const [group, at] of [[files.filter((f) => !ALONE.test(f)), concurrency], [files.filter((f) => ALONE.test(f)), 1]]) {
   if (group.length === 0) continue;
   const result = spawnSync(
     process.execPath,
-    ["--import", "tsx", "--test", `--test-concurrency=${at}`, "--test-reporter=spec", ...group],
+    ["--import", "tsx", "--import", "./test/support/exit-watch.ts", "--test", `--test-concurrency=${at}`, `--test-timeout=${FILE_TIMEOUT_MS}`, "--test-reporter=spec", ...group],
     { stdio: "inherit", env: { ...process.env, NODE_ENV: "test" } },
   );
   if (result.status !== 0) status = result.status ?? 1;

@@ -6,11 +6,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
-import { serve } from "@hono/node-server";
 import { dataUri, solidImage, startTestGateway } from "./support/gateway.ts";
 import { signV2 } from "./support/buyer.ts";
 import { jsonInit } from "./support/edit-input.ts";
+import { listenFirst } from "./support/listen-first.ts";
 import { testBuyer } from "./support/test-buyer.ts";
 import { success, startFakeOpenAi } from "./upstreams/fake-openai.ts";
 
@@ -18,14 +17,6 @@ const KEY = "sk-test-client-gone-7h8i9j";
 const EDIT = "/api/v1/images/image2image";
 /** gpt-image-1-mini at 1024x1024: $0.011 + 5%. */
 const MINI_PRICE = 11_550n;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -44,20 +35,15 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 test("a client that disconnects while its paid edit runs is not charged; replaying the same payment settles it once and returns the result", { timeout: 120_000 }, async () => {
   const result = await solidImage(1024, 1024, "png", "#a52");
   const upstream = await startFakeOpenAi(KEY, result);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const server = await listenFirst();
+  const url = server.url;
   const gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", RETOUCH_PUBLIC_URL: url, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: upstream.baseUrl });
   // What the gateway's handler sees: the signal of the request it is answering.
   const gone = deferred();
-  const server = serve({
-    fetch: (request: Request) => {
-      if (request.method === "POST") request.signal.addEventListener("abort", () => gone.resolve());
-      return gw.gateway.app.fetch(request);
-    },
-    hostname: "127.0.0.1",
-    port,
+  server.use((request: Request) => {
+    if (request.method === "POST") request.signal.addEventListener("abort", () => gone.resolve());
+    return gw.gateway.app.fetch(request);
   });
-  await new Promise((resolve) => server.once("listening", resolve));
   try {
     const buyer = await testBuyer(gw);
     // The upstream holds its answer until the gateway has seen the client go.
@@ -108,7 +94,7 @@ test("a client that disconnects while its paid edit runs is not charged; replayi
     assert.equal(upstream.received.length, 1, "the edit ran once");
     assert.deepEqual(await buyer.rows(), [{ status: "settled", tx_hash: paid.payment.tx_hash }]);
   } finally {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     await gw.close();
     await upstream.close();
   }

@@ -4,12 +4,11 @@
 
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { serve } from "@hono/node-server";
 import sharp from "sharp";
 import { makeScene, squareMask } from "../support/scene.ts";
 import { startTestGateway, type TestGateway } from "../support/gateway.ts";
+import { listenFirst } from "../support/listen-first.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 /** local/content-aware-fill: $0.001. */
@@ -40,13 +39,8 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
   return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A port free now (for a port that must be closed, or one a process binds at once). */
+export { freePort } from "../support/processes.ts";
 
 export interface ServedGateway {
   gw: TestGateway;
@@ -62,11 +56,13 @@ export interface ServedGateway {
 
 /** A gateway (devchain payments unless `env` says otherwise) on a free port over real HTTP. */
 export async function serveGateway(env: Record<string, string> = {}): Promise<ServedGateway> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", RETOUCH_PUBLIC_URL: url, ...env });
-  const server = serve({ fetch: gw.gateway.app.fetch, hostname: "127.0.0.1", port });
-  await new Promise((resolve) => server.once("listening", resolve));
+  const server = await listenFirst();
+  const url = server.url;
+  const gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", RETOUCH_PUBLIC_URL: url, ...env }).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
+  });
+  server.use(gw.gateway.app.fetch);
   const devchain = gw.gateway.devchain;
   return {
     gw,
@@ -79,7 +75,7 @@ export async function serveGateway(env: Record<string, string> = {}): Promise<Se
       return devchain.usdcBalance(network, network === "base" ? buyer.evm.address : buyer.solana.address);
     },
     async close() {
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
       await gw.close();
     },
   };

@@ -2,9 +2,8 @@
 // listens on (result and poll URLs point back at it), for the buyer CLI's tests.
 // With RETOUCH_PAYMENTS=off in `env` it takes no payments (and has no chains).
 
-import { createServer } from "node:net";
-import { serve } from "@hono/node-server";
-import { startTestGateway, type TestGateway } from "../support/gateway.ts";
+import type { TestGateway } from "../support/gateway.ts";
+import { serveGateway } from "./cli.ts";
 
 export interface HttpGateway {
   gw: TestGateway;
@@ -16,30 +15,14 @@ export interface HttpGateway {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 export async function startHttpGateway(env: Record<string, string> = {}): Promise<HttpGateway> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const gw = await startTestGateway({ RETOUCH_PAYMENTS: "devchain", RETOUCH_PUBLIC_URL: url, ...env });
-  const server = serve({ fetch: gw.gateway.app.fetch, hostname: "127.0.0.1", port });
-  await new Promise((resolve) => server.once("listening", resolve));
-  const devchain = gw.gateway.devchain;
+  const served = await serveGateway(env);
   return {
-    gw,
-    url,
-    baseRpc: devchain?.evm.rpcUrl ?? "",
-    solanaRpc: devchain?.solana.rpcUrl ?? "",
-    buyerWallet: devchain?.wallets.buyer.file ?? "",
-    async close() {
-      await new Promise((resolve) => server.close(resolve));
-      await gw.close();
-    },
+    gw: served.gw,
+    url: served.url,
+    baseRpc: served.rpcEnv.BASE_RPC_URL ?? "",
+    solanaRpc: served.rpcEnv.SOLANA_RPC_URL ?? "",
+    buyerWallet: served.buyerWallet ?? "",
+    close: () => served.close(),
   };
 }

@@ -46,8 +46,9 @@ interface Relay {
   close(): Promise<void>;
 }
 
-async function startRelay(port: number, upstreamPort: () => number): Promise<Relay> {
-  const relay: Relay = { url: `http://127.0.0.1:${port}`, cutNextPayment: false, cut: 0, close: async () => {} };
+/** The relay on a port of its own, listening before the gateway it forwards to exists (its URL is the gateway's public URL). */
+async function startRelay(upstreamPort: () => number): Promise<Relay> {
+  const relay: Relay = { url: "", cutNextPayment: false, cut: 0, close: async () => {} };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const cut = relay.cutNextPayment && req.headers["payment-signature"] !== undefined;
     if (cut) relay.cutNextPayment = false;
@@ -65,8 +66,9 @@ async function startRelay(port: number, upstreamPort: () => number): Promise<Rel
       });
     }
   });
-  server.listen(port, "127.0.0.1");
+  server.listen(0, "127.0.0.1");
   await once(server, "listening");
+  relay.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   relay.close = () => {
     server.closeAllConnections();
     return new Promise((resolve) => server.close(() => resolve()));
@@ -74,21 +76,11 @@ async function startRelay(port: number, upstreamPort: () => number): Promise<Rel
   return relay;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "retouch-pending-"));
   // The gateway's public URL is the relay's, so its result URLs are on the origin the buyer pays.
-  const relayPort = await freePort();
-  http = await startHttpGateway({ RETOUCH_PUBLIC_URL: `http://127.0.0.1:${relayPort}` });
-  relay = await startRelay(relayPort, () => Number(new URL(http.url).port));
+  relay = await startRelay(() => Number(new URL(http.url).port));
+  http = await startHttpGateway({ RETOUCH_PUBLIC_URL: relay.url });
   const scene = makeScene({ width: SIZE, height: SIZE });
   photo = join(dir, "photo.png");
   mask = join(dir, "mask.png");
