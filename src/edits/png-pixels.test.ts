@@ -139,14 +139,24 @@ test("kept as one grey band: a neutral RGB picture gives libvips' grey, a grey o
   const levels = noise(width * height, 5);
   const neutral = new Uint8Array(width * height * 3);
   for (let i = 0; i < levels.length; i++) neutral.fill(levels[i], i * 3, i * 3 + 3);
-  for (const [name, png] of [
-    ["neutral RGB", encode(width, height, 2, neutral, (y) => y % 5)],
-    ["grey", encode(width, height, 0, levels, (y) => (y + 2) % 5)],
+  // Rows repeated in runs of two (as a mask's are), each written with another filter; some runs differ
+  // from the one above only in their last pixel.
+  const rowBytes = width * 3;
+  const runs = new Uint8Array(neutral.length);
+  for (let y = 0; y < height; y++) {
+    runs.set(neutral.subarray(Math.floor(y / 4) * 4 * rowBytes, (Math.floor(y / 4) * 4 + 1) * rowBytes), y * rowBytes);
+    if (y % 4 >= 2) runs.fill(255 - runs[(y + 1) * rowBytes - 1], (y + 1) * rowBytes - 3, (y + 1) * rowBytes); // only the last pixel changes
+  }
+  const runLevels = Uint8Array.from({ length: width * height }, (_, i) => runs[i * 3]);
+  for (const [name, png, expected] of [
+    ["neutral RGB", encode(width, height, 2, neutral, (y) => y % 5), levels],
+    ["neutral RGB, rows repeated", encode(width, height, 2, runs, (y) => (y * 3) % 5), runLevels],
+    ["grey", encode(width, height, 0, levels, (y) => (y + 2) % 5), levels],
   ] as const) {
     const outcome = await decodePngPixels(png, LIMIT, "grey");
     assert.ok(outcome && "decoded" in outcome && outcome.decoded, name);
     assert.equal(outcome.decoded.channels, 1, name);
-    assert.deepEqual(new Uint8Array(outcome.decoded.data), levels, name);
+    assert.deepEqual(new Uint8Array(outcome.decoded.data), expected, name);
     const libvips = await sharp(png).toColourspace("b-w").extractChannel(0).raw().toBuffer();
     assert.deepEqual(new Uint8Array(outcome.decoded.data), new Uint8Array(libvips), `${name}: libvips' grey`);
   }

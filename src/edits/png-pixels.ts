@@ -3,7 +3,7 @@
 // end: node's zlib and a JS unfilter took about half the CPU of the libvips pipeline for a
 // 1024x1024 photo, and a tenth for a flat mask (bench/input-check.bench.ts). The decode is
 // complete (every row inflated to the last byte, its zlib checksum checked, every row's filter
-// undone), and it refuses what libvips refuses beyond the header: IDAT chunks that are not
+// known, and undone where the pixels are wanted), and it refuses what libvips refuses beyond the header: IDAT chunks that are not
 // consecutive, a filter that does not exist, data that ends early. What libvips refuses in the
 // header (an unknown critical chunk, a second IHDR) fails metadata() before this runs, and libvips
 // reads nothing after the image data. Other layouts (palette, 16 bits, interlaced) are left to it.
@@ -75,11 +75,12 @@ async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, h
   }
   if (raw.length < expected) return { failure: "a PNG whose image data ends early (truncated or corrupt file)" };
   if (raw.length > expected) return { failure: "a PNG with more image data than its width and height hold (corrupt file)" };
-  // Kept as stored, the rows go one after another; otherwise two rows take turns, and a grey band
-  // is taken from each as it is done (a mask: a third of the memory, written once).
-  const whole = keep === "all" || (keep === "grey" && channels === 1);
+  if (!keep) return knownFilters(raw, height, stride + 1) ? {} : { failure: CORRUPT };
+  // Kept as stored, the rows go one after another; an RGB picture kept grey is unfiltered two rows
+  // at a time, its grey band taken from each as it is done (a mask: a third of the memory, written once).
+  const whole = keep === "all" || channels === 1;
   const grey = keep === "grey" && channels === 3 ? Buffer.allocUnsafe(width * height) : undefined;
-  if (keep === "grey" && channels !== 1 && !grey) return undefined; // grey with alpha: not asked here
+  if (!whole && !grey) return undefined; // grey with alpha: not asked here
   const data = Buffer.allocUnsafe((whole ? height : 2) * stride);
   const zeros = new Uint8Array(stride);
   const at = (y: number) => (whole ? y : y & 1) * stride;
@@ -88,10 +89,22 @@ async function decodeLaidOut(bytes: Uint8Array, view: DataView, width: number, h
     if (!unfilter(filter, raw, y * (stride + 1) + 1, data, at(y), y > 0 ? data : zeros, y > 0 ? at(y - 1) : 0, stride, channels)) {
       return { failure: CORRUPT };
     }
-    if (grey && !neutralRow(data, at(y), grey, y * width, width)) return undefined;
+    if (!grey) continue;
+    // A mask repeats its rows where its shapes do not change: the row's grey is then the last one's.
+    if (y > 0 && data.compare(data, at(y - 1), at(y - 1) + stride, at(y), at(y) + stride) === 0) grey.copyWithin(y * width, (y - 1) * width, y * width);
+    else if (!neutralRow(data, at(y), grey, y * width, width)) return undefined;
   }
   if (grey) return { decoded: { data: grey, width, height, channels: 1 } };
-  return whole ? { decoded: { data, width, height, channels } } : {};
+  return { decoded: { data, width, height, channels } };
+}
+
+/**
+ * Whether every row starts with one of PNG's five filters: all that undoing them could refuse, so a
+ * picture whose pixels are not wanted is proven whole without the arithmetic.
+ */
+function knownFilters(raw: Uint8Array, height: number, rowBytes: number): boolean {
+  for (let at = 0; at < height * rowBytes; at += rowBytes) if (raw[at] > 4) return false;
+  return true;
 }
 
 /** Copies an RGB row's grey into grey[to..] when every pixel is neutral (R = G = B); false at the first that is not. */
