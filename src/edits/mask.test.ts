@@ -41,10 +41,13 @@ test("a mask read from the pixels its check decoded gives exactly the grey level
   const image: SourceImage = { bytes: Buffer.alloc(0), format: "png", width, height };
   const at = (x: number, y: number) => ((x - 30) ** 2 + (y - 20) ** 2 < 15 ** 2 ? 255 : (x * 5 + y * 3) % 256);
   const grey = Buffer.from(Array.from({ length: width * height }, (_, i) => at(i % width, Math.floor(i / width))));
-  const channels = (count: 1 | 2 | 3 | 4, alpha: (i: number) => number, colour = (value: number) => [value, value, value]) => {
+  // Painted: a rectangle to the right edge, so that most rows repeat the one above (read once, then copied).
+  const painted = Buffer.from(Array.from({ length: width * height }, (_, i) => (i % width >= 10 && i >= 12 * width && i < 30 * width ? 255 : 0)));
+  const last = width * height - 1;
+  const channels = (count: 1 | 2 | 3 | 4, alpha: (i: number) => number, colour = (value: number, i: number) => [value, value, value], levels = grey) => {
     const data = Buffer.alloc(width * height * count);
     for (let i = 0; i < width * height; i++) {
-      const [r, g, b] = colour(grey[i]);
+      const [r, g, b] = colour(levels[i], i);
       const pixel = count === 1 ? [r] : count === 2 ? [r, alpha(i)] : count === 3 ? [r, g, b] : [r, g, b, alpha(i)];
       pixel.forEach((value, k) => (data[i * count + k] = value));
     }
@@ -62,6 +65,10 @@ test("a mask read from the pixels its check decoded gives exactly the grey level
     "RGBA PNG, binary alpha, red = green but not blue": channels(4, (i) => (i % 7 ? 255 : 0), (v) => [v, v, 255 - v]).png().toBuffer(),
     "RGBA PNG, alpha 254 and 255 only": channels(4, (i) => (i % 3 ? 255 : 254)).png().toBuffer(),
     "RGBA PNG, opaque": channels(4, () => 255).png().toBuffer(),
+    "RGBA PNG, painted, opaque": channels(4, () => 255, undefined, painted).png().toBuffer(),
+    "RGBA PNG, painted, transparent columns": channels(4, (i) => (i % width < 5 ? 0 : 255), undefined, painted).png().toBuffer(),
+    "RGB PNG, painted, the very last pixel coloured": channels(3, () => 255, (v, i) => (i === last ? [v, v, 200] : [v, v, v]), painted).png().toBuffer(),
+    "RGBA PNG, painted, the very last pixel half transparent": channels(4, (i) => (i === last ? 128 : 255), undefined, painted).png().toBuffer(),
   };
   for (const [name, bytesPromise] of Object.entries(masks)) {
     const bytes = await bytesPromise;

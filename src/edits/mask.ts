@@ -74,25 +74,42 @@ function fromPixels({ data, channels, width, height }: DecodedPixels, polarity: 
   if (channels === 1) return data; // grey, opaque: as it is
   const alphaAt = channels === 2 || channels === 4 ? channels - 1 : -1;
   const grey = Buffer.alloc(pixels);
+  const rowBytes = width * channels;
+  const rows = Buffer.from(data.buffer, data.byteOffset, data.length);
+  // A mask repeats its rows where its shapes do not change; such a row's grey is the one above's.
+  const repeated = (y: number) => y > 0 && rows.compare(rows, (y - 1) * rowBytes, y * rowBytes, y * rowBytes, (y + 1) * rowBytes) === 0;
+  const copyAbove = (y: number) => grey.copyWithin(y * width, (y - 1) * width, y * width);
   if (alphaAt >= 0 && polarity === "openai") {
     let transparent = false;
-    for (let i = 0; i < pixels; i++) {
-      const alpha = data[i * channels + alphaAt];
-      grey[i] = 255 - alpha;
-      transparent ||= alpha < 255;
+    for (let y = 0; y < height; y++) {
+      if (repeated(y)) {
+        copyAbove(y);
+        continue;
+      }
+      for (let i = y * width, at = y * rowBytes + alphaAt; i < (y + 1) * width; i++, at += channels) {
+        const alpha = data[at];
+        grey[i] = 255 - alpha;
+        transparent ||= alpha < 255;
+      }
     }
     if (transparent) return grey; // OpenAI's mask: the less opaque, the more it is edited.
   }
-  for (let i = 0, at = 0; i < pixels; i++, at += channels) {
-    const value = data[at];
-    if (channels >= 3 && (data[at + 1] !== value || data[at + 2] !== value)) return undefined;
-    if (alphaAt < 0) {
-      grey[i] = value;
+  for (let y = 0; y < height; y++) {
+    if (repeated(y)) {
+      copyAbove(y); // and it passed the checks below as the row above did
       continue;
     }
-    const alpha = data[at + alphaAt];
-    if (alpha !== 0 && alpha !== 255) return undefined;
-    grey[i] = alpha === 0 ? 0 : value;
+    for (let i = y * width, at = y * rowBytes; i < (y + 1) * width; i++, at += channels) {
+      const value = data[at];
+      if (channels >= 3 && (data[at + 1] !== value || data[at + 2] !== value)) return undefined;
+      if (alphaAt < 0) {
+        grey[i] = value;
+        continue;
+      }
+      const alpha = data[at + alphaAt];
+      if (alpha !== 0 && alpha !== 255) return undefined;
+      grey[i] = alpha === 0 ? 0 : value;
+    }
   }
   return grey;
 }
