@@ -44,7 +44,7 @@ test("a mask read from the pixels its check decoded gives exactly the grey level
   // Painted: a rectangle to the right edge, so that most rows repeat the one above (read once, then copied).
   const painted = Buffer.from(Array.from({ length: width * height }, (_, i) => (i % width >= 10 && i >= 12 * width && i < 30 * width ? 255 : 0)));
   const last = width * height - 1;
-  const channels = (count: 1 | 2 | 3 | 4, alpha: (i: number) => number, colour = (value: number, i: number) => [value, value, value], levels = grey) => {
+  const channels = (count: 1 | 2 | 3 | 4, alpha: (i: number) => number, colour = (value: number, _i: number) => [value, value, value], levels = grey) => {
     const data = Buffer.alloc(width * height * count);
     for (let i = 0; i < width * height; i++) {
       const [r, g, b] = colour(levels[i], i);
