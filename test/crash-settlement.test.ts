@@ -17,7 +17,7 @@ import { createPublicClient, http, type Hex } from "viem";
 import { decodeHeader } from "./support/buyer.ts";
 import { createTestDatabase } from "./support/postgres.ts";
 import { jsonInit, sceneEdit } from "./support/edit-input.ts";
-import { freePort, liveGatewayEnv, rpcPayer, startDevchainProcess, startGatewayProcess, type DevchainProcess, type GatewayProcess } from "./support/processes.ts";
+import { liveGatewayEnv, rpcPayer, startDevchainProcess, startGatewayProcess, type DevchainProcess, type GatewayProcess } from "./support/processes.ts";
 
 const EDIT = "/api/v1/images/image2image";
 const PRICE = 1000n; // local/content-aware-fill: $0.001
@@ -73,9 +73,8 @@ for (const { point, network, mode, chargedAtCrash } of CASES) {
   test(`killed ${point} (${network}, ${mode} mode): the restart finishes the settlement from the chain, the replay gets the result, charged once`, BOUND, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "retouch-crash-"));
     const env = { ...liveGatewayEnv(devchain, mode), RETOUCH_NETWORKS: network };
-    const at = { dataDir, port: await freePort() };
     // The pause point works only in a test environment, whatever started this test.
-    let gateway = await startGatewayProcess({ ...env, NODE_ENV: "test", RETOUCH_TEST_PAUSE: point }, at).catch(async (error: unknown) => {
+    let gateway = await startGatewayProcess({ ...env, NODE_ENV: "test", RETOUCH_TEST_PAUSE: point }, { dataDir }).catch(async (error: unknown) => {
       await rm(dataDir, { recursive: true, force: true });
       throw error;
     });
@@ -96,7 +95,7 @@ for (const { point, network, mode, chargedAtCrash } of CASES) {
       const charged = chargedAtCrash ? PRICE : 0n;
       assert.deepEqual(await balances(network), { buyer: start.buyer - charged, seller: start.seller + charged }, "what the crash left on chain");
 
-      gateway = await startGatewayProcess(env, at);
+      gateway = await startGatewayProcess(env, { dataDir, port: gateway.port }); // the same URL as before the crash
       if (point !== "after-record") {
         const report = await gateway.waitFor((line) => line.includes('"msg":"settlement sweep'));
         assert.match(report, /"settled":1,"failed":0,"uncertain":0/, report);

@@ -35,10 +35,9 @@ interface Served {
 
 /** `retouch serve` with this environment; resolves once it listens. */
 async function serve(env: Record<string, string>): Promise<Served> {
-  const port = await freePort();
   const child = spawn(process.execPath, ["bin/retouch.js", "serve"], {
     cwd: ROOT,
-    env: cliEnv({ PORT: String(port), RETOUCH_DEVCHAIN_EVM_PORT: "0", RETOUCH_DEVCHAIN_SOLANA_PORT: "0", RETOUCH_ENGINE_THREADS: "1", ...env }),
+    env: cliEnv({ PORT: "0", RETOUCH_DEVCHAIN_EVM_PORT: "0", RETOUCH_DEVCHAIN_SOLANA_PORT: "0", RETOUCH_ENGINE_THREADS: "1", ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -54,7 +53,7 @@ async function serve(env: Record<string, string>): Promise<Served> {
     logs.push(JSON.parse(line) as Served["logs"][number]);
     if (logs.at(-1)!.msg.startsWith("retouch listening")) {
       createInterface({ input: child.stdout! }).on("line", (more) => logs.push(JSON.parse(more) as Served["logs"][number]));
-      return { url: `http://127.0.0.1:${port}`, child, logs, stop };
+      return { url: String(logs.at(-1)!.address), child, logs, stop };
     }
   }
   throw new Error(`retouch serve exited before listening: ${stderr}`);

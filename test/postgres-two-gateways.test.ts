@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -58,23 +57,14 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** `retouch serve` in remote mode on the shared facilitator and database; resolves once it listens. */
 async function startGateway(): Promise<Gateway> {
   const dataDir = await mkdtemp(join(tmpdir(), "retouch-pg2-"));
-  const port = await freePort();
   const child = spawn(process.execPath, ["bin/retouch.js", "serve"], {
     env: {
       ...process.env,
       RETOUCH_DATA_DIR: dataDir,
-      PORT: String(port),
+      PORT: "0",
       RETOUCH_PAYMENTS: "remote",
       FACILITATOR_URL: facilitator.url,
       RETOUCH_NETWORKS: "base,solana",
@@ -86,10 +76,10 @@ async function startGateway(): Promise<Gateway> {
     stdio: ["ignore", "pipe", "inherit"],
   });
   for await (const line of createInterface({ input: child.stdout! })) {
-    const entry = JSON.parse(line) as { msg: string };
+    const entry = JSON.parse(line) as { msg: string; address?: string };
     if (entry.msg.startsWith("retouch listening")) {
       child.stdout!.resume();
-      return { child, url: `http://127.0.0.1:${port}`, dataDir };
+      return { child, url: entry.address!, dataDir };
     }
   }
   throw new Error("retouch serve exited before listening");

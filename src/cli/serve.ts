@@ -1,5 +1,6 @@
 // `retouch serve`: the gateway on HOST:PORT until SIGINT/SIGTERM.
 
+import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createGateway, type Gateway } from "../compose.ts";
 import { metricsApp } from "../server/index.ts";
@@ -16,8 +17,19 @@ export async function runServe(overrides: { host?: string; port?: string }): Pro
   // RETOUCH_FILES_GROUP_READ widens the results explicitly.
   process.umask(0o077);
   tuneHeapForServing();
-  const config = loadConfig({ ...process.env, ...definedOnly({ HOST: overrides.host, PORT: overrides.port }) });
-  const gateway = await createGateway(config).catch((error: unknown) => {
+  const settings = { ...process.env, ...definedOnly({ HOST: overrides.host, PORT: overrides.port }) };
+  let config = loadConfig(settings);
+  // The port is bound before the gateway starts: with PORT=0 the system picks it, and the public URL
+  // (in result and poll URLs) must name the port it picked. Until the gateway is up: 503.
+  let fetch: (request: Request) => Response | Promise<Response> = starting;
+  const server = serve({ fetch: (request: Request) => fetch(request), hostname: config.host, port: config.port });
+  const { address, port } = await new Promise<AddressInfo>((listening, failed) => {
+    server.once("listening", () => listening(server.address() as AddressInfo));
+    server.once("error", (error) => failed(listenError(error, "PORT (or --port) to a free port") ?? error));
+  });
+  if (port !== config.port) config = loadConfig({ ...settings, PORT: String(port) });
+  const gateway = await createGateway(config).catch(async (error: unknown) => {
+    await new Promise((closed) => server.close(closed));
     throw listenError(error, DEVCHAIN_PORTS) ?? error;
   });
   if (gateway.devchain) {
@@ -29,15 +41,13 @@ export async function runServe(overrides: { host?: string; port?: string }): Pro
     // A human-readable summary for the terminal; the log line above carries the same facts.
     for (const line of describeDevchain(gateway.devchain).slice(0, -1)) process.stderr.write(`${line}\n`);
   }
-  const server = serve({ fetch: gateway.app.fetch, hostname: config.host, port: config.port }, (info) => {
-    gateway.logger.info(
-      { address: `http://${info.address}:${info.port}`, public_url: config.publicUrl, payments: config.payments.mode, networks: config.payments.networks, data_dir: config.dataDir },
-      `retouch listening on http://${config.host}:${info.port} (docs: ${config.publicUrl}/docs)`,
-    );
-  });
-  server.once("error", (error) => {
-    reportFailure(listenError(error, "PORT (or --port) to a free port") ?? error);
-    void gateway.close().finally(() => process.exit());
+  fetch = gateway.app.fetch;
+  gateway.logger.info(
+    { address: `http://${address}:${port}`, public_url: config.publicUrl, payments: config.payments.mode, networks: config.payments.networks, data_dir: config.dataDir },
+    `retouch listening on http://${config.host}:${port} (docs: ${config.publicUrl}/docs)`,
+  );
+  server.on("error", (error) => {
+    gateway.logger.error({ err: error }, "the HTTP server failed");
   });
   const metricsServer = config.metrics.listen && serveMetrics(gateway, config.metrics.listen);
   let stopping = false;
@@ -77,6 +87,12 @@ function serveMetrics(gateway: Gateway, listen: { host: string; port: number }) 
     void gateway.close().finally(() => process.exit());
   });
   return server;
+}
+
+/** The answer while the gateway starts (its chains, database and engine): try again in a moment. */
+function starting(): Response {
+  const error = { message: "retouch is starting; try again in a moment", type: "server_error", param: null, code: "starting" };
+  return Response.json({ error }, { status: 503, headers: { "retry-after": "1" } });
 }
 
 function definedOnly(values: Record<string, string | undefined>): Record<string, string> {

@@ -135,26 +135,25 @@ export interface GatewayProcess extends RetouchProcess {
 
 /**
  * `retouch serve` with `env`; resolves once it listens (rejects with its output if it exits first).
- * On a free port and a data folder of its own, removed by close(); or on `at`'s port and folder
- * (a restart of the same gateway), which close() leaves for the caller.
+ * On a port the system picks (PORT=0: the gateway names it in its log and its public URL) and a
+ * data folder of its own, removed by close(); or in `at`'s folder, which close() leaves for the caller,
+ * and on its port if it names one (a restart of the same gateway).
  */
-export async function startGatewayProcess(env: Record<string, string>, at?: { dataDir: string; port: number }): Promise<GatewayProcess> {
+export async function startGatewayProcess(env: Record<string, string>, at?: { dataDir: string; port?: number }): Promise<GatewayProcess> {
   const dataDir = at?.dataDir ?? (await mkdtemp(join(tmpdir(), "retouch-gateway-")));
   const removeOwnFolder = () => (at ? Promise.resolve() : rm(dataDir, { recursive: true, force: true }));
-  // A port found free here can be taken by another test's process before the gateway binds it (it
-  // was, on a busy machine): then the gateway says EADDRINUSE and exits, and another port is tried.
-  for (let attempt = 1; ; attempt++) {
-    const port = at?.port ?? (await freePort());
-    const gateway = startRetouch(["serve"], { RETOUCH_DATA_DIR: dataDir, PORT: String(port), RETOUCH_ENGINE_THREADS: "1", ...env });
-    try {
-      await gateway.waitFor((line) => line.includes('"msg":"retouch listening'));
-    } catch (error) {
-      if (!at && attempt < 3 && gateway.lines.some((line) => line.includes("EADDRINUSE"))) continue;
-      await removeOwnFolder();
-      throw error;
-    }
-    return gatewayAt(gateway, port, dataDir, removeOwnFolder);
+  const gateway = startRetouch(["serve"], { RETOUCH_DATA_DIR: dataDir, PORT: String(at?.port ?? 0), RETOUCH_ENGINE_THREADS: "1", ...env });
+  try {
+    return gatewayAt(gateway, listeningPort(await gateway.waitFor((line) => line.includes('"msg":"retouch listening'))), dataDir, removeOwnFolder);
+  } catch (error) {
+    await removeOwnFolder();
+    throw error;
   }
+}
+
+/** The port in `retouch serve`'s "retouch listening" log line. */
+export function listeningPort(line: string): number {
+  return Number(new URL((JSON.parse(line) as { address: string }).address).port);
 }
 
 function gatewayAt(gateway: RetouchProcess, port: number, dataDir: string, removeOwnFolder: () => Promise<void>): GatewayProcess {
