@@ -3,6 +3,7 @@
 
 import { firstGuess } from "./guess.ts";
 import { downsample, findPatches, type Level, type Patches } from "./level.ts";
+import { holeBounds } from "./mask.ts";
 import { identityNnf, improveMatches, measureTexture, randomMatches, upsampleMatches, type Nnf } from "./patchmatch.ts";
 import type { Random } from "./random.ts";
 import { smoothSeams } from "./seams.ts";
@@ -107,21 +108,7 @@ function buildStages(region: Level): Stage[] | null {
 }
 
 /** Longer side of the hole's bounding box. */
-function holeSide(level: Level): number {
-  const { width, height, hole } = level;
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (hole[y * width + x] === 0) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  return Math.max(x1 - x0 + 1, y1 - y0 + 1, 1);
+function holeSide({ width, height, hole }: Level): number {
+  const box = holeBounds(hole, width, height);
+  return box ? Math.max(box.x1 - box.x0 + 1, box.y1 - box.y0 + 1) : 1;
 }
-

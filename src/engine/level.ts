@@ -1,7 +1,7 @@
 // One pyramid level of a work region: its picture, which pixels are unknown, and where patches
 // may be taken from (sources) or must be matched (targets) for a given patch radius.
 
-import { dilateMask } from "./mask.ts";
+import { dilateMask, holeBounds } from "./mask.ts";
 
 export interface Level {
   width: number;
@@ -59,36 +59,48 @@ export function downsample(fine: Level): Level {
 
 export function findPatches(level: Level, radius: number): Patches {
   const { width, height, hole } = level;
-  // Four region-sized byte maps at most at once (the full level of a 4096 px picture is 12 MP).
-  // A centre whose patch touches the hole is exactly a pixel of the hole grown by the radius.
-  const touched = dilateMask(hole, width, height, radius);
+  // Sources: every centre whose patch lies inside the level, but those whose patch touches the hole (below).
+  const valid = new Uint8Array(width * height);
+  for (let y = radius; y < height - radius; y++) valid.fill(1, y * width + radius, (y + 1) * width - radius);
+  let sourceCount = Math.max(0, height - 2 * radius) * Math.max(0, width - 2 * radius);
+  const rim = new Uint8Array(width * height);
+  const box = holeBounds(hole, width, height);
+  if (!box) return { radius, valid, sourceCount, targets: new Int32Array(0), rim, span: { first: 0, end: 0 } };
+  // Everything else happens in the hole's box grown by the radius: a centre whose patch touches the
+  // hole lies within the radius of it, and so does any known pixel the patch of a centre in the
+  // hole covers (a centre outside it is known itself). On a big picture, a fraction of the level.
+  const x0 = Math.max(0, box.x0 - radius);
+  const y0 = Math.max(0, box.y0 - radius);
+  const w = Math.min(width - 1, box.x1 + radius) - x0 + 1;
+  const h = Math.min(height - 1, box.y1 + radius) - y0 + 1;
+  const windowHole = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) windowHole.set(hole.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
+  // A centre whose patch touches the hole is exactly a pixel of the hole grown by the radius; one
+  // whose patch also covers known picture, a pixel of the known picture grown by it (the rim).
+  const touched = dilateMask(windowHole, w, h, radius);
+  for (let i = 0; i < windowHole.length; i++) windowHole[i] ^= 1;
+  const nearKnown = dilateMask(windowHole, w, h, radius);
   let targetCount = 0;
-  for (let y = radius; y < height - radius; y++) {
-    for (let x = radius; x < width - radius; x++) targetCount += touched[y * width + x];
-  }
-  const targets = new Int32Array(targetCount);
-  let t = 0;
-  for (let y = radius; y < height - radius; y++) {
-    for (let x = radius; x < width - radius; x++) {
-      const p = y * width + x;
-      if (touched[p]) targets[t++] = p;
+  for (let y = 0; y < h; y++) {
+    const inside = y0 + y >= radius && y0 + y < height - radius;
+    for (let x = 0; x < w; x++) {
+      const k = y * w + x;
+      if (!touched[k]) continue;
+      const p = (y0 + y) * width + x0 + x;
+      rim[p] = nearKnown[k];
+      if (!inside || x0 + x < radius || x0 + x >= width - radius) continue;
+      valid[p] = 0;
+      sourceCount--;
+      targetCount++;
     }
   }
-  // Rim targets: those whose patch also covers a known pixel (the known picture grown by the radius).
-  const known = new Uint8Array(width * height);
-  for (let p = 0; p < known.length; p++) known[p] = hole[p] ^ 1;
-  const rim = dilateMask(known, width, height, radius);
-  for (let p = 0; p < rim.length; p++) rim[p] &= touched[p];
-  // Sources: every centre whose patch lies inside the level and misses the hole (touched is reused).
-  const valid = touched;
-  let sourceCount = 0;
-  for (let y = 0; y < height; y++) {
-    const inside = y >= radius && y < height - radius;
-    for (let x = 0; x < width; x++) {
-      const p = y * width + x;
-      const ok = inside && x >= radius && x < width - radius && touched[p] === 0 ? 1 : 0;
-      valid[p] = ok;
-      sourceCount += ok;
+  // Scanline order: the window's rows and columns run in the level's order.
+  const targets = new Int32Array(targetCount);
+  let t = 0;
+  for (let y = 0; y < h; y++) {
+    if (y0 + y < radius || y0 + y >= height - radius) continue;
+    for (let x = Math.max(0, radius - x0); x < w && x0 + x < width - radius; x++) {
+      if (touched[y * w + x]) targets[t++] = (y0 + y) * width + x0 + x;
     }
   }
   const firstRow = targetCount > 0 ? Math.max(0, Math.floor(targets[0] / width) - radius - 1) : 0;

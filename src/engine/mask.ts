@@ -14,6 +14,22 @@ export function binarizeMask(mask: Uint8Array): Uint8Array {
  */
 export function dilateMask(hole: Uint8Array, width: number, height: number, radius: number): Uint8Array {
   if (radius <= 0) return hole.slice();
+  const out = new Uint8Array(hole.length);
+  const box = holeBounds(hole, width, height);
+  if (!box) return out;
+  // Only the hole's box grown by the radius can change: on a big picture with one hole, a fraction of it.
+  const x0 = Math.max(0, box.x0 - radius);
+  const y0 = Math.max(0, box.y0 - radius);
+  const w = Math.min(width - 1, box.x1 + radius) - x0 + 1;
+  const h = Math.min(height - 1, box.y1 + radius) - y0 + 1;
+  const window = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) window.set(hole.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
+  const grown = dilateWhole(window, w, h, radius);
+  for (let y = 0; y < h; y++) out.set(grown.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
+  return out;
+}
+
+function dilateWhole(hole: Uint8Array, width: number, height: number, radius: number): Uint8Array {
   const rows = new Uint8Array(hole.length);
   for (let y = 0; y < height; y++) {
     const base = y * width;
@@ -49,6 +65,26 @@ export function dilateMask(hole: Uint8Array, width: number, height: number, radi
     }
   }
   return out;
+}
+
+/** The smallest box holding every hole pixel (any value but 0; inclusive), or undefined when there is none. */
+export function holeBounds(hole: Uint8Array, width: number, height: number): { x0: number; y0: number; x1: number; y1: number } | undefined {
+  let box: { x0: number; y0: number; x1: number; y1: number } | undefined;
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    let first = 0;
+    while (first < width && hole[base + first] === 0) first++;
+    if (first === width) continue;
+    let last = width - 1;
+    while (hole[base + last] === 0) last--;
+    if (!box) box = { x0: first, y0: y, x1: last, y1: y };
+    else {
+      if (first < box.x0) box.x0 = first;
+      if (last > box.x1) box.x1 = last;
+      box.y1 = y;
+    }
+  }
+  return box;
 }
 
 export function countHoles(hole: Uint8Array): number {

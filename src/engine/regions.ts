@@ -54,45 +54,83 @@ export function holeRegions(hole: Uint8Array, width: number, height: number): Re
   return boxes;
 }
 
-function componentBoxes(hole: Uint8Array, width: number, height: number): Rect[] {
-  const seen = new Uint8Array(hole.length);
-  let stack = new Int32Array(1024);
-  const boxes: Rect[] = [];
-  for (let start = 0; start < hole.length; start++) {
-    if (!hole[start] || seen[start]) continue;
-    const box = { x0: width, y0: height, x1: 0, y1: 0 };
-    let top = 0;
-    stack[top++] = start;
-    seen[start] = 1;
-    while (top > 0) {
-      const p = stack[--top];
-      const y = (p / width) | 0;
-      const x = p - y * width;
-      if (x < box.x0) box.x0 = x;
-      if (x >= box.x1) box.x1 = x + 1;
-      if (y < box.y0) box.y0 = y;
-      if (y >= box.y1) box.y1 = y + 1;
-      for (let dy = -1; dy <= 1; dy++) {
-        const ny = y + dy;
-        if (ny < 0 || ny >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = x + dx;
-          if (nx < 0 || nx >= width) continue;
-          const q = ny * width + nx;
-          if (!hole[q] || seen[q]) continue;
-          seen[q] = 1;
-          if (top === stack.length) {
-            const bigger = new Int32Array(stack.length * 2);
-            bigger.set(stack);
-            stack = bigger;
-          }
-          stack[top++] = q;
-        }
+/**
+ * The bounding box of each 8-connected hole, in the scanline order of their first pixels. Works on
+ * the runs of hole pixels row by row, joining runs of neighbouring rows that touch (diagonally too),
+ * so its cost is a pass over the map plus one step per run, not per hole pixel.
+ */
+export function componentBoxes(hole: Uint8Array, width: number, height: number): Rect[] {
+  const runs = new RunList();
+  let above = { first: 0, end: 0 }; // the previous row's runs
+  for (let y = 0; y < height; y++) {
+    const first = runs.length;
+    const base = y * width;
+    let j = above.first;
+    for (let x = 0; x < width; ) {
+      if (hole[base + x] === 0) {
+        x++;
+        continue;
+      }
+      const x0 = x;
+      while (x < width && hole[base + x] !== 0) x++;
+      const run = runs.add(y, x0, x);
+      // Runs above that touch [x0 - 1, x]: both lists run left to right, so j only moves on.
+      while (j < above.end && runs.x1[j] < x0) j++;
+      for (let k = j; k < above.end && runs.x0[k] <= x; k++) runs.join(run, k);
+    }
+    above = { first, end: runs.length };
+  }
+  const boxes = new Map<number, Rect>();
+  for (let r = 0; r < runs.length; r++) {
+    const root = runs.root(r);
+    const box = boxes.get(root);
+    const y = runs.y[r];
+    if (!box) boxes.set(root, { x0: runs.x0[r], y0: y, x1: runs.x1[r], y1: y + 1 });
+    else {
+      box.x0 = Math.min(box.x0, runs.x0[r]);
+      box.x1 = Math.max(box.x1, runs.x1[r]);
+      box.y1 = y + 1;
+    }
+  }
+  // A Map keeps the order in which each component was first met: at its first run, which holds its first pixel.
+  return [...boxes.values()];
+}
+
+/** Runs of hole pixels [x0, x1) in row y, with a union-find over them. */
+class RunList {
+  length = 0;
+  y = new Int32Array(256);
+  x0 = new Int32Array(256);
+  x1 = new Int32Array(256);
+  private parent = new Int32Array(256);
+
+  add(y: number, x0: number, x1: number): number {
+    if (this.length === this.y.length) {
+      for (const key of ["y", "x0", "x1", "parent"] as const) {
+        const bigger = new Int32Array(this.length * 2);
+        bigger.set(this[key]);
+        this[key] = bigger;
       }
     }
-    boxes.push(box);
+    const r = this.length++;
+    this.y[r] = y;
+    this.x0[r] = x0;
+    this.x1[r] = x1;
+    this.parent[r] = r;
+    return r;
   }
-  return boxes;
+
+  root(r: number): number {
+    while (this.parent[r] !== r) {
+      this.parent[r] = this.parent[this.parent[r]];
+      r = this.parent[r];
+    }
+    return r;
+  }
+
+  join(a: number, b: number): void {
+    this.parent[this.root(b)] = this.root(a);
+  }
 }
 
 function overlaps(a: Rect, b: Rect): boolean {

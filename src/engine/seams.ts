@@ -5,6 +5,7 @@
 // surroundings without a step while its texture is left as copied.
 
 import type { Level } from "./level.ts";
+import { holeBounds } from "./mask.ts";
 import { sourceOf, type Nnf } from "./patchmatch.ts";
 
 /**
@@ -80,24 +81,12 @@ export function smoothSeams(level: Level, nnf: Nnf, radius: number): void {
 
 /** The hole's bounding box grown by one pixel (clipped to the level), or undefined for no hole. */
 function holeBox({ width, height, hole }: Level): { x0: number; y0: number; w: number; h: number } | undefined {
-  let x0 = width;
-  let y0 = height;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (hole[y * width + x] === 0) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  if (x1 < 0) return undefined;
-  x0 = Math.max(0, x0 - 1);
-  y0 = Math.max(0, y0 - 1);
-  x1 = Math.min(width - 1, x1 + 1);
-  y1 = Math.min(height - 1, y1 + 1);
+  const box = holeBounds(hole, width, height);
+  if (!box) return undefined;
+  const x0 = Math.max(0, box.x0 - 1);
+  const y0 = Math.max(0, box.y0 - 1);
+  const x1 = Math.min(width - 1, box.x1 + 1);
+  const y1 = Math.min(height - 1, box.y1 + 1);
   return { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
 }
 
