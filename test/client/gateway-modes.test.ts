@@ -19,8 +19,9 @@ let mask: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "retouch-modes-"));
-  ports = { evm: await freePort(), solana: await freePort() };
-  devchain = await serveGateway({ RETOUCH_DEVCHAIN_EVM_PORT: String(ports.evm), RETOUCH_DEVCHAIN_SOLANA_PORT: String(ports.solana) });
+  // Ports the system picks (never the defaults 8545 / 8899), read back from the chains that started.
+  devchain = await serveGateway({ RETOUCH_DEVCHAIN_EVM_PORT: "0", RETOUCH_DEVCHAIN_SOLANA_PORT: "0" });
+  ports = { evm: Number(new URL(devchain.rpcEnv.BASE_RPC_URL).port), solana: Number(new URL(devchain.rpcEnv.SOLANA_RPC_URL).port) };
   free = await serveGateway({ RETOUCH_PAYMENTS: "off" });
   ({ photo, mask } = await writePhotoAndMask(dir));
 });
