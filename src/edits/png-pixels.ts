@@ -3,8 +3,8 @@
 // end: node's zlib and a JS unfilter took about half the CPU of the libvips pipeline for a
 // 1024x1024 photo, and a tenth for a flat mask (bench/input-check.bench.ts). The decode is
 // complete (every row inflated to the last byte, its zlib checksum checked, every row's filter
-// known, and undone where the pixels are wanted), and it refuses what libvips refuses beyond the header: IDAT chunks that are not
-// consecutive, a filter that does not exist, data that ends early. What libvips refuses in the
+// known, and undone where the pixels are wanted), and it refuses what libvips refuses beyond the
+// header: IDAT chunks that are not consecutive, a filter that does not exist, data that ends early. What libvips refuses in the
 // header (an unknown critical chunk, a second IHDR) fails metadata() before this runs, and libvips
 // reads nothing after the image data. Other layouts (palette, 16 bits, interlaced) are left to it.
 

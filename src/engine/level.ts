@@ -1,7 +1,7 @@
 // One pyramid level of a work region: its picture, which pixels are unknown, and where patches
 // may be taken from (sources) or must be matched (targets) for a given patch radius.
 
-import { dilateMask, holeBounds } from "./mask.ts";
+import { dilateWhole, holeWindow } from "./mask.ts";
 
 export interface Level {
   width: number;
@@ -64,22 +64,17 @@ export function findPatches(level: Level, radius: number): Patches {
   for (let y = radius; y < height - radius; y++) valid.fill(1, y * width + radius, (y + 1) * width - radius);
   let sourceCount = Math.max(0, height - 2 * radius) * Math.max(0, width - 2 * radius);
   const rim = new Uint8Array(width * height);
-  const box = holeBounds(hole, width, height);
-  if (!box) return { radius, valid, sourceCount, targets: new Int32Array(0), rim, span: { first: 0, end: 0 } };
   // Everything else happens in the hole's box grown by the radius: a centre whose patch touches the
   // hole lies within the radius of it, and so does any known pixel the patch of a centre in the
   // hole covers (a centre outside it is known itself). On a big picture, a fraction of the level.
-  const x0 = Math.max(0, box.x0 - radius);
-  const y0 = Math.max(0, box.y0 - radius);
-  const w = Math.min(width - 1, box.x1 + radius) - x0 + 1;
-  const h = Math.min(height - 1, box.y1 + radius) - y0 + 1;
-  const windowHole = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) windowHole.set(hole.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
+  const window = holeWindow(hole, width, height, radius);
+  if (!window) return { radius, valid, sourceCount, targets: new Int32Array(0), rim, span: { first: 0, end: 0 } };
+  const { x0, y0, w, h, map } = window;
   // A centre whose patch touches the hole is exactly a pixel of the hole grown by the radius; one
   // whose patch also covers known picture, a pixel of the known picture grown by it (the rim).
-  const touched = dilateMask(windowHole, w, h, radius);
-  for (let i = 0; i < windowHole.length; i++) windowHole[i] ^= 1;
-  const nearKnown = dilateMask(windowHole, w, h, radius);
+  const touched = dilateWhole(map, w, h, radius);
+  for (let i = 0; i < map.length; i++) map[i] ^= 1;
+  const nearKnown = dilateWhole(map, w, h, radius);
   let targetCount = 0;
   for (let y = 0; y < h; y++) {
     const inside = y0 + y >= radius && y0 + y < height - radius;

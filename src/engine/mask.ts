@@ -15,21 +15,17 @@ export function binarizeMask(mask: Uint8Array): Uint8Array {
 export function dilateMask(hole: Uint8Array, width: number, height: number, radius: number): Uint8Array {
   if (radius <= 0) return hole.slice();
   const out = new Uint8Array(hole.length);
-  const box = holeBounds(hole, width, height);
-  if (!box) return out;
   // Only the hole's box grown by the radius can change: on a big picture with one hole, a fraction of it.
-  const x0 = Math.max(0, box.x0 - radius);
-  const y0 = Math.max(0, box.y0 - radius);
-  const w = Math.min(width - 1, box.x1 + radius) - x0 + 1;
-  const h = Math.min(height - 1, box.y1 + radius) - y0 + 1;
-  const window = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) window.set(hole.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
-  const grown = dilateWhole(window, w, h, radius);
+  const window = holeWindow(hole, width, height, radius);
+  if (!window) return out;
+  const { x0, y0, w, h } = window;
+  const grown = dilateWhole(window.map, w, h, radius);
   for (let y = 0; y < h; y++) out.set(grown.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
   return out;
 }
 
-function dilateWhole(hole: Uint8Array, width: number, height: number, radius: number): Uint8Array {
+/** dilateMask over the whole map, for a map that is its hole's window already. */
+export function dilateWhole(hole: Uint8Array, width: number, height: number, radius: number): Uint8Array {
   const rows = new Uint8Array(hole.length);
   for (let y = 0; y < height; y++) {
     const base = y * width;
@@ -65,6 +61,22 @@ function dilateWhole(hole: Uint8Array, width: number, height: number, radius: nu
     }
   }
   return out;
+}
+
+/**
+ * The hole's bounding box grown by `margin` (clipped to the picture): where it starts, its size, and
+ * a copy of the map's pixels in it. Undefined when the map has no hole.
+ */
+export function holeWindow(hole: Uint8Array, width: number, height: number, margin: number): { x0: number; y0: number; w: number; h: number; map: Uint8Array } | undefined {
+  const box = holeBounds(hole, width, height);
+  if (!box) return undefined;
+  const x0 = Math.max(0, box.x0 - margin);
+  const y0 = Math.max(0, box.y0 - margin);
+  const w = Math.min(width - 1, box.x1 + margin) - x0 + 1;
+  const h = Math.min(height - 1, box.y1 + margin) - y0 + 1;
+  const map = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) map.set(hole.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
+  return { x0, y0, w, h, map };
 }
 
 /** The smallest box holding every hole pixel (any value but 0; inclusive), or undefined when there is none. */
