@@ -8,6 +8,7 @@
 //   npm run bench:photos          BENCH_RUNS=3 (timed runs per case; G'MIC runs once)
 //   BENCH_QUICK=1 npm run bench:photos   retouch alone, one run, prints the summary, writes nothing
 //                                        (for trying a change to the engine)
+//   BENCH_SEED=2 ...                     the fill's seed (1 unless set): judge a change over several
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -26,6 +27,7 @@ const RESULTS = new URL("./photos-results.md", import.meta.url).pathname;
 const SHEET = new URL("./photos-sheet.jpg", import.meta.url).pathname;
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = QUICK ? 1 : Number(process.env.BENCH_RUNS ?? 3);
+const SEED = Number(process.env.BENCH_SEED ?? 1);
 const TILE = 128;
 
 type Shape = "rect" | "strokes";
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
         const area = hole.reduce((sum, v) => sum + (v ? 1 : 0), 0) / hole.length;
         const c: Case = { photo: file.replace(/\.jpg$/, ""), shape, area, original, hole, originalSharpness: sharpnessRatio(original, hole, ring), results: {} };
         const input = { width: original.width, height: original.height, rgb: original.rgb, mask: painted };
-        const ours = timed(() => contentAwareFill(input, { seed: 1 }), RUNS);
+        const ours = timed(() => contentAwareFill(input, { seed: SEED }), RUNS);
         c.results.retouch = score(original, hole, ring, ours.rgb, ours.ms);
         if (!QUICK) {
           const telea = timed(() => teleaInpaint(cv!, original.width, original.height, original.rgb, hole), RUNS);

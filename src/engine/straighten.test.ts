@@ -1,10 +1,11 @@
 // Posts whose tops are hidden by the hole (the benchmark's fence scene with its 400 px hole): the
-// patch fill continues them from copies of other posts, a few pixels to the side, with a kink; the
-// straightening puts each back on its own columns, and leaves the fill alone where nothing enters.
+// patch fill continues them from copies of other posts, a few pixels to the side, in steps or at a
+// slant, sometimes with rows left out; the straightening puts each back on its own columns, draws
+// the rows left out, and leaves the fill alone where nothing enters or the copy slides out of reach.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { makeScene, squareMask } from "../../test/support/scene.ts";
+import { isPostBrown, makeScene, postInFill, squareMask } from "../../test/support/scene.ts";
 import { contentAwareFill } from "./fill.ts";
 import { straighten } from "./straighten.ts";
 import { findStructure } from "./structure.ts";
@@ -21,36 +22,18 @@ const POSTS_IN_HOLE = [2, 3, 4].map((k) => Math.round(SIZE * (0.1 + 0.12 * k)) -
 const scene = makeScene({ width: SIZE, height: SIZE });
 const mask = squareMask(SIZE, SIZE, scene.disc.cx, scene.disc.cy, HOLE_SIDE);
 
-const isBrown = (rgb: Uint8Array, x: number, y: number) => {
-  const p = (y * SIZE + x) * 3;
-  return rgb[p] > 80 && rgb[p] < 150 && rgb[p + 1] < 110 && rgb[p + 2] < 80;
-};
+const isBrown = (rgb: Uint8Array, x: number, y: number) => isPostBrown(rgb, SIZE, x, y);
 
-/** For one post: brown pixels within 12 px of its columns, row by row down the hole, split into on its columns (±1 px) and off them, and the rows it reaches. */
-function postInFill(rgb: Uint8Array, left: number) {
-  let on = 0;
-  let off = 0;
-  let rows = 0;
-  for (let y = HOLE_TOP; y < POST_BOTTOM + 40; y++) {
-    let brown = 0;
-    for (let x = left - 12; x < left + POST_WIDTH + 12; x++) {
-      if (!isBrown(rgb, x, y)) continue;
-      brown++;
-      if (x >= left - 1 && x < left + POST_WIDTH + 1) on++;
-      else off++;
-    }
-    if (brown >= POST_WIDTH / 2) rows = y - HOLE_TOP + 1;
-  }
-  return { on, off, rows };
-}
+/** For one post: brown pixels within 12 px of its columns down the hole, on its columns (±1 px) and off them, and the rows it reaches. */
+const inFill = (rgb: Uint8Array, left: number) => postInFill(rgb, SIZE, left, HOLE_TOP, POST_BOTTOM + 40);
 
 test("posts that end inside the hole come out on their own columns, not beside them", () => {
   const straightened = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask });
   const patchOnly = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask }, { structure: false });
   let offBefore = 0;
   for (const left of POSTS_IN_HOLE) {
-    const after = postInFill(straightened, left);
-    const before = postInFill(patchOnly, left);
+    const after = inFill(straightened, left);
+    const before = inFill(patchOnly, left);
     offBefore += before.off;
     // Still as long as the fill made it (the real one reaches 163 rows into the hole).
     assert.ok(after.rows >= 0.8 * before.rows && after.rows >= 100, `the post at x=${left} reaches ${after.rows} rows in (the fill alone: ${before.rows})`);
@@ -62,9 +45,10 @@ test("posts that end inside the hole come out on their own columns, not beside t
 
 /**
  * A stand-in for a fill: the picture without the disc, with the middle post (columns 464-477)
- * redrawn in the hole `offset(y)` px to the side, down to `bottom`. Answers the level and its stubs.
+ * redrawn in the hole `offset(y)` px to the side, down to `bottom`, but for the rows `left out`.
+ * Answers the level and its stubs.
  */
-function fillWithPostAt(offset: (y: number) => number, bottom = POST_BOTTOM) {
+function fillWithPostAt(offset: (y: number) => number, bottom = POST_BOTTOM, leftOut: (y: number) => boolean = () => false) {
   const truth = makeScene({ width: SIZE, height: SIZE, withDisc: false });
   const hole = new Uint8Array(SIZE * SIZE);
   for (let p = 0; p < mask.length; p++) hole[p] = mask[p] ? 1 : 0;
@@ -74,7 +58,7 @@ function fillWithPostAt(offset: (y: number) => number, bottom = POST_BOTTOM) {
   for (let y = 400; y < 800; y++) {
     // The background from 40 px to the left (no post there), then the post where the "fill" put it.
     for (let x = left - 14; x < left + POST_WIDTH + 14; x++) rgb.copyWithin((y * SIZE + x) * 3, (y * SIZE + x - 40) * 3, (y * SIZE + x - 39) * 3);
-    if (y >= bottom) continue;
+    if (y >= bottom || leftOut(y)) continue;
     for (let x = left; x < left + POST_WIDTH; x++) rgb.set(truth.rgb.subarray((y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3), (y * SIZE + x + offset(y)) * 3);
   }
   return { level: { width: SIZE, height: SIZE, rgb, hole }, stubs, truth, left };
@@ -89,23 +73,46 @@ function changed(a: Uint8Array, b: Uint8Array): [number, number][] {
   return out;
 }
 
-test("a post the fill bent 5 px aside goes back on its columns; nothing outside the hole or past its end moves", () => {
-  const { level, stubs, left } = fillWithPostAt((y) => -Math.max(0, Math.min(5, Math.round((y - 420) / 2))));
-  const before = new Uint8Array(level.rgb);
-  straighten(level, stubs);
-  const moved = changed(before, level.rgb);
-  assert.ok(moved.length > 1000, `${moved.length} pixels moved`);
-  assert.ok(moved.every(([x, y]) => level.hole[y * SIZE + x]), "only hole pixels change");
-  // The shift fades out within 10 px past the post's end; below that the fill is as it was.
-  assert.ok(moved.every(([, y]) => y < POST_BOTTOM + 12), `a pixel moved at row ${Math.max(...moved.map(([, y]) => y))}`);
-  const { on, off } = postInFill(level.rgb, left);
-  assert.ok(off <= 0.03 * (on + off), `${off} brown pixels beside the post's columns, ${on} on them`);
+test("a post the fill bent 5 px aside, slid aside at a slant, or stepped 6 px aside at once goes back on its columns; nothing outside the hole or past its end moves", () => {
+  const cases = {
+    bent: (y: number) => -Math.max(0, Math.min(5, Math.round((y - 420) / 2))),
+    slanted: (y: number) => -Math.round((y - 400) / 20),
+    stepped: (y: number) => (y < 430 ? 0 : -6),
+  };
+  for (const [name, offset] of Object.entries(cases)) {
+    const { level, stubs, left } = fillWithPostAt(offset);
+    const before = new Uint8Array(level.rgb);
+    straighten(level, stubs);
+    const moved = changed(before, level.rgb);
+    assert.ok(moved.length > 1000, `${name}: ${moved.length} pixels moved`);
+    assert.ok(moved.every(([x, y]) => level.hole[y * SIZE + x]), `${name}: only hole pixels change`);
+    // The shift fades out within 14 px past the post's end (as far as it may be moved, and 2 px); below that the fill is as it was.
+    assert.ok(moved.every(([, y]) => y < POST_BOTTOM + 16), `${name}: a pixel moved at row ${Math.max(...moved.map(([, y]) => y))}`);
+    const { on, off } = inFill(level.rgb, left);
+    assert.ok(off <= 0.03 * (on + off), `${name}: ${off} brown pixels beside the post's columns, ${on} on them`);
+  }
 });
 
-test("a copy that slides further aside all the way, jumps aside at once, or is short is not followed", () => {
+test("rows the fill left out of a post, 4 px aside, are drawn in on its columns from the rows above", () => {
+  const { level, stubs, left } = fillWithPostAt(() => -4, POST_BOTTOM, (y) => y >= 470 && y < 480);
+  straighten(level, stubs);
+  for (let y = HOLE_TOP + 4; y < POST_BOTTOM; y++) {
+    let brown = 0;
+    for (let x = left; x < left + POST_WIDTH; x++) if (isBrown(level.rgb, x, y)) brown++;
+    assert.ok(brown >= POST_WIDTH - 2, `row ${y}: ${brown} of the post's ${POST_WIDTH} columns brown`);
+  }
+  // A gap longer than 12 rows ends the post there: what the fill put below it is another thing.
+  const long = fillWithPostAt(() => -4, POST_BOTTOM, (y) => y >= 470 && y < 490);
+  straighten(long.level, long.stubs);
+  let drawn = 0;
+  for (let y = 470; y < 490; y++) for (let x = left; x < left + POST_WIDTH; x++) if (isBrown(long.level.rgb, x, y)) drawn++;
+  assert.equal(drawn, 0, "rows of a long gap drawn");
+});
+
+test("a copy that slides out of reach, lies further aside than 12 px, or is short is not followed", () => {
   const cases = {
-    sliding: fillWithPostAt((y) => -Math.round((y - 400) / 20)),
-    jumping: fillWithPostAt((y) => (y < 430 ? 0 : -6)),
+    sliding: fillWithPostAt((y) => -Math.round((y - 400) / 8)),
+    far: fillWithPostAt(() => -16),
     short: fillWithPostAt((y) => -Math.max(0, Math.min(5, Math.round((y - 410) / 2))), 450),
   };
   for (const [name, { level, stubs }] of Object.entries(cases)) {

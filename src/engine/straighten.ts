@@ -1,27 +1,36 @@
 // A thin structure that enters the hole and ends inside it (a fence post whose top is hidden) has
 // nothing on the far side to be drawn to, so the patch fill alone continues it, from copies of
-// other posts: at about the right length, but a few pixels to the side, with a kink where it
-// leaves the known picture. Here each such stub is followed through the finished fill, row by row
-// along its line, for as long as the fill shows the structure's colours across it near the line,
-// and the band around it is shifted so that the structure lies on its line again. The shift fades
-// out across the band's edges and past the structure's end, so the background is bent a little,
-// never cut.
+// other posts: at about the right length, but a few pixels to the side, often in steps, with a
+// kink where it leaves the known picture, and sometimes with rows missing. Here each such stub is
+// followed through the finished fill, row by row along its line, for as long as the fill shows the
+// structure's colours across it near the line, and the band around it is shifted so that the
+// structure lies on its line again; rows where the fill left it out are drawn from the rows above.
+// The shift fades out across the band's edges and past the structure's end, so the background is
+// bent a little, never cut.
 
 import type { Level } from "./level.ts";
 import { interpolate, STUB_PAD, type Stub } from "./structure.ts";
 
-/** How far to the side of its line the fill may have put the structure and still be followed (px). */
-const MAX_DRIFT = 8;
+/**
+ * How far to the side of its line the fill may have put the structure and still be followed (px).
+ * A fill whose structure reaches this far is sliding away from the line (a brick's edge followed
+ * across a wall, a post copied at another angle) and is left as it is.
+ */
+const MAX_DRIFT = 12;
 /** A pixel of the fill is the structure's when its colour is this close to the structure's just outside the hole (RGB distance). */
 const MAX_COLOUR_DISTANCE = 45;
 /** A row shows the structure when at most this share of its width is unlike it. */
 const MAX_MISFITS = 0.25;
-/** Following a structure, each px of a change of drift costs this much of the misfit share. */
+/**
+ * Following a structure, each px of a change of drift costs this much of the misfit share: where
+ * the structure is as visible at two offsets, the nearer one to the last row's wins. A jump of any
+ * size within MAX_DRIFT is followed: the fill's copies step aside by 2-4 px at a time.
+ */
 const DRIFT_PENALTY = 0.02;
 /** A fill whose structure drifts less than this from its line everywhere is left as it is (px). */
 const MIN_DRIFT = 2;
-/** The structure may be missing for this many rows in a row before it counts as ended. */
-const MAX_MISSES = 2;
+/** The structure may be missing for this many rows in a row and still go on (those rows are drawn in); one more, and it has ended. */
+const MAX_GAP = 12;
 /**
  * Shorter than this into the hole (px), the fill's continuation is left as it is: in photos, short
  * runs were other things the fill put there (the photo benchmark lost up to 0.5 dB to them).
@@ -29,6 +38,14 @@ const MAX_MISSES = 2;
 const MIN_RUN = 64;
 /** Over how many px across (each side) and along (past the end) the shift fades to nothing. */
 const FADE = MAX_DRIFT + 2;
+
+/** Where the fill put a structure: its drift in each row, and which rows it was missing from. */
+interface Course {
+  /** drift[t - 1]: the structure's offset from the line t px in (positive towards (-dy, dx)). */
+  drift: Float64Array;
+  /** missing[t - 1] = 1 where the fill did not show it: a gap, with the structure found again below. */
+  missing: Uint8Array;
+}
 
 /**
  * Puts the fill's continuation of each stub back on its line. Changes hole pixels only; answers the
@@ -38,20 +55,20 @@ const FADE = MAX_DRIFT + 2;
 export function straighten(level: Level, stubs: Stub[]): number[] {
   const placed: number[] = [];
   for (const stub of stubs) {
-    const drift = follow(level, stub);
-    if (drift) shiftOntoLine(level, stub, drift, placed);
+    const course = follow(level, stub);
+    if (course) shiftOntoLine(level, stub, course, placed);
   }
   return placed;
 }
 
 /**
- * Where the fill put the structure, row by row into the hole: drift[t - 1] is its offset from the
- * line t px in (positive towards (-dy, dx)). Undefined when the fill did not continue it, or
- * continued it on its line already.
+ * Where the fill put the structure, row by row into the hole. Undefined when the fill did not
+ * continue it for MIN_RUN px, continued it on its line already, or slid it out of reach.
  */
-function follow(level: Level, stub: Stub): Float64Array | undefined {
+function follow(level: Level, stub: Stub): Course | undefined {
   const { width, height, hole } = level;
   const drifts: number[] = [];
+  const missing: number[] = [];
   let last = 0;
   let misses = 0;
   let end = 0;
@@ -65,14 +82,14 @@ function follow(level: Level, stub: Stub): Float64Array | undefined {
     if (!hole[y * width + x]) {
       if (inside) break;
       drifts.push(0);
+      missing.push(0);
       continue;
     }
     inside = true;
     let best = Number.POSITIVE_INFINITY;
     let bestDrift = last;
     let bestMisfits = Number.POSITIVE_INFINITY;
-    // A structure the fill bent moves a px at a time from row to row; jumps are other things.
-    for (let drift = Math.max(-MAX_DRIFT, last - 1); drift <= Math.min(MAX_DRIFT, last + 1); drift++) {
+    for (let drift = -MAX_DRIFT; drift <= MAX_DRIFT; drift++) {
       const misfits = misfitShare(level, stub, t, drift, sample);
       const score = misfits + DRIFT_PENALTY * Math.abs(drift - last);
       if (score >= best) continue;
@@ -81,38 +98,23 @@ function follow(level: Level, stub: Stub): Float64Array | undefined {
       bestMisfits = misfits;
     }
     if (bestMisfits > MAX_MISFITS) {
-      if (++misses > MAX_MISSES) break;
+      if (++misses > MAX_GAP) break;
       drifts.push(last);
+      missing.push(1);
       continue;
     }
     misses = 0;
     last = bestDrift;
     drifts.push(bestDrift);
+    missing.push(0);
     end = t;
   }
   if (end < MIN_RUN) return undefined;
   const drift = smoothed(drifts.slice(0, end));
   // A px is within what the edge's direction, measured over 7 px, may miss by over a long run.
   if (!drift.some((d) => Math.abs(d) >= MIN_DRIFT)) return undefined;
-  // A copy put beside the line keeps to one place for most of its length; a drift that slides on
-  // and on is another structure the fill put there at another angle.
-  return settled(drift) ? drift : undefined;
-}
-
-/** Whether at least half the rows lie within a px of the commonest drift. */
-function settled(drift: Float64Array): boolean {
-  const counts = new Map<number, number>();
-  for (const d of drift) counts.set(d, (counts.get(d) ?? 0) + 1);
-  let commonest = 0;
-  let most = 0;
-  for (const [d, count] of counts) {
-    if (count <= most) continue;
-    most = count;
-    commonest = d;
-  }
-  let near = 0;
-  for (const d of drift) if (Math.abs(d - commonest) <= 1) near++;
-  return 2 * near >= drift.length;
+  if (drift.some((d) => Math.abs(d) >= MAX_DRIFT)) return undefined;
+  return { drift, missing: Uint8Array.from(missing.slice(0, end)) };
 }
 
 /**
@@ -146,14 +148,26 @@ function smoothed(values: number[]): Float64Array {
   return out;
 }
 
-/** Moves the fill's pixels in a band along the stub by the drift found in each row, so that the structure lies on its line; adds the structure's pixels to `placed`. */
-function shiftOntoLine(level: Level, stub: Stub, drift: Float64Array, placed: number[]): void {
+/**
+ * Moves the fill's pixels in a band along the stub by the drift found in each row, so that the
+ * structure lies on its line, and draws the structure into the rows it was missing from, from as
+ * many rows above the gap as the gap is long; adds the structure's pixels to `placed`.
+ */
+function shiftOntoLine(level: Level, stub: Stub, { drift, missing }: Course, placed: number[]): void {
   const { width, height, hole, rgb } = level;
   const length = drift.length;
   // The structure's span across the line, with its margin.
   const lo = (stub.side === 1 ? 0 : -stub.width) - STUB_PAD;
   const hi = (stub.side === 1 ? stub.width : 0) + STUB_PAD;
   const far = length + FADE;
+  // For each row of a gap, how far above it the rows it is drawn from lie: the gap's length.
+  const reach = new Int32Array(length);
+  for (let row = 0; row < length; ) {
+    let next = row;
+    while (next < length && missing[next]) next++;
+    for (let k = row; k < next; k++) reach[k] = next - row;
+    row = next > row ? next : row + 1;
+  }
   // The box around the band [0, far] along, [lo - FADE, hi + FADE] across.
   const corners = [
     [0, lo - FADE],
@@ -177,6 +191,15 @@ function shiftOntoLine(level: Level, stub: Stub, drift: Float64Array, placed: nu
       if (t <= 0 || t >= far || off <= lo - FADE || off >= hi + FADE) continue;
       if (t <= length && off >= lo + STUB_PAD && off <= hi - STUB_PAD) placed.push(p);
       const row = Math.min(length - 1, Math.max(0, Math.round(t) - 1));
+      if (t <= length && reach[row] > 0 && off >= lo + 1 && off <= hi - 1) {
+        // A row of a gap: the structure as it lies `reach` rows up, moved onto the line by that row's drift.
+        const from = Math.round(t) - reach[row];
+        const shift = from >= 1 ? drift[from - 1] : 0;
+        if (!interpolate(level, x - stub.dx * reach[row] - stub.dy * shift, y - stub.dy * reach[row] + stub.dx * shift, sample)) continue;
+        writes.push(p);
+        colours.push(sample[0], sample[1], sample[2]);
+        continue;
+      }
       const along = t <= length ? 1 : 1 - (t - length) / FADE;
       const across = off < lo ? 1 - (lo - off) / FADE : off > hi ? 1 - (off - hi) / FADE : 1;
       const shift = drift[row] * along * across;

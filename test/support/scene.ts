@@ -105,6 +105,47 @@ export function squareMask(width: number, height: number, cx: number, cy: number
   return mask;
 }
 
+/** Whether the pixel at (x, y) of a `width`-wide picture has the posts' brown (grass, sky and the disc do not). */
+export function isPostBrown(rgb: Uint8Array, width: number, x: number, y: number): boolean {
+  const p = (y * width + x) * 3;
+  return rgb[p] > 80 && rgb[p] < 150 && rgb[p + 1] < 110 && rgb[p + 2] < 80;
+}
+
+/** Where a fill put one post: its brown pixels near its columns, and how far down it goes. */
+export interface PostInFill {
+  /** Brown pixels on the post's columns (±1 px) and beside them (up to 12 px off), over the rows measured. */
+  on: number;
+  off: number;
+  /** Rows from `top` to the last that holds at least half a post's width of brown near the columns. */
+  rows: number;
+  /** Of those rows, the ones whose own columns are not at least 80 % brown: the post missing or narrowed there. */
+  missing: number;
+}
+
+/**
+ * One post of a 1024 px scene (14 px wide from column `left`) in a fill, row by row from `top`
+ * (the hole's top edge) to `bottom`: brown on its columns and beside them, how far it reaches, and
+ * the rows within that reach where it is missing.
+ */
+export function postInFill(rgb: Uint8Array, width: number, left: number, top: number, bottom: number): PostInFill {
+  const postWidth = 14;
+  let [on, off, rows] = [0, 0, 0];
+  const whole: boolean[] = [];
+  for (let y = top; y < bottom; y++) {
+    let [brown, onRow] = [0, 0];
+    for (let x = left - 12; x < left + postWidth + 12; x++) {
+      if (!isPostBrown(rgb, width, x, y)) continue;
+      brown++;
+      if (x >= left - 1 && x < left + postWidth + 1) onRow++;
+    }
+    on += onRow;
+    off += brown - onRow;
+    whole.push(onRow >= postWidth * 0.8);
+    if (brown >= postWidth / 2) rows = y - top + 1;
+  }
+  return { on, off, rows, missing: whole.slice(0, rows).filter((w) => !w).length };
+}
+
 /** Pixels that look like the disc's red (optionally only where mask >= 128). Posts and grass never match. */
 export function redPixelCount(rgb: Uint8Array, mask?: Uint8Array): number {
   let count = 0;
