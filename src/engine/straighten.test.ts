@@ -27,20 +27,25 @@ const isBrown = (rgb: Uint8Array, x: number, y: number) => isPostBrown(rgb, SIZE
 /** For one post: brown pixels within 12 px of its columns down the hole, on its columns (±1 px) and off them, and the rows it reaches. */
 const inFill = (rgb: Uint8Array, left: number) => postInFill(rgb, SIZE, left, HOLE_TOP, POST_BOTTOM + 40);
 
-test("posts that end inside the hole come out on their own columns, not beside them", () => {
-  const straightened = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask });
-  const patchOnly = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask }, { structure: false });
-  let offBefore = 0;
-  for (const left of POSTS_IN_HOLE) {
-    const after = inFill(straightened, left);
-    const before = inFill(patchOnly, left);
-    offBefore += before.off;
-    // Still as long as the fill made it (the real one reaches 163 rows into the hole).
-    assert.ok(after.rows >= 0.8 * before.rows && after.rows >= 100, `the post at x=${left} reaches ${after.rows} rows in (the fill alone: ${before.rows})`);
-    assert.ok(after.off <= 0.03 * (after.on + after.off), `post at x=${left}: ${after.off} brown pixels beside its columns, ${after.on} on them`);
+test("posts that end inside the hole come out on their own columns, whole, not beside them (the default seed and three more)", () => {
+  let crookedAlone = 0;
+  for (const seed of [undefined, 1, 2, 3]) {
+    const straightened = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask }, { seed });
+    const patchOnly = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask }, { seed, structure: false });
+    for (const left of POSTS_IN_HOLE) {
+      const after = inFill(straightened, left);
+      const before = inFill(patchOnly, left);
+      const name = `seed ${seed ?? "default"}, the post at x=${left}`;
+      // Still as long as the fill made it (the real one reaches 163 rows into the hole).
+      assert.ok(after.rows >= 0.8 * before.rows && after.rows >= 64, `${name} reaches ${after.rows} rows in (the fill alone: ${before.rows})`);
+      assert.ok(after.off <= 0.03 * (after.on + after.off), `${name}: ${after.off} brown pixels beside its columns, ${after.on} on them`);
+      // A row where the copy is a few px narrower counts too: at most 10 such rows.
+      assert.ok(after.missing <= 10, `${name}: ${after.missing} rows without the whole post`);
+      if (before.off > 0.03 * (before.on + before.off) || before.missing > 10) crookedAlone++;
+    }
   }
-  // The scene does show what is fixed: the fill alone puts posts beside their columns.
-  assert.ok(offBefore > 1000, `the patch fill alone put ${offBefore} brown pixels beside the posts`);
+  // The scene does show what is fixed: the fill alone puts posts beside their columns or leaves rows out.
+  assert.ok(crookedAlone >= 6, `the patch fill alone left ${crookedAlone} of 12 posts crooked`);
 });
 
 /**
