@@ -1,7 +1,7 @@
 // A thin structure that enters the hole and ends inside it (a fence post whose top is hidden) has
 // nothing on the far side to be drawn to, so the patch fill alone continues it, from copies of
-// other posts: at about the right length, but a few pixels to the side, often in steps, with a
-// kink where it leaves the known picture, and sometimes with rows missing. Here each such stub is
+// other posts: at about the right length, but a few pixels to the side, often in steps of 2-4 px,
+// with a kink where it leaves the known picture, and sometimes with rows missing. Here each such stub is
 // followed through the finished fill, row by row along its line, for as long as the fill shows the
 // structure's colours across it near the line, and the band around it is shifted so that the
 // structure lies on its line again; rows where the fill left it out are drawn from the rows above.
@@ -13,20 +13,23 @@ import { interpolate, STUB_PAD, type Stub } from "./structure.ts";
 
 /**
  * How far to the side of its line the fill may have put the structure and still be followed (px).
- * A fill whose structure reaches this far is sliding away from the line (a brick's edge followed
- * across a wall, a post copied at another angle) and is left as it is.
+ * A fill whose structure reaches this far is sliding away from the line (a post copied at another
+ * angle, a brick's edge followed across a wall) and is left as it is.
  */
-const MAX_DRIFT = 12;
+const MAX_DRIFT = 10;
 /** A pixel of the fill is the structure's when its colour is this close to the structure's just outside the hole (RGB distance). */
 const MAX_COLOUR_DISTANCE = 45;
 /** A row shows the structure when at most this share of its width is unlike it. */
 const MAX_MISFITS = 0.25;
-/**
- * Following a structure, each px of a change of drift costs this much of the misfit share: where
- * the structure is as visible at two offsets, the nearer one to the last row's wins. A jump of any
- * size within MAX_DRIFT is followed: the fill's copies step aside by 2-4 px at a time.
- */
+/** Following a structure, each px of a change of drift costs this much of the misfit share. */
 const DRIFT_PENALTY = 0.02;
+/**
+ * From one row to the next, the structure is looked for within this many px of where it was: the
+ * fill's copies step aside 2-4 px at a time. Across rows where it was missing, within GAP_STEP:
+ * further off, what the fill shows below a gap is another thing (the next course of a brick wall).
+ */
+const MAX_STEP = 4;
+const GAP_STEP = 2;
 /** A fill whose structure drifts less than this from its line everywhere is left as it is (px). */
 const MIN_DRIFT = 2;
 /** The structure may be missing for this many rows in a row and still go on (those rows are drawn in); one more, and it has ended. */
@@ -63,7 +66,8 @@ export function straighten(level: Level, stubs: Stub[]): number[] {
 
 /**
  * Where the fill put the structure, row by row into the hole. Undefined when the fill did not
- * continue it for MIN_RUN px, continued it on its line already, or slid it out of reach.
+ * continue it for MIN_RUN px, continued it on its line already, slid it out of reach, or did not
+ * keep it at one offset for half its length.
  */
 function follow(level: Level, stub: Stub): Course | undefined {
   const { width, height, hole } = level;
@@ -89,7 +93,8 @@ function follow(level: Level, stub: Stub): Course | undefined {
     let best = Number.POSITIVE_INFINITY;
     let bestDrift = last;
     let bestMisfits = Number.POSITIVE_INFINITY;
-    for (let drift = -MAX_DRIFT; drift <= MAX_DRIFT; drift++) {
+    const step = misses > 0 ? GAP_STEP : MAX_STEP;
+    for (let drift = Math.max(-MAX_DRIFT, last - step); drift <= Math.min(MAX_DRIFT, last + step); drift++) {
       const misfits = misfitShare(level, stub, t, drift, sample);
       const score = misfits + DRIFT_PENALTY * Math.abs(drift - last);
       if (score >= best) continue;
@@ -114,7 +119,27 @@ function follow(level: Level, stub: Stub): Course | undefined {
   // A px is within what the edge's direction, measured over 7 px, may miss by over a long run.
   if (!drift.some((d) => Math.abs(d) >= MIN_DRIFT)) return undefined;
   if (drift.some((d) => Math.abs(d) >= MAX_DRIFT)) return undefined;
+  // A copy put beside the line keeps to one place for most of its length; a drift that slides on
+  // and on is another structure the fill put there at another angle (in the brick photo, a brick
+  // followed from course to course).
+  if (!settled(drift)) return undefined;
   return { drift, missing: Uint8Array.from(missing.slice(0, end)) };
+}
+
+/** Whether at least half the rows lie within 2 px of the commonest drift (a copy wavers by a px or two as it steps aside). */
+function settled(drift: Float64Array): boolean {
+  const counts = new Map<number, number>();
+  for (const d of drift) counts.set(d, (counts.get(d) ?? 0) + 1);
+  let commonest = 0;
+  let most = 0;
+  for (const [d, count] of counts) {
+    if (count <= most) continue;
+    most = count;
+    commonest = d;
+  }
+  let near = 0;
+  for (const d of drift) if (Math.abs(d - commonest) <= 2) near++;
+  return 2 * near >= drift.length;
 }
 
 /**
