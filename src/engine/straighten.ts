@@ -1,12 +1,12 @@
 // A thin structure that enters the hole and ends inside it (a fence post whose top is hidden) has
 // nothing on the far side to be drawn to, so the patch fill alone continues it, from copies of
 // other posts: at about the right length, but a few pixels to the side, often in steps of 2-4 px,
-// with a kink where it leaves the known picture, and sometimes with rows missing. Here each such stub is
-// followed through the finished fill, row by row along its line, for as long as the fill shows the
-// structure's colours across it near the line, and the band around it is shifted so that the
-// structure lies on its line again; rows where the fill left it out are drawn from the rows above.
-// The shift fades out across the band's edges and past the structure's end, so the background is
-// bent a little, never cut.
+// with a kink where it leaves the known picture, and sometimes with rows missing. Here each such
+// stub is followed through the finished fill, row by row along its line, for as long as the fill
+// shows the structure's colours across it near the line, and the band around it is shifted so that
+// the structure lies on its line again; rows where the fill left it out are drawn from the rows
+// above. The shift fades out across the band's edges and past the structure's end, so the
+// background is bent a little, never cut.
 
 import type { Level } from "./level.ts";
 import { interpolate, STUB_PAD, type Stub } from "./structure.ts";
