@@ -8,7 +8,7 @@ import sharp from "sharp";
 import { contentAwareFill, createEnginePool, type FillInput } from "../src/engine/index.ts";
 import { GROW_RADIUS } from "../src/engine/fill.ts";
 import { binarizeMask, dilateMask } from "../src/engine/mask.ts";
-import { holeSharpness, makeScene, postInFill, redPixelCount, squareMask } from "../test/support/scene.ts";
+import { holeSharpness, makeScene, postInFill, redPixelCount, scenePosts, squareMask } from "../test/support/scene.ts";
 import { loadOpenCv, teleaInpaint } from "./opencv.ts";
 
 const SIZE = 1024;
@@ -16,8 +16,6 @@ const HOLES = [200, 400];
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 /** Fills of the 400 px hole, seeds 1..SEEDS, whose posts are counted: one seed's posts say little. */
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 20);
-/** The scene's posts reach 120 px below its horizon (row 440 at 1024 px). */
-const POST_BOTTOM = 560;
 const OUT = new URL("./out/", import.meta.url);
 const README = new URL("./README.md", import.meta.url);
 
@@ -84,12 +82,13 @@ function countPosts(input: FillInput, hole: Uint8Array, structure: boolean): Pos
     if (!hole[p]) continue;
     [x0, x1, top] = [Math.min(x0, p % SIZE), Math.max(x1, p % SIZE), Math.min(top, Math.floor(p / SIZE))];
   }
-  const posts = Array.from({ length: 9 }, (_, k) => Math.round(SIZE * (0.1 + 0.12 * k)) - 7).filter((left) => left - 12 >= x0 && left + 14 + 12 <= x1);
+  const { lefts, width, bottom } = scenePosts(SIZE, SIZE);
+  const posts = lefts.filter((left) => left - 12 >= x0 && left + width + 12 <= x1);
   const counts: PostCounts = { straight: 0, stopped: 0, crooked: 0 };
   for (let seed = 1; seed <= SEEDS; seed++) {
     const rgb = contentAwareFill(input, { seed, structure });
     for (const left of posts) {
-      const { on, off, rows, missing } = postInFill(rgb, SIZE, left, top, POST_BOTTOM + 40);
+      const { on, off, rows, missing } = postInFill(rgb, SIZE, left, top, bottom + 40);
       if (rows < 64) counts.stopped++;
       else if (off > 0.03 * (on + off) || missing > 5) counts.crooked++;
       else counts.straight++;

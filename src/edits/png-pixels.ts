@@ -4,9 +4,10 @@
 // 1024x1024 photo, and a tenth for a flat mask (bench/input-check.bench.ts). The decode is
 // complete (every row inflated to the last byte, its zlib checksum checked, every row's filter
 // known, and undone where the pixels are wanted), and it refuses what libvips refuses beyond the
-// header: IDAT chunks that are not consecutive, a filter that does not exist, data that ends early. What libvips refuses in the
-// header (an unknown critical chunk, a second IHDR) fails metadata() before this runs, and libvips
-// reads nothing after the image data. Other layouts (palette, 16 bits, interlaced) are left to it.
+// header: IDAT chunks that are not consecutive, a filter that does not exist, data that ends
+// early. What libvips refuses in the header (an unknown critical chunk, a second IHDR) fails
+// metadata() before this runs, and libvips reads nothing after the image data. Other layouts
+// (palette, 16 bits, interlaced) are left to it.
 
 import { promisify } from "node:util";
 import { inflate as inflateCallback } from "node:zlib";

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isPostBrown, makeScene, postInFill, squareMask } from "../../test/support/scene.ts";
+import { isPostBrown, makeScene, postInFill, scenePosts, squareMask } from "../../test/support/scene.ts";
 import { contentAwareFill } from "./fill.ts";
 import { straighten } from "./straighten.ts";
 import { findStructure } from "./structure.ts";
@@ -14,10 +14,9 @@ const SIZE = 1024;
 const HOLE_SIDE = 400;
 // The scene's posts (test/support/scene.ts at 1024 px): 14 px wide, from 60 px above the horizon
 // (row 440) to 120 px below it. Three enter the hole (rows 400-800) from above and end inside it.
-const POST_WIDTH = 14;
-const POST_BOTTOM = 560;
+const { width: POST_WIDTH, bottom: POST_BOTTOM, lefts } = scenePosts(SIZE, SIZE);
 const HOLE_TOP = 400 - 3; // the mask is grown by 3 px
-const POSTS_IN_HOLE = [2, 3, 4].map((k) => Math.round(SIZE * (0.1 + 0.12 * k)) - (POST_WIDTH >> 1));
+const POSTS_IN_HOLE = lefts.slice(2, 5);
 
 const scene = makeScene({ width: SIZE, height: SIZE });
 const mask = squareMask(SIZE, SIZE, scene.disc.cx, scene.disc.cy, HOLE_SIDE);

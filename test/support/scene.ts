@@ -62,11 +62,8 @@ export function makeScene(options: { width?: number; height?: number; seed?: num
   }
 
   // Posts cross the horizon so a large hole has straight structure to continue.
-  const postWidth = Math.max(2, Math.round(14 * scale));
-  const postTop = horizon - Math.round(60 * scale);
-  const postBottom = horizon + Math.round(120 * scale);
-  for (let k = 0; k < 9; k++) {
-    const left = Math.round(width * (0.1 + 0.12 * k)) - (postWidth >> 1);
+  const { lefts, width: postWidth, top: postTop, bottom: postBottom } = scenePosts(width, height);
+  for (const left of lefts) {
     for (let y = Math.max(0, postTop); y < Math.min(height, postBottom); y++) {
       for (let x = Math.max(0, left); x < Math.min(width, left + postWidth); x++) {
         const i = (y * width + x) * 3;
@@ -105,6 +102,15 @@ export function squareMask(width: number, height: number, cx: number, cy: number
   return mask;
 }
 
+/** Where makeScene draws its fence posts: each one's first column, their width, and the rows they span [top, bottom). */
+export function scenePosts(width = 1024, height = 1024): { lefts: number[]; width: number; top: number; bottom: number } {
+  const scale = Math.min(width, height) / 1024;
+  const horizon = Math.round(height * 0.43);
+  const postWidth = Math.max(2, Math.round(14 * scale));
+  const lefts = Array.from({ length: 9 }, (_, k) => Math.round(width * (0.1 + 0.12 * k)) - (postWidth >> 1));
+  return { lefts, width: postWidth, top: horizon - Math.round(60 * scale), bottom: horizon + Math.round(120 * scale) };
+}
+
 /** Whether the pixel at (x, y) of a `width`-wide picture has the posts' brown (grass, sky and the disc do not). */
 export function isPostBrown(rgb: Uint8Array, width: number, x: number, y: number): boolean {
   const p = (y * width + x) * 3;
@@ -128,7 +134,7 @@ export interface PostInFill {
  * the rows within that reach where it is missing.
  */
 export function postInFill(rgb: Uint8Array, width: number, left: number, top: number, bottom: number): PostInFill {
-  const postWidth = 14;
+  const postWidth = scenePosts().width;
   let [on, off, rows] = [0, 0, 0];
   const whole: boolean[] = [];
   for (let y = top; y < bottom; y++) {
