@@ -9,6 +9,7 @@ import sharp from "sharp";
 import { createGateway, type Gateway } from "../../src/compose.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { createLogger } from "../../src/server/observability.ts";
+import { seedDatabase } from "./database-template.ts";
 
 export interface TestGateway {
   config: Config;
@@ -26,6 +27,7 @@ export interface TestGateway {
 export async function startTestGateway(env: Record<string, string> = {}, dataDir?: string): Promise<TestGateway> {
   const ownDir = dataDir === undefined;
   dataDir ??= await mkdtemp(join(tmpdir(), "retouch-test-"));
+  await seedDatabase(dataDir, env);
   const config = loadConfig({
     RETOUCH_DATA_DIR: dataDir,
     RETOUCH_ENGINE_THREADS: "1",

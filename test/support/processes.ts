@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { BASE, SOLANA, walletFromKeys, type Network, type Wallet, type WalletKeys } from "../../src/chains/index.ts";
 import { readBalance } from "../../src/client/balances.ts";
+import { seedDatabase } from "./database-template.ts";
 import { x402Client } from "@x402/core/client";
 import { toClientEvmSigner } from "@x402/evm";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
@@ -142,6 +143,7 @@ export interface GatewayProcess extends RetouchProcess {
 export async function startGatewayProcess(env: Record<string, string>, at?: { dataDir: string; port?: number }): Promise<GatewayProcess> {
   const dataDir = at?.dataDir ?? (await mkdtemp(join(tmpdir(), "retouch-gateway-")));
   const removeOwnFolder = () => (at ? Promise.resolve() : rm(dataDir, { recursive: true, force: true }));
+  await seedDatabase(dataDir, env);
   const gateway = startRetouch(["serve"], { RETOUCH_DATA_DIR: dataDir, PORT: String(at?.port ?? 0), RETOUCH_ENGINE_THREADS: "1", ...env });
   try {
     return gatewayAt(gateway, listeningPort(await gateway.waitFor((line) => line.includes('"msg":"retouch listening'))), dataDir, removeOwnFolder);
