@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -67,5 +67,28 @@ describe("which code `retouch` runs", () => {
       assert.equal(run.status, 0, run.stderr);
       assert.equal(run.stdout.trim(), VERSION);
     }
+  });
+
+  // The test run built dist/ (scripts/run-tests.js) from this very checkout.
+  const dist = join(ROOT, "dist");
+
+  test("the real build goes stale when the dependencies are installed again: it lists npm's record of them", () => {
+    const build = JSON.parse(readFileSync(join(dist, "build.json"), "utf8")) as { inputs: string[] };
+    assert.ok(build.inputs.includes("node_modules/.package-lock.json"), "an npm install of other versions must make the bundle stale");
+    assert.ok(build.inputs.includes("src/cli/index.ts"));
+  });
+
+  test("the buyer commands' pure-JavaScript dependencies are in the bundle, not read from node_modules at each start", () => {
+    const imported = new Set<string>();
+    for (const name of readdirSync(dist).filter((file) => file.endsWith(".js"))) {
+      for (const [, specifier] of readFileSync(join(dist, name), "utf8").matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?from\s*"([^"]+)"/g)) {
+        if (!specifier.startsWith(".") && !specifier.startsWith("node:")) imported.add(specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/"));
+      }
+    }
+    for (const bundled of ["viem", "ox", "@x402/core", "@x402/evm", "@x402/svm", "@x402/extensions", "@x402/fetch", "commander"]) {
+      assert.ok(!imported.has(bundled), `dist/ imports ${bundled} from node_modules`);
+    }
+    // Native or shared with an unbundled package: these must stay single copies in node_modules.
+    for (const kept of ["sharp", "zod"]) assert.ok(imported.has(kept), `dist/ should import ${kept} from node_modules`);
   });
 });
