@@ -114,7 +114,11 @@ export function spendTotals(entries: SpendEntry[], now = new Date()): SpendTotal
  * const header = await ledger.record({ spend, caps, sign: () => signPayment() });
  */
 export class SpendLedger {
-  private constructor(readonly file: string) {}
+  readonly file: string;
+
+  private constructor(file: string) {
+    this.file = file;
+  }
 
   static async open(file: string): Promise<SpendLedger> {
     await assertNotFolder(file, "RETOUCH_SPEND_LOG", "spend.jsonl");

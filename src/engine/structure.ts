@@ -481,7 +481,10 @@ class RimEnds {
   readonly inX: Float64Array;
   readonly inY: Float64Array;
 
-  constructor(readonly all: RimEnd[]) {
+  readonly all: RimEnd[];
+
+  constructor(all: RimEnd[]) {
+    this.all = all;
     this.x = Float64Array.from(all, (end) => end.x);
     this.y = Float64Array.from(all, (end) => end.y);
     this.inX = Float64Array.from(all, (end) => end.inX);

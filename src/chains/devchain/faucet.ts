@@ -34,11 +34,10 @@ export interface FaucetGift {
 /** Why the faucet gave nothing: the caller turns it into a 400 or a 429. */
 export class FaucetRefusal extends Error {
   override name = "FaucetRefusal";
-  constructor(
-    message: string,
-    readonly reason: "invalid_address" | "limit",
-  ) {
+  readonly reason: "invalid_address" | "limit";
+  constructor(message: string, reason: "invalid_address" | "limit") {
     super(message);
+    this.reason = reason;
   }
 }
 

@@ -44,8 +44,11 @@ const UNLANDABLE = new Set([
 
 export class TransactionRunner {
   private readonly statuses = new Map<string, TransactionStatus>();
+  private readonly svm: LiteSVM;
 
-  constructor(private readonly svm: LiteSVM) {}
+  constructor(svm: LiteSVM) {
+    this.svm = svm;
+  }
 
   simulate(wire: Uint8Array, options: SimulateOptions = {}): SimulationValue {
     if (options.sigVerify && options.replaceRecentBlockhash) {
