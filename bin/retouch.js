@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point of the `retouch` command: the bundle in dist/ when `npm run build` made it from
-// the sources as they are now (about 1 s faster to start), else the TypeScript sources through tsx.
+// the sources as they are now (about 1 s faster to start), else the TypeScript sources: natively
+// where Node strips types itself (22.18+, 24), through tsx on older Node.
 import { bundleIsCurrent } from "./bundle.js";
 
 /** The commands that run until stopped and log the stacks of unexpected errors. */
@@ -13,7 +14,6 @@ if (bundleIsCurrent(new URL("../", import.meta.url))) {
   if (SERVERS.has(process.argv[2]) || process.env.RETOUCH_DEBUG) process.setSourceMapsEnabled(true);
   await import("../dist/retouch.js");
 } else {
-  const { register } = await import("tsx/esm/api");
-  register();
+  if (!process.features.typescript) (await import("tsx/esm/api")).register();
   await import("../src/cli/index.ts");
 }

@@ -1,6 +1,6 @@
-// Starts a worker thread on a module: a built .js module directly, a TypeScript one through tsx
-// however this process loaded tsx (with `--import tsx`, under `node --test`, or through tsx's
-// register() API from the bin script).
+// Starts a worker thread on a module: a built .js module directly, a TypeScript one natively where
+// Node strips types itself (22.18+, 24), else through tsx however this process loaded tsx (with
+// `--import tsx`, under `node --test`, or through tsx's register() API from the bin script).
 
 import { Worker } from "node:worker_threads";
 
@@ -12,10 +12,15 @@ import { Worker } from "node:worker_threads";
  * register it twice.
  */
 export function spawnWorker(moduleUrl: URL): Worker {
-  if (!moduleUrl.pathname.endsWith(".ts")) return new Worker(moduleUrl, { execArgv: [] });
+  if (!moduleUrl.pathname.endsWith(".ts") || stripsTypes()) return new Worker(moduleUrl, { execArgv: [] });
   const tsxApi = import.meta.resolve("tsx/esm/api");
   const bootstrap =
     `import(${JSON.stringify(tsxApi)})` +
     `.then((tsx) => { tsx.register(); return import(${JSON.stringify(moduleUrl.href)}); });`;
   return new Worker(bootstrap, { eval: true, execArgv: [] });
+}
+
+/** Whether this Node runs TypeScript itself (`process.features.typescript`, which @types/node 20 lacks). */
+function stripsTypes(): boolean {
+  return Boolean((process.features as { typescript?: string | false }).typescript);
 }
