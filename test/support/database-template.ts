@@ -12,7 +12,7 @@ import { openPglite } from "../../src/storage/index.ts";
 
 const PGLITE_PACKAGE = join(import.meta.dirname, "../../node_modules/@electric-sql/pglite/package.json");
 const PGLITE_VERSION = (JSON.parse(readFileSync(PGLITE_PACKAGE, "utf8")) as { version: string }).version;
-/** Shared by the suite's processes and kept between runs: it depends on PGlite's version alone. */
+/** Shared by the suite's processes (and by runs with the same TMPDIR): it depends on PGlite's version alone. */
 const TEMPLATE = join(tmpdir(), `retouch-test-pglite-${PGLITE_VERSION}`);
 
 let made: Promise<string> | undefined;
