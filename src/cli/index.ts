@@ -2,10 +2,11 @@
 // (commander's own usage errors included), --json failures as one object on stdout.
 
 // Each command loads its own modules when it runs, so `retouch edit` does not
-// pay for the gateway's (engine, devchain, database) start-up imports.
+// pay for the gateway's (engine, devchain, database) start-up imports, and
+// --help, --version and a usage error load no more than commander. The
+// configuration (zod, the chains, viem) is loaded by the commands that read it.
 
 import { Command, CommanderError } from "commander";
-import { ConfigError, loadConfig } from "../config.ts";
 import { CliError, EXIT, EXIT_HELP } from "../client/errors.ts";
 import { reportFailure, setJsonOutput } from "../client/run.ts";
 import { VERSION } from "../version.ts";
@@ -70,7 +71,7 @@ program
   .action(async () => {
     // The dev wallets' key file and the chain state are this user's alone.
     process.umask(0o077);
-    const config = loadConfig();
+    const config = (await import("../config.ts")).loadConfig();
     const { runDevchainCommand } = await import("./devchain.ts");
     const { listenError } = await import("./listen-error.ts");
     await runDevchainCommand({
@@ -116,7 +117,7 @@ try {
     if (error.exitCode === 0) process.exitCode = 0;
     else if (wantsJson(process.argv)) reportFailure(new CliError(error.message.replace(/^error: /, ""), EXIT.usage, { code: "invalid_usage" }), true);
     else process.exitCode = EXIT.usage;
-  } else if (error instanceof ConfigError) {
+  } else if (error instanceof (await import("../config.ts")).ConfigError) {
     reportFailure(new CliError(`configuration error: ${error.message}`, EXIT.usage, { code: "invalid_configuration" }));
   } else {
     reportFailure(error);
