@@ -4,8 +4,9 @@
 // tsx loader. (Node 20's --test cannot glob TypeScript files itself.) Builds dist/ first, so the many
 // `retouch` processes the tests start run the bundle of these very sources (see bin/retouch.js).
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 
 function findTests(dir) {
   const found = [];
@@ -58,15 +59,27 @@ function memoryTmpDir() {
 
 const tmp = memoryTmpDir();
 const env = { ...process.env, NODE_ENV: "test", ...(tmp ? { TMPDIR: tmp } : {}) };
+// On Ctrl-C or a SIGTERM the runner passes the signal on to the test run, waits for it to end,
+// starts nothing more, and removes the folder in memory rather than leave it holding RAM.
+let interrupted; // the signal
+let running;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    interrupted = signal;
+    running?.kill(signal);
+  });
+}
 let status = 0;
 for (const [group, at] of [[files.filter((f) => !ALONE.test(f)), concurrency], [files.filter((f) => ALONE.test(f)), 1]]) {
-  if (group.length === 0) continue;
-  const result = spawnSync(
+  if (group.length === 0 || interrupted) continue;
+  running = spawn(
     process.execPath,
     [...typescript, "--import", "./test/support/exit-watch.ts", "--test", `--test-concurrency=${at}`, `--test-timeout=${FILE_TIMEOUT_MS}`, "--test-reporter=spec", ...group],
     { stdio: "inherit", env },
   );
-  if (result.status !== 0) status = result.status ?? 1;
+  const code = await new Promise((done) => running.on("close", done));
+  if (code !== 0) status = code ?? 1;
 }
+if (interrupted) status = 128 + constants.signals[interrupted]; // as a shell reports it: 130, 143
 if (tmp) rmSync(tmp, { recursive: true, force: true });
 process.exit(status);
