@@ -130,7 +130,10 @@ export function describe(error: unknown): string {
 /** Turns base64 from an upstream into an image, or a 502 if it is not PNG/JPEG/WebP. */
 export function decodeImage(provider: string, base64: string | undefined): EditedImage {
   if (!base64) throw upstreamFailed(provider, "the answer carried no image data");
-  const bytes = new Uint8Array(Buffer.from(base64, "base64"));
+  const decoded = Buffer.from(base64, "base64");
+  // A large image's bytes own their memory and are taken as they are; a small one may sit in node's shared pool and is copied out.
+  const whole = decoded.byteOffset === 0 && decoded.byteLength === decoded.buffer.byteLength;
+  const bytes = whole ? new Uint8Array(decoded.buffer, 0, decoded.byteLength) : new Uint8Array(decoded);
   const format = sniffImageFormat(bytes);
   if (!format) throw upstreamFailed(provider, `the answer's image data (${bytes.length} bytes) is not a PNG, JPEG or WebP image`);
   return { bytes, format };
