@@ -4,7 +4,7 @@
 import { firstGuess } from "./guess.ts";
 import { downsample, findPatches, type Level, type Patches } from "./level.ts";
 import { holeBounds } from "./mask.ts";
-import { identityNnf, improveMatches, measureTexture, randomMatches, upsampleMatches, type Nnf } from "./patchmatch.ts";
+import { identityNnf, improveMatches, measureTexture, randomMatches, REUSE_WEIGHT, upsampleMatches, type Nnf } from "./patchmatch.ts";
 import type { Random } from "./random.ts";
 import { smoothSeams } from "./seams.ts";
 import { copyMatches, voteAverage } from "./vote.ts";
@@ -23,8 +23,12 @@ export const SCHEDULE = {
   patchRadius: 3,
   /** A level with fewer usable source patches than this is too coarse to be the top. */
   minCoarseSources: 64,
-  /** `texture`: matches also weigh how much flatter or busier a source is than the hole's rim (TEXTURE_WEIGHT, BUSY_WEIGHT). */
-  coarsest: { em: 6, pm: 3, texture: true },
+  /**
+   * `texture`: matches also weigh how much flatter or busier a source is than the hole's rim
+   * (TEXTURE_WEIGHT, BUSY_WEIGHT). `reuse`: a source costs more for each target already copying it
+   * (REUSE_WEIGHT), here only: the first guess is smoothest at this level.
+   */
+  coarsest: { em: 6, pm: 3, texture: true, reuse: true },
   /**
    * The levels between: 6 EM iterations, where 2 left thin holes unsettled. On the photo benchmark
    * (BENCH_QUICK, seeds 1-3, mean PSNR of the ten photos) strokes went from 18.02 dB to 18.49 (the
@@ -87,12 +91,13 @@ export function completeRegion(region: Level, random: Random, onStage?: (estimat
 }
 
 /** A coarse level's EM iterations: `pm` PatchMatch sweeps, then an averaging vote, `em` times. */
-function emIterations(stage: Stage, plan: { em: number; pm: number; texture: boolean }, searchRadius: number, random: Random): void {
+function emIterations(stage: Stage, plan: { em: number; pm: number; texture: boolean; reuse?: boolean }, searchRadius: number, random: Random): void {
   const { first, end } = stage.patches.span;
   const scratch = new Float32Array((end - first) * 4);
   const texture = plan.texture ? measureTexture(stage.level, stage.patches) : undefined;
+  const reuse = plan.reuse && texture ? REUSE_WEIGHT * texture.expected : undefined;
   for (let i = 0; i < plan.em; i++) {
-    improveMatches(stage.level, stage.patches, stage.nnf, plan.pm, searchRadius, random, texture);
+    improveMatches(stage.level, stage.patches, stage.nnf, plan.pm, searchRadius, random, texture, reuse);
     voteAverage(stage.level, stage.patches, stage.nnf, scratch);
   }
 }

@@ -4,8 +4,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { findPatches, type Level } from "./level.ts";
-import { BUSY_WEIGHT, identityNnf, improveMatches, matchCost, measureTexture, randomMatches, TEXTURE_WEIGHT } from "./patchmatch.ts";
+import { firstGuess } from "./guess.ts";
+import { BUSY_WEIGHT, identityNnf, improveMatches, matchCost, measureTexture, randomMatches, REUSE_WEIGHT, TEXTURE_WEIGHT } from "./patchmatch.ts";
 import { createRandom } from "./random.ts";
+import { voteAverage } from "./vote.ts";
 
 test("random init + 4 sweeps recover an exact copy's offset and keep every source valid", () => {
   const width = 80;
@@ -122,4 +124,47 @@ test("matchCost: a source pays for being flatter than the hole's surroundings, a
   assert.equal(matchCost(level, patches, target, flat, Infinity, texture), TEXTURE_WEIGHT * 1000);
   assert.equal(matchCost(level, patches, target, busy, Infinity, texture), BUSY_WEIGHT * 2000);
   assert.ok(BUSY_WEIGHT > 0 && TEXTURE_WEIGHT > 0);
+});
+
+test("with a reuse cost, runs of targets no longer copy one source out of a row-blended estimate (the band of repeated marks)", () => {
+  const width = 128;
+  const height = 128;
+  const random = createRandom(1);
+  // Gravel: each pixel takes the grey of the nearest of 150 random stones, plus grain.
+  const stones = Array.from({ length: 150 }, () => ({ x: random.next() * width, y: random.next() * height, grey: 60 + random.next() * 150 }));
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let nearest = stones[0];
+      for (const stone of stones) if ((stone.x - x) ** 2 + (stone.y - y) ** 2 < (nearest.x - x) ** 2 + (nearest.y - y) ** 2) nearest = stone;
+      rgb.fill(Math.max(0, Math.min(255, Math.round(nearest.grey + (random.next() - 0.5) * 30))), (y * width + x) * 3, (y * width + x) * 3 + 3);
+    }
+  }
+  const hole = new Uint8Array(width * height);
+  for (let y = 44; y < 80; y++) hole.fill(1, y * width + 40, y * width + 88);
+  // The coarsest level's schedule: the first guess, then 6 rounds of 3 sweeps and a vote.
+  const settle = (withReuse: boolean) => {
+    const level: Level = { width, height, rgb: new Uint8Array(rgb), hole };
+    const patches = findPatches(level, 3);
+    firstGuess(level);
+    const nnf = identityNnf(patches);
+    const search = createRandom(7);
+    randomMatches(level, patches, nnf, search);
+    const texture = measureTexture(level, patches);
+    const scratch = new Float32Array((patches.span.end - patches.span.first) * 4);
+    for (let i = 0; i < 6; i++) {
+      improveMatches(level, patches, nnf, 3, width, search, texture, withReuse ? REUSE_WEIGHT * texture.expected : undefined);
+      voteAverage(level, patches, nnf, scratch);
+    }
+    const uses = new Map<number, number>();
+    for (const p of patches.targets) uses.set(nnf.source[p - nnf.base], (uses.get(nnf.source[p - nnf.base]) ?? 0) + 1);
+    for (const p of patches.targets) assert.equal(patches.valid[nnf.source[p - nnf.base]], 1, "a source patch overlaps the hole");
+    const crowded = patches.targets.filter((p) => uses.get(nnf.source[p - nnf.base])! >= 3).length;
+    return { most: Math.max(...uses.values()), crowdedShare: crowded / patches.targets.length };
+  };
+  const plain = settle(false);
+  assert.ok(plain.most >= 20 && plain.crowdedShare > 0.3, `without the reuse cost: ${plain.most} targets on one source, ${plain.crowdedShare} crowded`);
+  const spread = settle(true);
+  assert.ok(spread.most <= 4, `${spread.most} targets copy one source`);
+  assert.ok(spread.crowdedShare < 0.03, `${(spread.crowdedShare * 100).toFixed(1)} % of the targets share their source with two or more others`);
 });

