@@ -133,6 +133,8 @@ export const BUSY_WEIGHT = 0.5;
  * photo benchmark (mean PSNR, rectangles / strokes) and the fence posts the 400 px hole hides
  * (npm run bench's count; straight / stopped / crooked over 40 seeds):
  *   0      18.59 / 18.53 dB   106 / 8 / 6
+ *   0.15   18.50 / 18.52 dB   111 / 0 / 9
+ * and, with a first form that also charged a target once for the source it held:
  *   0.1    18.58 / 18.38 dB   (20 seeds: 51 / 0 / 9)
  *   0.15   18.47 / 18.59 dB   110 / 1 / 9
  *   0.2    18.49 / 18.57 dB   109 / 0 / 11
