@@ -1,7 +1,8 @@
 // Posts whose tops are hidden by the hole (the benchmark's fence scene with its 400 px hole): the
 // patch fill continues them from copies of other posts, a few pixels to the side, in steps or at a
-// slant, sometimes with rows left out; the straightening puts each back on its own columns, draws
-// the rows left out, and leaves the fill alone where nothing enters or the copy slides out of reach.
+// slant, sometimes narrower or with rows left out; the straightening puts each back on its own
+// columns, draws what was left out, and leaves the fill alone where nothing enters or the copy
+// slides out of reach or wanders in jumps.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -26,11 +27,12 @@ const isBrown = (rgb: Uint8Array, x: number, y: number) => isPostBrown(rgb, SIZE
 /** For one post: brown pixels within 12 px of its columns down the hole, on its columns (±1 px) and off them, and the rows it reaches. */
 const inFill = (rgb: Uint8Array, left: number) => postInFill(rgb, SIZE, left, HOLE_TOP, POST_BOTTOM + 40);
 
-test("posts that end inside the hole come out on their own columns, whole, not beside them, in all but a few of 36 fills", () => {
-  // A post is judged in one fill; another seed is another random stream through the same engine,
-  // and a post comes out crooked in about 1 fill in 14 (over seeds 1-60: 11 of 180 posts with the
-  // reuse cost at the coarsest level, 15 of 180 before it). So the test counts over 12 fills and
-  // allows twice that rate; the patch fill alone leaves about two posts in three crooked.
+test("posts that end inside the hole come out on their own columns, whole, not beside them, in all but one of 36 fills", () => {
+  // A post is judged in one fill; another seed is another random stream through the same engine.
+  // Over seeds 1-60, 1 post of 180 comes out crooked (a copy the follow loses); before leaning
+  // copies were followed and the pixels left out of a post's width or beside it drawn, 11 of 180,
+  // and 4 of these 36. So the test counts over 12 fills and allows one; the patch fill alone leaves
+  // about two posts in three crooked.
   let crooked = 0;
   let crookedAlone = 0;
   const failures: string[] = [];
@@ -56,17 +58,18 @@ test("posts that end inside the hole come out on their own columns, whole, not b
     }
   }
   const posts = seeds.length * POSTS_IN_HOLE.length;
-  assert.ok(crooked <= posts / 7, `${crooked} of ${posts} posts crooked or short:\n${failures.join("\n")}`);
+  assert.ok(crooked <= 1, `${crooked} of ${posts} posts crooked or short:\n${failures.join("\n")}`);
   // The scene does show what is fixed: the fill alone puts posts beside their columns or leaves rows out.
   assert.ok(crookedAlone >= posts / 2, `the patch fill alone left ${crookedAlone} of ${posts} posts crooked`);
 });
 
 /**
  * A stand-in for a fill: the picture without the disc, with the middle post (columns 464-477)
- * redrawn in the hole `offset(y)` px to the side, down to `bottom`, but for the rows `left out`.
- * Answers the level and its stubs.
+ * redrawn in the hole `offset(y)` px to the side, down to `bottom`, but for the rows `left out`
+ * and, in each row, its `narrower(y)` rightmost columns (less than 0: that many more columns of
+ * post). Answers the level and its stubs.
  */
-function fillWithPostAt(offset: (y: number) => number, bottom = POST_BOTTOM, leftOut: (y: number) => boolean = () => false) {
+function fillWithPostAt(offset: (y: number) => number, bottom = POST_BOTTOM, leftOut: (y: number) => boolean = () => false, narrower: (y: number) => number = () => 0) {
   const truth = makeScene({ width: SIZE, height: SIZE, withDisc: false });
   const hole = new Uint8Array(SIZE * SIZE);
   for (let p = 0; p < mask.length; p++) hole[p] = mask[p] ? 1 : 0;
@@ -77,7 +80,10 @@ function fillWithPostAt(offset: (y: number) => number, bottom = POST_BOTTOM, lef
     // The background from 40 px to the left (no post there), then the post where the "fill" put it.
     for (let x = left - 14; x < left + POST_WIDTH + 14; x++) rgb.copyWithin((y * SIZE + x) * 3, (y * SIZE + x - 40) * 3, (y * SIZE + x - 39) * 3);
     if (y >= bottom || leftOut(y)) continue;
-    for (let x = left; x < left + POST_WIDTH; x++) rgb.set(truth.rgb.subarray((y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3), (y * SIZE + x + offset(y)) * 3);
+    for (let x = left; x < left + POST_WIDTH - narrower(y); x++) {
+      const from = y * SIZE + Math.min(x, left + POST_WIDTH - 1); // wider (narrower < 0): its last column again
+      rgb.set(truth.rgb.subarray(from * 3, from * 3 + 3), (y * SIZE + x + offset(y)) * 3);
+    }
   }
   return { level: { width: SIZE, height: SIZE, rgb, hole }, stubs, truth, left };
 }
@@ -91,10 +97,13 @@ function changed(a: Uint8Array, b: Uint8Array): [number, number][] {
   return out;
 }
 
-test("a post the fill bent 5 px aside, or stepped 6 px aside at once, goes back on its columns; nothing outside the hole or past its end moves", () => {
+test("a post the fill bent 5 px aside, stepped 6 px aside at once, leaned 12 px over its length or swayed goes back on its columns; nothing outside the hole or past its end moves", () => {
   const cases = {
     bent: (y: number) => -Math.max(0, Math.min(5, Math.round((y - 420) / 2))),
     stepped: (y: number) => (y < 430 ? 0 : -6),
+    // 1 px in 13 rows: 12 px aside at the post's end (row 560).
+    leaning: (y: number) => -Math.round((y - 400) / 13),
+    swaying: (y: number) => Math.round(5 * Math.sin((y - 400) / 25)),
   };
   for (const [name, offset] of Object.entries(cases)) {
     const { level, stubs, left } = fillWithPostAt(offset);
@@ -103,8 +112,8 @@ test("a post the fill bent 5 px aside, or stepped 6 px aside at once, goes back 
     const moved = changed(before, level.rgb);
     assert.ok(moved.length > 1000, `${name}: ${moved.length} pixels moved`);
     assert.ok(moved.every(([x, y]) => level.hole[y * SIZE + x]), `${name}: only hole pixels change`);
-    // The shift fades out within 12 px past the post's end (as far as it may be moved, and 2 px); below that the fill is as it was.
-    assert.ok(moved.every(([, y]) => y < POST_BOTTOM + 14), `${name}: a pixel moved at row ${Math.max(...moved.map(([, y]) => y))}`);
+    // The shift fades out within 16 px past the post's end (as far as it may be moved, and 2 px); below that the fill is as it was.
+    assert.ok(moved.every(([, y]) => y < POST_BOTTOM + 18), `${name}: a pixel moved at row ${Math.max(...moved.map(([, y]) => y))}`);
     const { on, off } = inFill(level.rgb, left);
     assert.ok(off <= 0.03 * (on + off), `${name}: ${off} brown pixels beside the post's columns, ${on} on them`);
   }
@@ -132,25 +141,75 @@ test("rows the fill left out of a post, 4 px aside, are drawn in on its columns 
   assert.deepEqual(below, [], "pixels moved below the gap");
 });
 
-test("a copy that slides aside all the way (slowly or out of reach), lies further aside than 10 px, or is short is not followed", () => {
+test("a copy that slides out of reach, lies further aside than 14 px, wanders in jumps, or is short is not followed", () => {
   const cases = {
-    slanted: fillWithPostAt((y) => -Math.round((y - 400) / 20)),
     sliding: fillWithPostAt((y) => -Math.round((y - 400) / 8)),
-    far: fillWithPostAt(() => -14),
+    far: fillWithPostAt(() => -16),
     // Slid to the edge of reach and kept there: as likely a thing further off as this post.
-    edge: fillWithPostAt((y) => -Math.min(10, Math.round((y - 400) / 4))),
+    edge: fillWithPostAt((y) => -Math.min(14, Math.round((y - 400) / 4))),
+    // 4 px at a time, one way then the other, never long at one place: the brick photo's bricks, followed course to course.
+    jumping: fillWithPostAt((y) => [0, -4, -8, -4, 0, 4, 8][Math.min(6, Math.floor((y - 400) / 23))]),
     short: fillWithPostAt((y) => -Math.max(0, Math.min(5, Math.round((y - 410) / 2))), 450),
   };
-  for (const [name, { level, stubs }] of Object.entries(cases)) {
+  for (const [name, { level, stubs, left }] of Object.entries(cases)) {
     const before = new Uint8Array(level.rgb);
-    assert.deepEqual(straighten(level, stubs), [], name);
+    // The two other posts, on their lines, are answered; nothing of this one.
+    const placed = straighten(level, stubs).filter((p) => Math.abs((p % SIZE) - left) < 40);
+    assert.deepEqual(placed, [], name);
     assert.equal(changed(before, level.rgb).length, 0, name);
   }
 });
 
-test("a fill that has the posts on their lines already is left as it is", () => {
-  const { level, stubs, truth } = fillWithPostAt(() => 0);
+test("a fill that has the posts on their lines already is left as it is, and answers their pixels for strips to pass behind", () => {
+  const { level, stubs } = fillWithPostAt(() => 0);
   assert.ok(stubs.length >= 3, `${stubs.length} stubs found`);
-  assert.equal(straighten(level, stubs).length, 0);
-  assert.deepEqual(changed(truth.rgb, level.rgb).filter(([x, y]) => !level.hole[y * SIZE + x]), []);
+  const before = new Uint8Array(level.rgb);
+  const placed = straighten(level, stubs);
+  assert.deepEqual(changed(before, level.rgb), []);
+  // The three posts' columns down to their ends (163 rows in), in front of the horizon drawn next.
+  assert.ok(placed.length >= 3 * (POST_WIDTH - 2) * 150, `${placed.length} pixels answered`);
+  // The edges' blended pixels aside.
+  const brown = placed.filter((p) => isBrown(level.rgb, p % SIZE, Math.floor(p / SIZE))).length;
+  assert.ok(brown >= 0.9 * placed.length, `${placed.length - brown} of ${placed.length} pixels answered are not the post's`);
+});
+
+test("pixels the fill left out of a post's width are drawn in from the post above the hole, on its line or moved onto it", () => {
+  for (const offset of [0, -4]) {
+    // Rows 450-479 without the post's 3 rightmost columns: the copy narrower there, too little for a gap.
+    const { level, stubs, truth, left } = fillWithPostAt(() => offset, POST_BOTTOM, () => false, (y) => (y >= 450 && y < 480 ? 3 : 0));
+    const brownIn = (rgb: Uint8Array, y: number) => {
+      let brown = 0;
+      for (let x = left; x < left + POST_WIDTH; x++) if (isBrown(rgb, x, y)) brown++;
+      return brown;
+    };
+    assert.ok(brownIn(level.rgb, 460 + 0) <= POST_WIDTH - 3 + Math.abs(offset), "the stand-in is narrower there");
+    straighten(level, stubs);
+    let unlike = 0;
+    for (let y = HOLE_TOP + 4; y < POST_BOTTOM; y++) {
+      // All but the edges' columns: the copy moved onto the line may lie a px off where it is narrower.
+      assert.ok(brownIn(level.rgb, y) >= POST_WIDTH - 2, `offset ${offset}, row ${y}: ${brownIn(level.rgb, y)} of the post's ${POST_WIDTH} columns brown`);
+      // The drawn pixels have the post's colours, not one flat brown: close to the real post's, pixel
+      // by pixel, or its neighbour's (the line's direction, measured over a few px outside the
+      // hole, may put the post a px over by its end).
+      for (let x = left + 1; x < left + POST_WIDTH - 1; x++) {
+        const p = (y * SIZE + x) * 3;
+        const difference = (q: number) => Math.abs(level.rgb[p] - truth.rgb[q]) + Math.abs(level.rgb[p + 1] - truth.rgb[q + 1]) + Math.abs(level.rgb[p + 2] - truth.rgb[q + 2]);
+        if (Math.min(difference(p - 3), difference(p), difference(p + 3)) > 60) unlike++;
+      }
+    }
+    assert.ok(unlike <= 20, `offset ${offset}: ${unlike} pixels of the post unlike the real post's`);
+  }
+});
+
+test("where the copy is wider than the post, on its line or moved onto it, the background comes back beside it", () => {
+  for (const offset of [0, -4]) {
+    // Rows 450-519 with 3 more columns of post on the right: 2 of them more than 1 px beside its columns.
+    const { level, stubs, left } = fillWithPostAt(() => offset, POST_BOTTOM, () => false, (y) => (y >= 450 && y < 520 ? -3 : 0));
+    assert.ok(inFill(level.rgb, left + offset).off >= 140, "the stand-in is wider there");
+    straighten(level, stubs);
+    // At most one column's worth is left: the line's direction, measured over a few px outside the
+    // hole, may lean a px by the post's end, and a px just beside the line is left as the fill made it.
+    const { on, off } = inFill(level.rgb, left);
+    assert.ok(off <= 70, `offset ${offset}: ${off} brown pixels beside the post's columns, ${on} on them`);
+  }
 });

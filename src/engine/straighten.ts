@@ -1,22 +1,24 @@
 // A thin structure that enters the hole and ends inside it (a fence post whose top is hidden) has
 // nothing on the far side to be drawn to, so the patch fill alone continues it, from copies of
-// other posts: at about the right length, but a few pixels to the side, often in steps of 2-4 px,
-// with a kink where it leaves the known picture, and sometimes with rows missing. Here each such
-// stub is followed through the finished fill, row by row along its line, for as long as the fill
-// shows the structure's colours across it near the line, and the band around it is shifted so that
-// the structure lies on its line again; rows where the fill left it out are drawn from the rows
-// above. The shift fades out across the band's edges and past the structure's end, so the
-// background is bent a little, never cut.
+// other posts: at about the right length, but a few pixels to the side, often in steps of 2-4 px
+// or leaning, with a kink where it leaves the known picture, and sometimes narrower or with rows
+// missing. Here each such stub is followed through the finished fill, row by row along its line,
+// for as long as the fill shows the structure's colours across it near the line, and the band
+// around it is shifted so that the structure lies on its line again; rows where the fill left it
+// out are drawn from the rows above, and pixels it left out of the structure's width from the
+// structure outside the hole. The shift fades out across the band's edges and past the
+// structure's end, so the background is bent a little, never cut.
 
 import type { Level } from "./level.ts";
 import { interpolate, STUB_PAD, type Stub } from "./structure.ts";
 
 /**
  * How far to the side of its line the fill may have put the structure and still be followed (px).
- * A fill whose structure reaches this far is sliding away from the line (a post copied at another
- * angle, a brick's edge followed across a wall) and is left as it is.
+ * A fill whose structure reaches this far is sliding away from the line (a post copied at a steep
+ * angle, a brick's edge followed across a wall) and is left as it is. At 10 px, a post copied
+ * leaning 10 px over its length was left leaning (1 post in 60 of the benchmark's scene).
  */
-const MAX_DRIFT = 10;
+const MAX_DRIFT = 14;
 /** A pixel of the fill is the structure's when its colour is this close to the structure's just outside the hole (RGB distance). */
 const MAX_COLOUR_DISTANCE = 45;
 /** A row shows the structure when at most this share of its width is unlike it. */
@@ -39,6 +41,8 @@ const MAX_GAP = 12;
  * runs were other things the fill put there (the photo benchmark lost up to 0.5 dB to them).
  */
 const MIN_RUN = 64;
+/** A pixel the fill left out of the structure takes its colour from this many px of it outside the hole. */
+const GRAIN = 12;
 /** Over how many px across (each side) and along (past the end) the shift fades to nothing. */
 const FADE = MAX_DRIFT + 2;
 
@@ -116,14 +120,25 @@ function follow(level: Level, stub: Stub): Course | undefined {
   }
   if (end < MIN_RUN) return undefined;
   const drift = smoothed(drifts.slice(0, end));
-  // A px is within what the edge's direction, measured over 7 px, may miss by over a long run.
-  if (!drift.some((d) => Math.abs(d) >= MIN_DRIFT)) return undefined;
+  // A px is within what the edge's direction, measured over 7 px, may miss by over a long run:
+  // such a copy stays where it is, and only the pixels it left out of the structure are drawn.
+  if (!drift.some((d) => Math.abs(d) >= MIN_DRIFT)) drift.fill(0);
   if (drift.some((d) => Math.abs(d) >= MAX_DRIFT)) return undefined;
-  // A copy put beside the line keeps to one place for most of its length; a drift that slides on
-  // and on is another structure the fill put there at another angle (in the brick photo, a brick
-  // followed from course to course).
-  if (!settled(drift)) return undefined;
+  // A copy put beside the line keeps to one place for most of its length, or leans or sways
+  // smoothly; a drift that moves on in jumps is another structure the fill put there (in the brick
+  // photo, a brick followed from course to course).
+  if (!settled(drift) && !smooth(drift)) return undefined;
   return { drift, missing: Uint8Array.from(missing.slice(0, end)) };
+}
+
+/**
+ * Whether the drift changes by at most 2 px from one row to the next all along: a copy at another
+ * angle, or one that bends (a post that leans, or sways), not one that jumps from thing to thing
+ * (in the brick photo, from a brick's end to the next course's, 4 px at a time).
+ */
+function smooth(drift: Float64Array): boolean {
+  for (let i = 1; i < drift.length; i++) if (Math.abs(drift[i] - drift[i - 1]) > 2) return false;
+  return true;
 }
 
 /** Whether at least half the rows lie within 2 px of the commonest drift (a copy wavers by a px or two as it steps aside). */
@@ -228,8 +243,17 @@ function shiftOntoLine(level: Level, stub: Stub, { drift, missing }: Course, pla
       const along = t <= length ? 1 : 1 - (t - length) / FADE;
       const across = off < lo ? 1 - (lo - off) / FADE : off > hi ? 1 - (off - hi) / FADE : 1;
       const shift = drift[row] * along * across;
-      if (Math.abs(shift) < 0.05) continue;
+      // Within the structure's width, its edges' blended pixels aside; and just beside it.
+      const inStructure = t <= length && off >= lo + STUB_PAD + 1 && off <= hi - STUB_PAD - 1;
+      const beside = t > length ? 0 : off <= lo + STUB_PAD - 1 ? -1 : off >= hi - STUB_PAD + 1 ? 1 : 0;
+      if (Math.abs(shift) < 0.05 && !inStructure && beside === 0) continue;
       if (!interpolate(level, x - stub.dy * shift, y + stub.dx * shift, sample)) continue;
+      if (inStructure && like(stub, off, sample) === false) grain(level, stub, t, off, sample);
+      // Where the copy was wider than the structure: the background from beyond the margin.
+      if (beside !== 0 && like(stub, beside < 0 ? lo + STUB_PAD + 1 : hi - STUB_PAD - 1, sample) && like(stub, off, sample) === false) {
+        const outward = (beside < 0 ? lo - 1 : hi + 1) - off;
+        interpolate(level, x - stub.dy * (shift + outward), y + stub.dx * (shift + outward), sample); // else as it was
+      }
       writes.push(p);
       colours.push(sample[0], sample[1], sample[2]);
     }
@@ -238,4 +262,29 @@ function shiftOntoLine(level: Level, stub: Stub, { drift, missing }: Course, pla
   for (let i = 0; i < writes.length; i++) {
     for (let c = 0; c < 3; c++) rgb[writes[i] * 3 + c] = Math.round(colours[i * 3 + c]);
   }
+}
+
+/**
+ * Whether a colour is the picture's at `off` across the structure's line, as it shows just outside
+ * the hole; undefined where that was not seen (the profile crossed the hole there).
+ */
+function like(stub: Stub, off: number, colour: Float64Array): boolean | undefined {
+  const a = (stub.width + STUB_PAD + Math.round(off)) * 3;
+  if (Number.isNaN(stub.across[a])) return undefined;
+  return Math.hypot(colour[0] - stub.across[a], colour[1] - stub.across[a + 1], colour[2] - stub.across[a + 2]) <= MAX_COLOUR_DISTANCE;
+}
+
+/**
+ * The structure's own colour at `off` across its line, `t` px into the hole: from its known length
+ * outside, repeating every GRAIN px, so that a pixel the fill left out of it has its grain.
+ */
+function grain(level: Level, stub: Stub, t: number, off: number, out: Float64Array): void {
+  const back = 1 + (Math.floor(t) % GRAIN);
+  const x = stub.x - stub.dx * back - stub.dy * off;
+  const y = stub.y - stub.dy * back + stub.dx * off;
+  if (interpolate(level, x, y, out) && !level.hole[Math.round(y) * level.width + Math.round(x)]) return;
+  const a = (stub.width + STUB_PAD + Math.round(off)) * 3;
+  out[0] = stub.across[a];
+  out[1] = stub.across[a + 1];
+  out[2] = stub.across[a + 2];
 }
