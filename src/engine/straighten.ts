@@ -21,8 +21,14 @@ import { interpolate, STUB_PAD, type Stub } from "./structure.ts";
 const MAX_DRIFT = 14;
 /** A pixel of the fill is the structure's when its colour is this close to the structure's just outside the hole (RGB distance). */
 const MAX_COLOUR_DISTANCE = 45;
-/** A row shows the structure when at most this share of its width is unlike it. */
+/**
+ * A row shows the structure when at most this share of its width is unlike it; or, straight after
+ * a row that showed it, at most NARROWED (a copy that narrows to half the structure's width, whose
+ * missing half is drawn in). Across a gap it must show again within MAX_MISFITS: at NARROWED, a
+ * copy 8 px further over below a gap was taken for this one.
+ */
 const MAX_MISFITS = 0.25;
+const NARROWED = 0.5;
 /** Following a structure, each px of a change of drift costs this much of the misfit share. */
 const DRIFT_PENALTY = 0.02;
 /**
@@ -106,7 +112,7 @@ function follow(level: Level, stub: Stub): Course | undefined {
       bestDrift = drift;
       bestMisfits = misfits;
     }
-    if (bestMisfits > MAX_MISFITS) {
+    if (bestMisfits > (misses > 0 ? MAX_MISFITS : NARROWED)) {
       if (++misses > MAX_GAP) break;
       drifts.push(last);
       missing.push(1);
