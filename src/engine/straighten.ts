@@ -170,16 +170,13 @@ function settled(drift: Float64Array): boolean {
  * unlike the sky beside it is.
  */
 function misfitShare(level: Level, stub: Stub, t: number, drift: number, sample: Float64Array): number {
-  const centre = stub.width + STUB_PAD;
   let misfits = 0;
   for (let k = 1; k < stub.width; k++) {
     const off = stub.side * k;
-    const a = (centre + off) * 3;
     const x = stub.x - stub.dy * (off + drift) + stub.dx * t;
     const y = stub.y + stub.dx * (off + drift) + stub.dy * t;
     if (!interpolate(level, x, y, sample)) return 1;
-    const distance = Math.hypot(sample[0] - stub.across[a], sample[1] - stub.across[a + 1], sample[2] - stub.across[a + 2]);
-    if (!(distance <= MAX_COLOUR_DISTANCE)) misfits++;
+    if (like(stub, off, sample) !== true) misfits++;
   }
   return misfits / (stub.width - 1);
 }
@@ -275,7 +272,7 @@ function shiftOntoLine(level: Level, stub: Stub, { drift, missing }: Course, pla
  * the hole; undefined where that was not seen (the profile crossed the hole there).
  */
 function like(stub: Stub, off: number, colour: Float64Array): boolean | undefined {
-  const a = (stub.width + STUB_PAD + Math.round(off)) * 3;
+  const a = profileAt(stub, off);
   if (Number.isNaN(stub.across[a])) return undefined;
   return Math.hypot(colour[0] - stub.across[a], colour[1] - stub.across[a + 1], colour[2] - stub.across[a + 2]) <= MAX_COLOUR_DISTANCE;
 }
@@ -289,8 +286,13 @@ function grain(level: Level, stub: Stub, t: number, off: number, out: Float64Arr
   const x = stub.x - stub.dx * back - stub.dy * off;
   const y = stub.y - stub.dy * back + stub.dx * off;
   if (interpolate(level, x, y, out) && !level.hole[Math.round(y) * level.width + Math.round(x)]) return;
-  const a = (stub.width + STUB_PAD + Math.round(off)) * 3;
+  const a = profileAt(stub, off);
   out[0] = stub.across[a];
   out[1] = stub.across[a + 1];
   out[2] = stub.across[a + 2];
+}
+
+/** Where the colour at `off` across the structure's line starts in its profile (`Stub.across`). */
+function profileAt(stub: Stub, off: number): number {
+  return (stub.width + STUB_PAD + Math.round(off)) * 3;
 }
