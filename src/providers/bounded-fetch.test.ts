@@ -3,20 +3,23 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { upstreamAnswerLimit, UPSTREAM_ANSWER_BYTES_PER_IMAGE, UPSTREAM_ERROR_BODY_BYTES } from "./answer-limits.ts";
-import { AnswerTooLargeError, boundedFetch, findAnswerTooLarge } from "./bounded-fetch.ts";
+import { AnswerTooLargeError, boundedFetch, findAnswerTooLarge, findRedirect, UpstreamRedirectError } from "./bounded-fetch.ts";
 import { RESULT_LIMITS } from "./result-check.ts";
 
-/** What the server last did: bytes written, and whether it wrote the whole body. */
-const served = { bytes: 0, finished: false };
+/** What the server last did: bytes written, and whether it wrote the whole body; every path asked for. */
+const served = { bytes: 0, finished: false, paths: [] as string[] };
 let server: Server;
 let origin: string;
 
-// GET /<status>/<bytes>[?length] answers `bytes` bytes of "a" in 16 KB writes, honouring backpressure.
+// GET /<status>/<bytes>[?length] answers `bytes` bytes of "a" in 16 KB writes, honouring backpressure;
+// a 3xx status redirects to /200/10.
 before(async () => {
   server = createServer(async (req, res) => {
+    served.paths.push(req.url!);
     const url = new URL(req.url!, "http://x");
     const [, status, total] = url.pathname.split("/").map(Number);
     const headers: Record<string, string | number> = { "content-type": "application/json" };
+    if (status >= 300 && status < 400) headers.location = "/200/10";
     if (url.searchParams.has("length")) headers["content-length"] = total;
     res.writeHead(status, headers);
     Object.assign(served, { bytes: 0, finished: false });
@@ -78,6 +81,20 @@ test("error bodies are cut at 64 KB by default; onResponse sees each answer's he
   const response = await boundedFetch({ maxBytes: 1e9, onResponse: (answer) => seen.push(answer.status) })(`${origin}/500/1000000`);
   assert.equal((await response.arrayBuffer()).byteLength, UPSTREAM_ERROR_BODY_BYTES);
   assert.deepEqual(seen, [500]);
+});
+
+test("a redirect is not followed, whichever its status: the fetch fails with UpstreamRedirectError and nothing else is asked", async () => {
+  for (const status of [301, 302, 303, 307, 308]) {
+    served.paths.length = 0;
+    await assert.rejects(boundedFetch({ maxBytes: 1e6 })(`${origin}/${status}/0`, { method: "POST", body: "an upload" }), UpstreamRedirectError);
+    assert.deepEqual(served.paths, [`/${status}/0`]);
+  }
+});
+
+test("findRedirect finds the error under the SDKs' wrappers", () => {
+  const redirect = new UpstreamRedirectError();
+  assert.equal(findRedirect(new Error("Connection error.", { cause: new TypeError("fetch failed", { cause: redirect }) })), redirect);
+  assert.equal(findRedirect(new AnswerTooLargeError(5)), undefined);
 });
 
 test("findAnswerTooLarge finds the error under the SDKs' wrappers", () => {

@@ -15,10 +15,30 @@ export class AnswerTooLargeError extends Error {
   }
 }
 
+/**
+ * The upstream answered with a redirect. It is not followed: an edit's upload goes to the one
+ * address the operator configured, never on to another.
+ */
+export class UpstreamRedirectError extends Error {
+  constructor() {
+    super("the upstream answered with a redirect, which is not followed: set its base URL to the address it redirects to");
+    this.name = "UpstreamRedirectError";
+  }
+}
+
 /** The AnswerTooLargeError in an error's cause chain (SDKs wrap what fetch throws), if any. */
 export function findAnswerTooLarge(error: unknown): AnswerTooLargeError | undefined {
+  return findCause(error, AnswerTooLargeError);
+}
+
+/** The UpstreamRedirectError in an error's cause chain, if any. */
+export function findRedirect(error: unknown): UpstreamRedirectError | undefined {
+  return findCause(error, UpstreamRedirectError);
+}
+
+function findCause<T extends Error>(error: unknown, kind: new (...args: never[]) => T): T | undefined {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current instanceof AnswerTooLargeError) return current;
+    if (current instanceof kind) return current;
     current = current.cause;
   }
   return undefined;
@@ -44,7 +64,16 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 export function boundedFetch(options: BoundedFetchOptions): typeof fetch {
   const { maxBytes, maxErrorBytes = UPSTREAM_ERROR_BODY_BYTES, onResponse, fetch: inner = fetch } = options;
   return async (input, init) => {
-    const response = await inner(input, init);
+    // A redirect is a failure, not a second upload. And without one to follow, undici sends the
+    // request as it is instead of a copy of it, whose body it duplicates chunk by chunk: an edit's
+    // upload is megabytes (bench/openai-mask.bench.ts).
+    let response: Response;
+    try {
+      response = await inner(input, { ...init, redirect: "error", window: null });
+    } catch (error) {
+      if (error instanceof TypeError && (error.cause as Error | undefined)?.message === "unexpected redirect") throw new UpstreamRedirectError();
+      throw error;
+    }
     onResponse?.(response);
     if (!response.body || NULL_BODY.has(response.status)) return response;
     const headers = new Headers(response.headers);

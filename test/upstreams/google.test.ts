@@ -181,6 +181,21 @@ describe("refusals and failures as the caller sees them", () => {
     assert.equal(fake.received.length, 3);
   });
 
+  test("a redirect is not followed: the request goes nowhere else, is not retried, and the 502 names GEMINI_BASE_URL", async () => {
+    const elsewhere = await startFakeGemini(KEY, result);
+    try {
+      fake.reply((res, received) => {
+        res.writeHead(308, { location: `${elsewhere.origin}${received.path}` });
+        res.end();
+      });
+      await expectError(await edit(), 502, "upstream_error", /it answered with a redirect, which is not followed: the operator's GEMINI_BASE_URL/);
+      assert.equal(fake.received.length, 1);
+      assert.equal(elsewhere.received.length, 0, "the request was not sent where the redirect pointed");
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   test("an outage that outlasts the retries is a 502", async () => {
     const outage = failure(503, "UNAVAILABLE", "The model is overloaded. Please try again later.");
     fake.reply(outage, outage, outage);

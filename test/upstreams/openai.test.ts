@@ -232,6 +232,21 @@ describe("upstream failures as the caller sees them", () => {
     assert.equal(fake.received.length, 2);
   });
 
+  test("a redirect is not followed: the upload goes nowhere else, is not retried, and the 502 names OPENAI_BASE_URL", async () => {
+    const elsewhere = await startFakeOpenAi(KEY, result);
+    try {
+      fake.reply((res) => {
+        res.writeHead(307, { location: `${elsewhere.baseUrl}/images/edits` });
+        res.end();
+      });
+      await expectError(await edit(), 502, "upstream_error", /OpenAI failed to complete the edit: it answered with a redirect, which is not followed: the operator's OPENAI_BASE_URL/);
+      assert.equal(fake.received.length, 1);
+      assert.equal(elsewhere.received.length, 0, "the upload was not sent where the redirect pointed");
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   test("an upstream that keeps failing is a 502 upstream_error after 3 attempts", async () => {
     const outage = failure(503, { message: "Service unavailable.", type: "server_error", code: null });
     fake.reply(outage, outage, outage);

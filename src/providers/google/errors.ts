@@ -5,7 +5,7 @@
 
 import { ApiError, type GenerateContentResponse } from "@google/genai";
 import type { RetouchError } from "../../errors.ts";
-import { findAnswerTooLarge } from "../bounded-fetch.ts";
+import { findAnswerTooLarge, findRedirect } from "../bounded-fetch.ts";
 import {
   contentPolicyViolation,
   credentialsRefused,
@@ -17,6 +17,7 @@ import {
   upstreamQuotaExhausted,
   upstreamRateLimited,
   upstreamRefused,
+  upstreamRedirected,
   upstreamRejected,
 } from "../upstream.ts";
 import { logDetail, scrub, summarise, summariseFailure } from "../upstream-message.ts";
@@ -66,10 +67,10 @@ interface GoogleErrorBody {
 
 /**
  * Worth another try: Google broke (5xx, 408) or could not be reached. An answer
- * over the byte limit is not: the same call would send it again.
+ * over the byte limit or a redirect is not: the same call would get it again.
  */
 export function isTransientGoogleError(error: unknown): boolean {
-  if (findAnswerTooLarge(error)) return false;
+  if (findAnswerTooLarge(error) || findRedirect(error)) return false;
   if (error instanceof ApiError) return error.status >= 500 || error.status === 408;
   // fetch() rejects with a TypeError when the connection fails.
   return error instanceof TypeError;
@@ -82,6 +83,7 @@ export function isTransientGoogleError(error: unknown): boolean {
 export function googleError(error: unknown, apiKey: string, headers?: Headers): RetouchError {
   const tooLarge = findAnswerTooLarge(error);
   if (tooLarge) return upstreamAnswerTooLarge(PROVIDER, tooLarge.limit);
+  if (findRedirect(error)) return upstreamRedirected(PROVIDER, "GEMINI_BASE_URL");
   if (!(error instanceof ApiError)) {
     return upstreamFailed(PROVIDER, summariseFailure("Gemini", error, apiKey), logDetail(describe(error), apiKey));
   }

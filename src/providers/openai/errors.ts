@@ -4,7 +4,7 @@
 
 import { APIConnectionError, APIError, APIUserAbortError } from "openai";
 import { RetouchError } from "../../errors.ts";
-import { findAnswerTooLarge } from "../bounded-fetch.ts";
+import { findAnswerTooLarge, findRedirect } from "../bounded-fetch.ts";
 import {
   contentPolicyViolation,
   credentialsRefused,
@@ -15,6 +15,7 @@ import {
   upstreamFailed,
   upstreamQuotaExhausted,
   upstreamRateLimited,
+  upstreamRedirected,
   upstreamRejected,
 } from "../upstream.ts";
 import { logDetail, summarise, summariseFailure, type UpstreamAnswer } from "../upstream-message.ts";
@@ -23,10 +24,10 @@ const PROVIDER = "OpenAI";
 
 /**
  * Worth another try: the upstream broke (5xx, 408) or could not be reached. An
- * answer over the byte limit is not: the same call would send it again.
+ * answer over the byte limit or a redirect is not: the same call would get it again.
  */
 export function isTransientOpenAiError(error: unknown): boolean {
-  if (error instanceof APIUserAbortError || findAnswerTooLarge(error)) return false;
+  if (error instanceof APIUserAbortError || findAnswerTooLarge(error) || findRedirect(error)) return false;
   if (error instanceof APIConnectionError) return true;
   return error instanceof APIError && typeof error.status === "number" && (error.status >= 500 || error.status === 408);
 }
@@ -44,6 +45,7 @@ export function openAiError(error: unknown, apiKey: string): RetouchError {
   if (error instanceof RetouchError) return error; // already said in the caller's words (a stream that ended early)
   const tooLarge = findAnswerTooLarge(error);
   if (tooLarge) return upstreamAnswerTooLarge(PROVIDER, tooLarge.limit);
+  if (findRedirect(error)) return upstreamRedirected(PROVIDER, "OPENAI_BASE_URL");
   if (!(error instanceof APIError) || error instanceof APIConnectionError || error.status === undefined) {
     return upstreamFailed(PROVIDER, summariseFailure(PROVIDER, error, apiKey), logDetail(describe(error), apiKey));
   }

@@ -35,6 +35,14 @@ export function openAiProvider(options: OpenAiProviderOptions): Provider {
   // past the caller's budget. withRetries retries only 5xx and lost connections.
   const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, maxRetries: 0, timeout: options.timeoutMs + BACKSTOP_MS });
   const policy = options.retry ?? DEFAULT_RETRY;
+  // One client per answer limit (n images and previews: a dozen at most), made once: a client
+  // made per edit would also make its SDK check each time whether its fetch can send FormData.
+  const bounded = new Map<number, OpenAI>();
+  const boundedClient = (maxBytes: number) => {
+    let found = bounded.get(maxBytes);
+    if (!found) bounded.set(maxBytes, (found = client.withOptions({ fetch: boundedFetch({ maxBytes }) })));
+    return found;
+  };
 
   return {
     name: "openai",
@@ -43,7 +51,7 @@ export function openAiProvider(options: OpenAiProviderOptions): Provider {
       const params = await editParams(request);
       // The answer is read through a counter and cut off past the limit for n images (and a streamed one's previews).
       const previews = request.stream?.partialImages ?? 0;
-      const bounded = client.withOptions({ fetch: boundedFetch({ maxBytes: upstreamAnswerLimit(request.n + previews) }) });
+      const bounded = boundedClient(upstreamAnswerLimit(request.n + previews));
       let response: OpenAiAnswer;
       try {
         const call = request.stream && onPartial ? () => streamed(bounded, params, previews, signal, onPartial) : () => bounded.images.edit(params, { signal });
