@@ -88,12 +88,12 @@ export function upstreamFailed(provider: string, message: string, detail?: Error
   });
 }
 
-/** 502: the upstream's answer passed the byte limit (answer-limits.ts) and was cut off unread. */
-/** The upstream answered with a redirect, which is not followed (bounded-fetch.ts): the operator's base URL is off. */
+/** 502: the upstream answered with a redirect, which is not followed (bounded-fetch.ts): the operator's base URL is off. */
 export function upstreamRedirected(provider: string, setting: string): RetouchError {
   return upstreamFailed(provider, `it answered with a redirect, which is not followed: the operator's ${setting} must be the address it redirects to`);
 }
 
+/** 502: the upstream's answer passed the byte limit (answer-limits.ts) and was cut off unread. */
 export function upstreamAnswerTooLarge(provider: string, limit: number): RetouchError {
   const megabytes = Math.ceil(limit / 1e5) / 10;
   return upstreamFailed(provider, `its answer was larger than the limit of ${megabytes} MB; the rest was not read`);

@@ -37,10 +37,10 @@ export function openAiProvider(options: OpenAiProviderOptions): Provider {
   const policy = options.retry ?? DEFAULT_RETRY;
   // One client per answer limit (n images and previews: a dozen at most), made once: a client
   // made per edit would also make its SDK check each time whether its fetch can send FormData.
-  const bounded = new Map<number, OpenAI>();
+  const boundedClients = new Map<number, OpenAI>();
   const boundedClient = (maxBytes: number) => {
-    let found = bounded.get(maxBytes);
-    if (!found) bounded.set(maxBytes, (found = client.withOptions({ fetch: boundedFetch({ maxBytes }) })));
+    let found = boundedClients.get(maxBytes);
+    if (!found) boundedClients.set(maxBytes, (found = client.withOptions({ fetch: boundedFetch({ maxBytes }) })));
     return found;
   };
 
