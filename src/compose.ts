@@ -85,6 +85,11 @@ async function createEditing(config: Config, logger: Logger, metrics: Metrics) {
       "the data folder was readable by other users of this machine; its modes were narrowed (folders 0700, files 0600)",
     );
   }
+  const { openaiApiKey, openaiBaseUrl } = config.credentials;
+  if (openaiApiKey && openaiBaseUrl && new URL(openaiBaseUrl).pathname === "/") {
+    // The SDK adds /images/edits to it: against OpenAI's own host, every edit would be a 404.
+    logger.warn("OPENAI_BASE_URL has no path; OpenAI's API is under /v1 (https://api.openai.com/v1), and without it OpenAI answers each edit with a 404");
+  }
   const resultModes = config.filesGroupRead ? GROUP_READ_MODES : PRIVATE_MODES;
   // The AWS SDK is loaded only when a bucket is configured: the embedded default does without it.
   const blobs = config.s3 ? await openBucket(config.s3, logger) : await createFilesystemBlobStore(join(config.dataDir, RESULTS_FOLDER), resultModes.file);

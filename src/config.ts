@@ -185,9 +185,9 @@ export function loadConfig(env: Env = process.env, options: { role?: "gateway" |
     listing: { ...DEFAULT_LISTING, ...file?.discovery },
     credentials: {
       openaiApiKey: env.OPENAI_API_KEY || undefined,
-      openaiBaseUrl: env.OPENAI_BASE_URL || undefined,
+      openaiBaseUrl: httpUrl(env, "OPENAI_BASE_URL"),
       geminiApiKey: env.GEMINI_API_KEY || undefined,
-      geminiBaseUrl: env.GEMINI_BASE_URL || undefined,
+      geminiBaseUrl: httpUrl(env, "GEMINI_BASE_URL"),
     },
   };
 }
@@ -456,7 +456,7 @@ function loadFacilitator(env: Env): FacilitatorSettings {
 function httpUrl(env: Env, name: string): string | undefined {
   const url = env[name];
   if (!url) return undefined;
-  if (!/^https?:\/\//.test(url)) throw new ConfigError(`${name} must be an http(s) URL, got "${url}"`);
+  if (!/^https?:\/\//.test(url) || !URL.canParse(url)) throw new ConfigError(`${name} must be an http(s) URL, got "${url}"`);
   return url.replace(/\/+$/, "");
 }
 

@@ -4,12 +4,14 @@
 
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { createCatalog } from "../../src/catalog/index.ts";
 import { inspectImage } from "../../src/edits/index.ts";
 import { openAiProvider } from "../../src/providers/openai/index.ts";
+import { runCli } from "../client/cli.ts";
 import { dataUri, solidImage, squareMaskPng, startTestGateway, type TestGateway } from "../support/gateway.ts";
 import { dropConnection, hang } from "./fake-server.ts";
 import { expectError } from "./expect.ts";
@@ -263,6 +265,26 @@ describe("upstream failures as the caller sees them", () => {
     await expectError(await edit(), 502, "upstream_error", /not a PNG, JPEG or WebP image/);
     assert.deepEqual(await readdir(join(gw.config.dataDir, "files")), before);
   });
+});
+
+test("OPENAI_BASE_URL without /v1: start-up warns naming it, and an edit is a 502 with OpenAI's 404; one that is not a URL stops start-up (exit 2)", async () => {
+  const bare = await startTestGateway({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.origin });
+  try {
+    const warned = (logs: string[]) => logs.some((line) => line.includes('"level":40') && line.includes("OPENAI_BASE_URL has no path"));
+    assert.ok(warned(bare.logs), bare.logs.join(""));
+    assert.ok(!warned(gw.logs), "not said of a base URL ending in /v1");
+    await expectError(await bare.postJson({ model: MODEL, prompt: "p", image: dataUri(png) }), 502, "upstream_error", /OpenAI answered 404/);
+  } finally {
+    await bare.close();
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), "retouch-openai-url-"));
+  try {
+    const run = await runCli(["serve"], { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: "api.openai.com/v1", RETOUCH_PAYMENTS: "off", PORT: "0", RETOUCH_DATA_DIR: dataDir });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /OPENAI_BASE_URL must be an http\(s\) URL, got "api\.openai\.com\/v1"/);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 test("an upstream slower than RETOUCH_UPSTREAM_TIMEOUT_MS is a 504, and the upstream call is cancelled", async () => {
