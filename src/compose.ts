@@ -101,7 +101,7 @@ async function createEditing(config: Config, logger: Logger, metrics: Metrics) {
   const fileUrl = fileUrlOf(config);
   const engine = createEnginePool({ threads: config.engineThreads });
   // Embedded, this process limits its own upstream calls; with a queue, the queue does it fleet-wide.
-  const providers = createProviderRegistry(config, engine, config.redis ? 0 : config.limits.providerInflight);
+  const providers = await createProviderRegistry(config, engine, config.redis ? 0 : config.limits.providerInflight);
   if (!config.redis) metrics.watchQueue(async () => providers.counts());
   const edits = createEditService({
     catalog,

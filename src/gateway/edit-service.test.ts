@@ -53,7 +53,7 @@ describe("in one process, on the real engine", () => {
     const config = loadConfig({ RETOUCH_DATA_DIR: dir });
     service = createEditService({
       catalog: createCatalog({ margin: "0.05", config: undefined }),
-      providers: createProviderRegistry(config, engine),
+      providers: await createProviderRegistry(config, engine),
       blobs: await createFilesystemBlobStore(join(dir, "files")),
       fileUrl: (key) => `http://127.0.0.1:9/api/v1/files/${key}`,
       timeoutMs: 30_000,
@@ -97,7 +97,7 @@ describe("in one process, on the real engine", () => {
     await closed.close();
     const broken = createEditService({
       catalog: createCatalog({ margin: "0.05", config: undefined }),
-      providers: createProviderRegistry(loadConfig({ RETOUCH_DATA_DIR: dir }), closed),
+      providers: await createProviderRegistry(loadConfig({ RETOUCH_DATA_DIR: dir }), closed),
       blobs: await createFilesystemBlobStore(join(dir, "files")),
       fileUrl: (key) => key,
       timeoutMs: 30_000,

@@ -4,9 +4,7 @@
 import type { Config } from "../config.ts";
 import { createSlots, type Slots } from "../edits/index.ts";
 import type { EnginePool } from "../engine/index.ts";
-import { googleProvider } from "./google/index.ts";
 import { localProvider } from "./local/index.ts";
-import { openAiProvider } from "./openai/index.ts";
 import type { Provider } from "./types.ts";
 import { unconfiguredProvider } from "./unconfigured.ts";
 
@@ -24,15 +22,17 @@ export interface ProviderRegistry {
  * embedded RETOUCH_LIMIT_PROVIDER_INFLIGHT; a fleet's queue limits them across processes instead).
  * Calls over it wait their turn within their time budget; they are not refused.
  */
-export function createProviderRegistry(config: Config, engine: EnginePool, inflight = 0): ProviderRegistry {
+export async function createProviderRegistry(config: Config, engine: EnginePool, inflight = 0): Promise<ProviderRegistry> {
   const { openaiApiKey, openaiBaseUrl, geminiApiKey, geminiBaseUrl } = config.credentials;
+  // An upstream's SDK is loaded only when its key is set: @google/genai alone keeps megabytes of
+  // source in memory, and both add to every start.
   const providers: Provider[] = [
     localProvider(engine),
     openaiApiKey
-      ? openAiProvider({ apiKey: openaiApiKey, baseUrl: openaiBaseUrl, timeoutMs: config.upstreamTimeoutMs })
+      ? (await import("./openai/index.ts")).openAiProvider({ apiKey: openaiApiKey, baseUrl: openaiBaseUrl, timeoutMs: config.upstreamTimeoutMs })
       : unconfiguredProvider("openai", "OpenAI models are not enabled on this server: set OPENAI_API_KEY to enable them"),
     geminiApiKey
-      ? googleProvider({ apiKey: geminiApiKey, baseUrl: geminiBaseUrl, timeoutMs: config.upstreamTimeoutMs })
+      ? (await import("./google/index.ts")).googleProvider({ apiKey: geminiApiKey, baseUrl: geminiBaseUrl, timeoutMs: config.upstreamTimeoutMs })
       : unconfiguredProvider("google", "Google models are not enabled on this server: set GEMINI_API_KEY to enable them"),
   ];
   const limits = new Map<string, Slots>();
