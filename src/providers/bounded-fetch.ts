@@ -21,7 +21,7 @@ export class AnswerTooLargeError extends Error {
  */
 export class UpstreamRedirectError extends Error {
   constructor() {
-    super("the upstream answered with a redirect, which is not followed: set its base URL to the address it redirects to");
+    super("the upstream answered with a redirect, which is not followed");
     this.name = "UpstreamRedirectError";
   }
 }
